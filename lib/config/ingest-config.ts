@@ -1,0 +1,44 @@
+/** Configuration of the ingest function, from its environment. */
+import { parseEnv, positiveInt, tableName } from './env.ts';
+import type { TableNames } from '../store/tables.ts';
+
+export interface IngestConfig {
+  tables: TableNames;
+  maxRecordBytes: number;
+  writeConcurrency: number;
+  dueShards: number;
+  retentionMs: number;
+}
+
+/** Environment variables naming the tables, shared with the CDK stack and the local runtime. */
+export const TABLE_ENV = {
+  windows: 'WINDOWS_TABLE',
+  state: 'STATE_TABLE',
+  sideOutput: 'SIDE_OUTPUT_TABLE',
+} as const satisfies Record<keyof TableNames, string>;
+
+const DAY_MS = 86_400_000;
+
+export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestConfig {
+  const parsed = parseEnv(
+    {
+      [TABLE_ENV.windows]: tableName,
+      [TABLE_ENV.state]: tableName,
+      [TABLE_ENV.sideOutput]: tableName,
+      // Events here are a few hundred bytes; anything near Kafka's 1 MB default is not one.
+      MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
+      WRITE_CONCURRENCY: positiveInt(32, 512),
+      DUE_SHARDS: positiveInt(16, 1024),
+      RETENTION_DAYS: positiveInt(7, 3650),
+    },
+    env,
+    'streamguard ingest',
+  );
+  return {
+    tables: { windows: parsed.WINDOWS_TABLE, state: parsed.STATE_TABLE, sideOutput: parsed.SIDE_OUTPUT_TABLE },
+    maxRecordBytes: parsed.MAX_RECORD_BYTES,
+    writeConcurrency: parsed.WRITE_CONCURRENCY,
+    dueShards: parsed.DUE_SHARDS,
+    retentionMs: parsed.RETENTION_DAYS * DAY_MS,
+  };
+}

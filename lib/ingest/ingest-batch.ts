@@ -1,0 +1,148 @@
+/**
+ * One batch through the engine: plan (pure), apply every aggregate exactly once, store side
+ * records, then raise partition watermarks only as far as the records durably applied.
+ */
+import pLimit from 'p-limit';
+import type { DecodedRecord } from '../codec/kafka-event.ts';
+import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
+import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
+import { applyAggregate } from './apply.ts';
+import { planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
+import { sideRecord, type SideRecord } from './quarantine.ts';
+import type { Router } from './router.ts';
+
+export interface IngestDeps {
+  router: Router;
+  windows: WindowStore;
+  watermarks: WatermarkStore;
+  sideOutput: SideOutputStore;
+  options: PlanOptions & { writeConcurrency: number };
+  /** Told about every transient failure (for logs); the batch carries on. */
+  onTransient?: (err: TransientStoreError) => void;
+}
+
+export interface IngestReport {
+  records: number;
+  valid: number;
+  filtered: number;
+  quarantined: number;
+  late: number;
+  /** Aggregates written (fully or after a partial overlap). */
+  windowWrites: number;
+  duplicates: number;
+  partials: number;
+  /** Events whose contribution was already applied by an earlier delivery. */
+  skippedEvents: number;
+  /** Per partition id, the offset to resume from (ReportBatchItemFailures). */
+  resumeAt: Map<string, number>;
+}
+
+function lowerResume(resumeAt: Map<string, number>, partitionId: string, offset: number): void {
+  const current = resumeAt.get(partitionId);
+  if (current === undefined || offset < current) resumeAt.set(partitionId, offset);
+}
+
+/** Ingests one batch. Throws only on errors that are neither bad input nor transient. */
+export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDeps): Promise<IngestReport> {
+  const plan = planBatch(partitions, deps.router, deps.options);
+  const report: IngestReport = {
+    records: plan.stats.records,
+    valid: plan.stats.valid,
+    filtered: plan.stats.filtered,
+    quarantined: plan.stats.quarantined,
+    late: 0,
+    windowWrites: 0,
+    duplicates: 0,
+    partials: 0,
+    skippedEvents: 0,
+    resumeAt: new Map(),
+  };
+  const sideRecords: SideRecord[] = [...plan.sideRecords];
+  const limit = pLimit(deps.options.writeConcurrency);
+
+  const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {
+    deps.onTransient?.(err);
+    for (const [partitionId, range] of agg.offsets) lowerResume(report.resumeAt, partitionId, range.first);
+  };
+
+  // A fatal error stops new writes and surfaces only once in-flight ones settle, so a retried
+  // batch never races writes of the invocation that failed.
+  let fatal: unknown;
+  await Promise.all(
+    plan.aggregates.map((agg) =>
+      limit(async () => {
+        if (fatal !== undefined) return;
+        try {
+          const outcome = await applyAggregate(deps.windows, agg);
+          switch (outcome.status) {
+            case 'applied':
+              report.windowWrites++;
+              break;
+            case 'partial':
+              report.windowWrites++;
+              report.partials++;
+              report.skippedEvents += outcome.skipped;
+              break;
+            case 'duplicate':
+              report.duplicates++;
+              report.skippedEvents += outcome.skipped;
+              break;
+            case 'late':
+              report.late += outcome.late.length;
+              report.skippedEvents += outcome.skipped;
+              for (const c of outcome.late) {
+                sideRecords.push(
+                  sideRecord('late', c.record, `window [${agg.windowStart}, ${agg.windowEnd}) of "${agg.pipeline.name}" was already closed`, undefined, {
+                    pipeline: agg.pipeline.name,
+                    key: agg.key,
+                    windowStart: agg.windowStart,
+                  }),
+                );
+              }
+              break;
+          }
+        } catch (err) {
+          if (err instanceof TransientStoreError) return failAggregate(agg, err);
+          if (!(err instanceof RejectedWriteError)) {
+            fatal ??= err;
+            return;
+          }
+          report.quarantined += agg.contributions.length;
+          for (const c of agg.contributions) sideRecords.push(sideRecord('quarantine', c.record, `storage rejected the window write: ${err.message}`));
+        }
+      }),
+    ),
+  );
+  if (fatal !== undefined) throw fatal;
+
+  if (sideRecords.length > 0) {
+    try {
+      await deps.sideOutput.put(sideRecords);
+    } catch (err) {
+      if (!(err instanceof TransientStoreError)) throw err;
+      deps.onTransient?.(err);
+      for (const r of sideRecords) lowerResume(report.resumeAt, `${r.topic}-${r.partition}`, r.offset);
+    }
+  }
+
+  await Promise.all(
+    plan.partitions.map(async (part) => {
+      const resume = report.resumeAt.get(part.partitionId);
+      let maxEventTime = -Infinity;
+      for (const t of part.eventTimes) {
+        if (resume !== undefined && t.offset >= resume) break;
+        if (t.eventTime > maxEventTime) maxEventTime = t.eventTime;
+      }
+      if (maxEventTime === -Infinity) return;
+      try {
+        await deps.watermarks.advance({ topic: part.topic, partition: part.partition, maxEventTime, lastOffset: resume !== undefined ? resume - 1 : part.lastOffset });
+      } catch (err) {
+        if (!(err instanceof TransientStoreError)) throw err;
+        deps.onTransient?.(err);
+        // Redeliver only the last record: its aggregates dedupe and the watermark is raised again.
+        lowerResume(report.resumeAt, part.partitionId, part.lastOffset);
+      }
+    }),
+  );
+  return report;
+}

@@ -1,0 +1,32 @@
+/** Which pipelines read which topic, with one schema per topic so each record is validated once. */
+import type { ZodType } from 'zod';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+
+export interface TopicRoute {
+  topic: string;
+  schema: ZodType<{ eventTime: number }, unknown>;
+  pipelines: Pipeline[];
+}
+
+export type Router = Map<string, TopicRoute>;
+
+/** Groups pipelines by topic; two pipelines on one topic must agree on its schema. */
+export function createRouter(pipelines: readonly Pipeline[]): Router {
+  const router: Router = new Map();
+  const names = new Set<string>();
+  for (const p of pipelines) {
+    if (names.has(p.name)) throw new Error(`two pipelines are named "${p.name}"; names must be unique`);
+    names.add(p.name);
+    const route = router.get(p.source.topic);
+    if (!route) {
+      router.set(p.source.topic, { topic: p.source.topic, schema: p.source.schema, pipelines: [p] });
+    } else if (route.schema !== p.source.schema) {
+      throw new Error(
+        `pipelines "${route.pipelines[0]!.name}" and "${p.name}" read topic "${p.source.topic}" with different schemas; share one source()`,
+      );
+    } else {
+      route.pipelines.push(p);
+    }
+  }
+  return router;
+}

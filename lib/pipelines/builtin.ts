@@ -1,0 +1,65 @@
+/** The pipelines streamguard ships with (see design.md, "The pipelines"). */
+import { registrationSchema, telemetrySchema, userEventSchema } from '../schemas/events.ts';
+import { count, distinct, max, mean, min, sum } from './features.ts';
+import { pipeline, source, type Pipeline } from './pipeline.ts';
+import { hours, minutes, tumbling } from './window.ts';
+
+export const userEvents = source('user_events', userEventSchema);
+export const registrations = source('user_registrations', registrationSchema);
+export const telemetry = source('iot_telemetry', telemetrySchema);
+
+/** Payment spree: payments per user in 5 minutes. */
+export const payments = pipeline('payments')
+  .from(userEvents)
+  .filter((e) => e.action === 'payment')
+  .key((e) => e.userId)
+  .window(tumbling(minutes(5)))
+  .aggregate({ count: count(), amount: sum((e) => e.amount) });
+
+/** Account risk: devices, cities and logins per user in 1 hour. */
+export const risk = pipeline('risk')
+  .from(userEvents)
+  .key((e) => e.userId)
+  .window(tumbling(hours(1)))
+  .aggregate({
+    events: count(),
+    devices: distinct((e) => e.deviceId),
+    cities: distinct((e) => e.city),
+    logins: count((e) => e.action === 'login'),
+  });
+
+/** Registration burst: sign-ups per IP in 10 minutes. */
+export const registrationsPerIp = pipeline('registrations')
+  .from(registrations)
+  .key((e) => e.ip)
+  .window(tumbling(minutes(10)))
+  .aggregate({ registrations: count(), users: distinct((e) => e.userId) });
+
+/** Readings a sensor can physically produce; others are counted as rejected, not aggregated. */
+export const TEMPERATURE_RANGE = [-40, 100] as const;
+export const HUMIDITY_RANGE = [0, 100] as const;
+
+/** Per-device telemetry statistics in 1 minute, with out-of-range readings counted. */
+export const iot = pipeline('iot')
+  .from(telemetry)
+  .filter(
+    (e) =>
+      e.temperature >= TEMPERATURE_RANGE[0] &&
+      e.temperature <= TEMPERATURE_RANGE[1] &&
+      e.humidity >= HUMIDITY_RANGE[0] &&
+      e.humidity <= HUMIDITY_RANGE[1],
+    { rejectedAs: 'rejected' },
+  )
+  .key((e) => e.deviceId)
+  .window(tumbling(minutes(1)))
+  .aggregate({
+    count: count(),
+    temperatureMin: min((e) => e.temperature),
+    temperatureMax: max((e) => e.temperature),
+    temperatureAvg: mean((e) => e.temperature),
+    humidityMin: min((e) => e.humidity),
+    humidityMax: max((e) => e.humidity),
+    humidityAvg: mean((e) => e.humidity),
+  });
+
+export const builtinPipelines: Pipeline[] = [payments, risk, registrationsPerIp, iot];

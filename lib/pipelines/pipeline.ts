@@ -1,0 +1,110 @@
+/**
+ * A declarative pipeline, read as a sentence:
+ *
+ * ```ts
+ * pipeline('payments')
+ *   .from(userEvents)
+ *   .filter((e) => e.action === 'payment')
+ *   .key((e) => e.userId)
+ *   .window(tumbling(minutes(5)))
+ *   .aggregate({ count: count(), amount: sum((e) => e.amount) });
+ * ```
+ */
+import type { ZodType } from 'zod';
+import { count, type Feature, type Slot } from './features.ts';
+import type { TumblingWindow } from './window.ts';
+
+/** A Kafka topic and the schema of its values. Pipelines that share a topic share its source. */
+export interface Source<E extends { eventTime: number }> {
+  topic: string;
+  schema: ZodType<E, unknown>;
+}
+
+export function source<E extends { eventTime: number }>(topic: string, schema: ZodType<E, unknown>): Source<E> {
+  return { topic, schema };
+}
+
+/** A compiled pipeline: everything the ingest path needs, with features flattened to slots. */
+export interface Pipeline<E extends { eventTime: number } = any> {
+  name: string;
+  source: Source<E>;
+  keep: (event: E) => boolean;
+  /** When set, events that `keep` rejects are counted under this feature instead of vanishing. */
+  rejectedAs: string | undefined;
+  keyOf: (event: E) => string | undefined;
+  window: TumblingWindow;
+  /** Every feature a closed window reports, the rejected-count one included. */
+  features: Record<string, Feature<E>>;
+  /** Slots folded from kept events (the rejected count is folded separately). */
+  slots: Slot<E>[];
+}
+
+const NAME = /^[a-z][a-z0-9_]{0,31}$/;
+const FEATURE = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
+
+class PipelineBuilder<E extends { eventTime: number }> {
+  private keep: (event: E) => boolean = () => true;
+  private rejectedAs: string | undefined;
+  private keyOf: ((event: E) => string | undefined) | undefined;
+  private windowDef: TumblingWindow | undefined;
+
+  constructor(
+    private readonly name: string,
+    private readonly src: Source<E>,
+  ) {}
+
+  /** Keeps the events that match; with `rejectedAs`, counts the others as that feature. */
+  filter(predicate: (event: E) => boolean, options: { rejectedAs?: string } = {}): this {
+    const previous = this.keep;
+    this.keep = (e) => previous(e) && predicate(e);
+    this.rejectedAs = options.rejectedAs ?? this.rejectedAs;
+    return this;
+  }
+
+  key(keyOf: (event: E) => string | undefined): this {
+    this.keyOf = keyOf;
+    return this;
+  }
+
+  window(window: TumblingWindow): this {
+    this.windowDef = window;
+    return this;
+  }
+
+  aggregate(features: Record<string, Feature<E>>): Pipeline<E> {
+    if (!this.keyOf) throw new Error(`pipeline "${this.name}": call .key() before .aggregate()`);
+    if (!this.windowDef) throw new Error(`pipeline "${this.name}": call .window() before .aggregate()`);
+    const all = { ...features };
+    for (const featureName of Object.keys(all)) {
+      if (!FEATURE.test(featureName)) throw new Error(`pipeline "${this.name}": feature name "${featureName}" must match ${FEATURE}`);
+    }
+    const slots = Object.entries(all).flatMap(([featureName, feature]) => feature.slots(featureName));
+    if (this.rejectedAs !== undefined) {
+      if (!FEATURE.test(this.rejectedAs) || all[this.rejectedAs]) {
+        throw new Error(`pipeline "${this.name}": rejectedAs "${this.rejectedAs}" must be a new feature name`);
+      }
+      // Read like any counter; folded only from the events the filter rejects.
+      all[this.rejectedAs] = count();
+    }
+    return {
+      name: this.name,
+      source: this.src,
+      keep: this.keep,
+      rejectedAs: this.rejectedAs,
+      keyOf: this.keyOf,
+      window: this.windowDef,
+      features: all,
+      slots,
+    };
+  }
+}
+
+/** Starts a pipeline definition. Names are lower-case identifiers: they become storage keys. */
+export function pipeline(name: string) {
+  if (!NAME.test(name)) throw new Error(`pipeline name "${name}" must match ${NAME}`);
+  return {
+    from<E extends { eventTime: number }>(src: Source<E>): PipelineBuilder<E> {
+      return new PipelineBuilder(name, src);
+    },
+  };
+}

@@ -1,0 +1,23 @@
+/** Decoding window items into StoredWindow. */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
+import { WINDOW_ATTR as A } from '../tables.ts';
+
+export function storedWindowOf(item: Record<string, AttributeValue>): StoredWindow {
+  const slots: StoredSlots = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(A.slotPrefix)) continue;
+    const slot = name.slice(A.slotPrefix.length);
+    if (value.N !== undefined) slots[slot] = Number(value.N);
+    else if (value.NS) slots[slot] = value.NS.map(Number);
+    else if (value.SS) slots[slot] = value.SS;
+  }
+  return {
+    pipeline: item[A.pipeline]!.S!,
+    key: item[A.key]!.S!,
+    windowStart: Number(item[A.windowStart]!.N),
+    windowEnd: Number(item[A.windowEnd]!.N),
+    closedAt: item[A.closedAt]?.N !== undefined ? Number(item[A.closedAt]!.N) : undefined,
+    slots,
+  };
+}

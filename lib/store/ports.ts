@@ -1,0 +1,62 @@
+/**
+ * What the engine needs from storage. The domain speaks only these interfaces; the DynamoDB
+ * adapters in ./dynamodb implement them, and the handlers wire the two.
+ */
+import type { SlotOp } from '../pipelines/features.ts';
+import type { SideRecord } from '../ingest/quarantine.ts';
+
+export interface WindowKey {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+}
+
+/** One slot's contribution: a number to add, a candidate extreme, or strings to union. */
+export interface SlotWrite {
+  name: string;
+  op: SlotOp;
+  value: number | string[];
+}
+
+/**
+ * The per-partition offset mark that makes a write idempotent. `below`: apply only if the stored
+ * mark is absent or lower (a fresh batch). `equals`: apply only if the mark is exactly this, or
+ * absent when null (a compare-and-set after a partial overlap). Either way the mark becomes `setTo`.
+ */
+export type MarkGuard =
+  | { partitionId: string; below: number; setTo: number }
+  | { partitionId: string; equals: number | null; setTo: number };
+
+export interface WindowWrite extends WindowKey {
+  windowEnd: number;
+  slots: SlotWrite[];
+  marks: MarkGuard[];
+}
+
+/** Either applied, or refused with what the store holds (no extra read needed to decide). */
+export type WindowWriteResult =
+  | { applied: true }
+  | { applied: false; closed: boolean; marks: Map<string, number> };
+
+export interface WindowStore {
+  /** One conditional write: applies every slot and mark, or nothing. */
+  write(write: WindowWrite): Promise<WindowWriteResult>;
+}
+
+/** The highest event time a partition has shown, for the watermark. */
+export interface PartitionWatermark {
+  topic: string;
+  partition: number;
+  maxEventTime: number;
+  lastOffset: number;
+}
+
+export interface WatermarkStore {
+  /** Raises the partition's max event time; never lowers it. */
+  advance(progress: PartitionWatermark): Promise<void>;
+}
+
+export interface SideOutputStore {
+  /** Stores quarantined and late records; idempotent per (kind, coordinates, pipeline). */
+  put(records: SideRecord[]): Promise<void>;
+}

@@ -1,0 +1,98 @@
+/**
+ * The tables streamguard keeps, defined once for the local runtime, the tests and the CDK stack.
+ * Attribute names here are the storage contract; adapters import them rather than spell them.
+ */
+
+export type KeyType = 'S' | 'N';
+
+export interface KeyDef {
+  name: string;
+  type: KeyType;
+}
+
+export interface IndexDef {
+  name: string;
+  partitionKey: KeyDef;
+  sortKey: KeyDef;
+  /** Attributes copied into the index beyond the keys. */
+  include: string[];
+}
+
+export interface TableDef {
+  /** Stable logical id (CDK construct id, env variable suffix). */
+  id: 'windows' | 'state' | 'sideOutput';
+  partitionKey: KeyDef;
+  sortKey: KeyDef;
+  indexes: IndexDef[];
+  ttlAttribute: string | undefined;
+}
+
+/** Windowed aggregates: pk "<pipeline>#<key>", sk window start (epoch ms). */
+export const windowsTable: TableDef = {
+  id: 'windows',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'N' },
+  indexes: [
+    {
+      // Sparse: only open windows carry dueShard, so the closer reads what is due and nothing else.
+      name: 'due',
+      partitionKey: { name: 'dueShard', type: 'S' },
+      sortKey: { name: 'windowEnd', type: 'N' },
+      include: [],
+    },
+  ],
+  ttlAttribute: 'ttl',
+};
+
+/** Engine state: partition watermarks (pk "watermark#<topic>", sk partition) and, later, rules. */
+export const stateTable: TableDef = {
+  id: 'state',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+  ttlAttribute: undefined,
+};
+
+/** Quarantined and late records: pk "<kind>#<topic>-<partition>", sk zero-padded offset[#pipeline]. */
+export const sideOutputTable: TableDef = {
+  id: 'sideOutput',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+  ttlAttribute: 'ttl',
+};
+
+export const allTables: TableDef[] = [windowsTable, stateTable, sideOutputTable];
+
+/** Physical table names, resolved from configuration. */
+export interface TableNames {
+  windows: string;
+  state: string;
+  sideOutput: string;
+}
+
+/** Storage attribute names of the windows table. */
+export const WINDOW_ATTR = {
+  pipeline: 'pipeline',
+  key: 'windowKey',
+  windowStart: 'windowStart',
+  windowEnd: 'windowEnd',
+  dueShard: 'dueShard',
+  closedAt: 'closedAt',
+  ttl: 'ttl',
+  /** Feature slots: "f_<slot>". */
+  slotPrefix: 'f_',
+  /** Offset marks, one top-level attribute per source partition: "o_<topic>-<partition>". */
+  markPrefix: 'o_',
+} as const;
+
+export function windowPk(pipeline: string, key: string): string {
+  return `${pipeline}#${key}`;
+}
+
+/** The due-index shard of a window key: spreads one pipeline's open windows over partitions. */
+export function dueShardOf(pipeline: string, key: string, shards: number): string {
+  let h = 2166136261;
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
+  return `${pipeline}#${(h >>> 0) % shards}`;
+}
