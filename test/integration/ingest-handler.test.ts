@@ -1,0 +1,101 @@
+/**
+ * The Lambda entry point itself (middy, Powertools) on AWS-shaped events from events/, against
+ * DynamoDB Local: what a deployed function does with each sample, bad records included.
+ */
+import { readFileSync } from 'node:fs';
+import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
+import type { KafkaEvent } from '../../lib/codec/kafka-event.ts';
+import type { TableNames } from '../../lib/store/tables.ts';
+import { freshTables, localClient } from '../support/dynamodb.ts';
+import { storedFeatures } from '../support/stored.ts';
+import { inject } from 'vitest';
+
+const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as KafkaEvent;
+const context = {
+  functionName: 'streamguard-ingest',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:streamguard-ingest',
+  memoryLimitInMB: '512',
+  awsRequestId: 'test-request',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+let client: DynamoDBClient;
+let tables: TableNames;
+let handler: (event: KafkaEvent, context: Context) => Promise<{ batchItemFailures: unknown[] }>;
+
+beforeAll(async () => {
+  client = localClient();
+  tables = await freshTables(client);
+  Object.assign(process.env, {
+    WINDOWS_TABLE: tables.windows,
+    STATE_TABLE: tables.state,
+    SIDE_OUTPUT_TABLE: tables.sideOutput,
+    AWS_ENDPOINT_URL: inject('dynamoEndpoint'),
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
+  ({ handler } = (await import('../../functions/ingest.ts')) as unknown as { handler: typeof handler });
+});
+afterAll(() => client.destroy());
+
+async function sideOutputs(kind: string, partitionId: string) {
+  const out = await client.send(
+    new QueryCommand({ TableName: tables.sideOutput, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `${kind}#${partitionId}` } } }),
+  );
+  return (out.Items ?? []).map((i) => ({ offset: Number(i.offset!.N), reason: i.reason!.S!, field: i.field?.S, size: Number(i.size!.N) }));
+}
+
+describe('functions/ingest handler', () => {
+  it('applies every sample event in the exact AWS shape (MSK and self-managed, with and without keys and headers)', async () => {
+    for (const name of ['payments', 'risk', 'registrations', 'iot']) {
+      expect(await handler(sample(name), context)).toEqual({ batchItemFailures: [] });
+    }
+    const stored = await storedFeatures(client, tables.windows);
+    const T = Date.parse('2026-11-23T10:00:00Z');
+    expect(stored.get(`payments|1001|${T}`)).toEqual({ count: 12, amount: 4 * 49.99 + 8 * 19.5 });
+    expect(stored.get(`payments|1002|${T}`)).toEqual({ count: 2, amount: 314.9 });
+    expect(stored.get(`risk|2002|${T}`)).toMatchObject({ events: 4, devices: ['android-7', 'iphone-1'], cities: ['Berlin', 'Lagos'], logins: 2 });
+    expect(stored.get(`risk|2003|${T}`)).toMatchObject({ events: 7, logins: 7, devices: ['laptop-3'] });
+    expect(stored.get(`registrations|203.0.113.7|${T}`)).toMatchObject({ registrations: 22 });
+    expect(stored.get(`iot|sensor-9|${T}`)).toEqual({
+      count: 1, rejected: 5, temperatureMin: 24, temperatureMax: 24, temperatureAvg: 24, humidityMin: 50, humidityMax: 50, humidityAvg: 50,
+    });
+    expect(stored.get(`iot|sensor-1|${T}`)).toMatchObject({ count: 3, rejected: 0, temperatureMin: 21.5, temperatureMax: 22.4 });
+  });
+
+  it('quarantines poison records (bad JSON, wrong types, a 2 MB value) with coordinates and applies the rest of the batch', async () => {
+    const T = Date.parse('2026-11-23T12:00:00Z');
+    const good = (offset: number, amount: number) => ({ topic: 'user_events', partition: 1, offset, key: '5001', value: { user_id: 5001, action: 'payment', amount, timestamp: T + offset } });
+    const event = encodeKafkaEvent([
+      good(40, 1),
+      { topic: 'user_events', partition: 1, offset: 41, key: '5001', value: '{not json' },
+      { topic: 'user_events', partition: 1, offset: 42, key: '5001', value: { user_id: true, action: 7, timestamp: T } },
+      { topic: 'user_events', partition: 1, offset: 43, key: '5001', value: Buffer.alloc(2 * 1024 * 1024, 'a') },
+      good(44, 2),
+      good(45, 4),
+    ]);
+    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
+
+    const stored = await storedFeatures(client, tables.windows);
+    expect(stored.get(`payments|5001|${T}`)).toEqual({ count: 3, amount: 7 });
+    const q = await sideOutputs('quarantine', 'user_events-1');
+    expect(q).toEqual([
+      { offset: 41, field: 'value', reason: expect.stringMatching(/^invalid JSON/), size: 9 },
+      { offset: 42, field: 'user_id', reason: 'field "user_id": expected a string or a non-negative integer (+1 more)', size: expect.any(Number) },
+      { offset: 43, field: 'value', reason: 'value is 2097152 bytes, over the 65536-byte limit', size: 2097152 },
+    ]);
+    // Redelivering the batch changes nothing: not the counters, not the quarantine.
+    expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
+    expect((await storedFeatures(client, tables.windows)).get(`payments|5001|${T}`)).toEqual({ count: 3, amount: 7 });
+    expect(await sideOutputs('quarantine', 'user_events-1')).toHaveLength(3);
+  });
+
+  it('rejects an event that is not a Kafka event with a clear error', async () => {
+    await expect(handler({ Records: [] } as unknown as KafkaEvent, context)).rejects.toThrow(/expects a Lambda Kafka event/);
+  });
+});
