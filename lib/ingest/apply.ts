@@ -32,30 +32,30 @@ export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] 
   return writes;
 }
 
-function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: Map<string, OffsetRange>, guard: (partitionId: string, range: OffsetRange) => MarkGuard) {
+function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[], guard: (range: OffsetRange) => MarkGuard) {
   return {
     pipeline: agg.pipeline.name,
     key: agg.key,
     windowStart: agg.windowStart,
     windowEnd: agg.windowEnd,
     slots: slotWrites(agg, delta),
-    marks: [...offsets].map(([partitionId, range]) => guard(partitionId, range)),
+    marks: offsets.map(guard),
   };
 }
 
 /** Applies one aggregate exactly once, however often its records have been delivered before. */
 export async function applyAggregate(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
-  let result = await store.write(writeOf(agg, agg.delta, agg.offsets, (partitionId, r) => ({ partitionId, below: r.first, setTo: r.last })));
+  let result = await store.write(writeOf(agg, agg.delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last })));
   if (result.applied) return { status: 'applied', events: agg.delta.events };
 
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const marks = result.marks;
     const rest = refoldAbove(agg, marks);
-    const skipped = agg.contributions.length - rest.contributions.length;
+    const skipped = agg.members.length - rest.contributions.length;
     if (result.closed) return { status: 'late', late: rest.contributions, skipped };
     if (rest.contributions.length === 0) return { status: 'duplicate', skipped };
     result = await store.write(
-      writeOf(agg, rest.delta, rest.offsets, (partitionId, r) => ({ partitionId, equals: marks.get(partitionId) ?? null, setTo: r.last })),
+      writeOf(agg, rest.delta, rest.offsets, (r) => ({ partitionId: r.partitionId, equals: marks.get(r.partitionId) ?? null, setTo: r.last })),
     );
     if (result.applied) return { status: 'partial', events: rest.delta.events, skipped };
   }

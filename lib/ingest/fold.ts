@@ -12,7 +12,9 @@ export interface SlotDelta {
 }
 
 export function emptyDelta(pipeline: Pipeline): SlotDelta {
-  return { values: new Array(pipeline.slots.length).fill(undefined), rejected: 0, events: 0 };
+  const values: SlotDelta['values'] = [];
+  for (let i = 0; i < pipeline.slots.length; i++) values.push(undefined);
+  return { values, rejected: 0, events: 0 };
 }
 
 /** Adds one kept event to a delta. */

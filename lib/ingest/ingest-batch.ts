@@ -7,7 +7,7 @@ import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
 import { applyAggregate } from './apply.ts';
-import { planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
+import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
 
@@ -62,7 +62,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
 
   const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {
     deps.onTransient?.(err);
-    for (const [partitionId, range] of agg.offsets) lowerResume(report.resumeAt, partitionId, range.first);
+    for (const range of agg.offsets) lowerResume(report.resumeAt, range.partitionId, range.first);
   };
 
   // A fatal error stops new writes and surfaces only once in-flight ones settle, so a retried
@@ -107,8 +107,8 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
             fatal ??= err;
             return;
           }
-          report.quarantined += agg.contributions.length;
-          for (const c of agg.contributions) sideRecords.push(sideRecord('quarantine', c.record, `storage rejected the window write: ${err.message}`));
+          report.quarantined += agg.members.length;
+          for (const c of contributionsOf(agg)) sideRecords.push(sideRecord('quarantine', c.record, `storage rejected the window write: ${err.message}`));
         }
       }),
     ),
@@ -129,9 +129,9 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     plan.partitions.map(async (part) => {
       const resume = report.resumeAt.get(part.partitionId);
       let maxEventTime = -Infinity;
-      for (const t of part.eventTimes) {
-        if (resume !== undefined && t.offset >= resume) break;
-        if (t.eventTime > maxEventTime) maxEventTime = t.eventTime;
+      for (let i = 0; i < part.offsets.length; i++) {
+        if (resume !== undefined && part.offsets[i]! >= resume) break;
+        if (part.eventTimes[i]! > maxEventTime) maxEventTime = part.eventTimes[i]!;
       }
       if (maxEventTime === -Infinity) return;
       try {

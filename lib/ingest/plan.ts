@@ -1,25 +1,38 @@
 /**
  * The pure half of ingest: from decoded records to one pre-aggregated delta per
  * (pipeline, key, window), the side records, and each partition's progress. No I/O.
+ *
+ * This is the hot loop: per event it allocates nothing beyond the parsed event itself (aggregates
+ * remember their events as indexes into the batch, and lookups are by nested maps, not joined keys).
  */
 import type { DecodedRecord } from '../codec/kafka-event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { windowStartOf } from '../pipelines/window.ts';
+import type { ParseResult } from '../schemas/family.ts';
 import { emptyDelta, foldKept, foldRejected, type SlotDelta } from './fold.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
 
-/** One event's place in an aggregate, kept so a partially applied aggregate can be re-folded. */
+type TimedEvent = { eventTime: number };
+
+/** The valid events of a batch, by index, with the record each came from. */
+export interface BatchEvents {
+  records: DecodedRecord[];
+  events: TimedEvent[];
+}
+
+/** One event's place in an aggregate. */
 export interface Contribution {
   partitionId: string;
   offset: number;
   record: DecodedRecord;
-  event: { eventTime: number };
+  event: TimedEvent;
   kept: boolean;
 }
 
 /** Offsets of one partition that feed an aggregate. */
 export interface OffsetRange {
+  partitionId: string;
   topic: string;
   partition: number;
   first: number;
@@ -33,8 +46,13 @@ export interface WindowAggregate {
   windowStart: number;
   windowEnd: number;
   delta: SlotDelta;
-  offsets: Map<string, OffsetRange>;
-  contributions: Contribution[];
+  /** One range per source partition; an array, as an aggregate rarely spans more than one or two. */
+  offsets: OffsetRange[];
+  /** Event indexes into `batch`, times two, plus one when the pipeline's filter kept the event. */
+  members: number[];
+  batch: BatchEvents;
+  /** The same key's aggregate for another window of this batch (a short chain, usually empty). */
+  nextWindow: WindowAggregate | undefined;
 }
 
 /** What a batch did to one partition: its offsets and the event times it carried. */
@@ -44,8 +62,9 @@ export interface PartitionProgress {
   partitionId: string;
   firstOffset: number;
   lastOffset: number;
-  /** Valid events' (offset, event time), in offset order: the watermark may only count applied ones. */
-  eventTimes: { offset: number; eventTime: number }[];
+  /** Offsets and event times of valid events, in offset order: the watermark may only count applied ones. */
+  offsets: number[];
+  eventTimes: number[];
 }
 
 export interface BatchPlan {
@@ -60,9 +79,7 @@ export interface PlanOptions {
   maxRecordBytes: number;
 }
 
-type Parsed = { ok: true; event: { eventTime: number } } | { ok: false; reason: string; field: string | undefined };
-
-function parse(record: DecodedRecord, router: Router, options: PlanOptions): Parsed {
+function parse(record: DecodedRecord, router: Router, options: PlanOptions): ParseResult<TimedEvent> {
   const route = router.get(record.topic);
   if (!route) return { ok: false, reason: `no pipeline reads topic "${record.topic}"`, field: undefined };
   if (record.value === undefined) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
@@ -75,20 +92,31 @@ function parse(record: DecodedRecord, router: Router, options: PlanOptions): Par
   } catch (err) {
     return { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
   }
-  const result = route.schema.safeParse(json);
-  if (result.success) return { ok: true, event: result.data };
-  const issue = result.error.issues[0]!;
-  const field = issue.path.length > 0 ? issue.path.join('.') : undefined;
-  const more = result.error.issues.length > 1 ? ` (+${result.error.issues.length - 1} more)` : '';
-  return { ok: false, reason: `${field ? `field "${field}": ` : ''}${issue.message}${more}`, field };
+  return route.family.parse(json);
 }
+
+/** Records of a partition arrive in offset order, so a range only ever grows at its end. */
+function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
+  for (const range of ranges) {
+    if (range.partitionId === record.partitionId) {
+      range.last = record.offset;
+      return;
+    }
+  }
+  ranges.push({ partitionId: record.partitionId, topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
+}
+
+/** Aggregates of one pipeline by key; other windows of a key hang off `nextWindow`. */
+type PipelineAggregates = Map<string, WindowAggregate>;
 
 /**
  * Plans a batch: validates each record once, routes it to every pipeline of its topic, and folds
  * it into its (pipeline, key, window) aggregate. Bad records become side records; nothing throws.
  */
 export function planBatch(partitions: DecodedRecord[][], router: Router, options: PlanOptions): BatchPlan {
-  const aggregates = new Map<string, WindowAggregate>();
+  const byPipeline = new Map<Pipeline, PipelineAggregates>();
+  const aggregates: WindowAggregate[] = [];
+  const batch: BatchEvents = { records: [], events: [] };
   const sideRecords: SideRecord[] = [];
   const progress: PartitionProgress[] = [];
   const stats = { records: 0, valid: 0, quarantined: 0, filtered: 0 };
@@ -102,6 +130,7 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
       partitionId: head.partitionId,
       firstOffset: head.offset,
       lastOffset: records[records.length - 1]!.offset,
+      offsets: [],
       eventTimes: [],
     };
     progress.push(part);
@@ -116,7 +145,11 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
       }
       stats.valid++;
       const event = parsed.event;
-      part.eventTimes.push({ offset: record.offset, eventTime: event.eventTime });
+      const index = batch.events.length;
+      batch.events.push(event);
+      batch.records.push(record);
+      part.offsets.push(record.offset);
+      part.eventTimes.push(event.eventTime);
 
       for (const pipeline of router.get(record.topic)!.pipelines) {
         const kept = pipeline.keep(event);
@@ -131,8 +164,11 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
           continue;
         }
         const windowStart = windowStartOf(pipeline.window, event.eventTime);
-        const id = `${pipeline.name}\u0000${key}\u0000${windowStart}`;
-        let agg = aggregates.get(id);
+        let keys = byPipeline.get(pipeline);
+        if (!keys) byPipeline.set(pipeline, (keys = new Map()));
+        const first = keys.get(key);
+        let agg = first;
+        while (agg !== undefined && agg.windowStart !== windowStart) agg = agg.nextWindow;
         if (!agg) {
           agg = {
             pipeline,
@@ -140,36 +176,46 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
             windowStart,
             windowEnd: windowStart + pipeline.window.sizeMs,
             delta: emptyDelta(pipeline),
-            offsets: new Map(),
-            contributions: [],
+            offsets: [],
+            members: [],
+            batch,
+            nextWindow: first,
           };
-          aggregates.set(id, agg);
+          keys.set(key, agg);
+          aggregates.push(agg);
         }
         if (kept) foldKept(pipeline, agg.delta, event);
         else foldRejected(agg.delta);
-        const range = agg.offsets.get(record.partitionId);
-        if (range) range.last = record.offset;
-        else agg.offsets.set(record.partitionId, { topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
-        agg.contributions.push({ partitionId: record.partitionId, offset: record.offset, record, event, kept });
+        extendRange(agg.offsets, record);
+        agg.members.push(index * 2 + (kept ? 1 : 0));
       }
     }
   }
-  return { aggregates: [...aggregates.values()], sideRecords, partitions: progress, stats };
+  return { aggregates, sideRecords, partitions: progress, stats };
+}
+
+/** The events of an aggregate, materialised (off the hot path: late, rejected or partial writes). */
+export function contributionsOf(agg: WindowAggregate): Contribution[] {
+  return agg.members.map((m) => {
+    const record = agg.batch.records[m >> 1]!;
+    return { partitionId: record.partitionId, offset: record.offset, record, event: agg.batch.events[m >> 1]!, kept: (m & 1) === 1 };
+  });
 }
 
 /** Re-folds only the contributions a store has not yet seen (offset above its mark per partition). */
-export function refoldAbove(agg: WindowAggregate, marks: ReadonlyMap<string, number>): { delta: SlotDelta; offsets: Map<string, OffsetRange>; contributions: Contribution[] } {
+export function refoldAbove(
+  agg: WindowAggregate,
+  marks: ReadonlyMap<string, number>,
+): { delta: SlotDelta; offsets: OffsetRange[]; contributions: Contribution[] } {
   const delta = emptyDelta(agg.pipeline);
-  const offsets = new Map<string, OffsetRange>();
+  const offsets: OffsetRange[] = [];
   const contributions: Contribution[] = [];
-  for (const c of agg.contributions) {
+  for (const c of contributionsOf(agg)) {
     const mark = marks.get(c.partitionId);
     if (mark !== undefined && c.offset <= mark) continue;
     if (c.kept) foldKept(agg.pipeline, delta, c.event);
     else foldRejected(delta);
-    const range = offsets.get(c.partitionId);
-    if (range) range.last = c.offset;
-    else offsets.set(c.partitionId, { topic: c.record.topic, partition: c.record.partition, first: c.offset, last: c.offset });
+    extendRange(offsets, c.record);
     contributions.push(c);
   }
   return { delta, offsets, contributions };

@@ -1,10 +1,10 @@
 /** Which pipelines read which topic, with one schema per topic so each record is validated once. */
-import type { ZodType } from 'zod';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import type { EventFamily } from '../schemas/family.ts';
 
 export interface TopicRoute {
   topic: string;
-  schema: ZodType<{ eventTime: number }, unknown>;
+  family: EventFamily<{ eventTime: number }>;
   pipelines: Pipeline[];
 }
 
@@ -19,10 +19,10 @@ export function createRouter(pipelines: readonly Pipeline[]): Router {
     names.add(p.name);
     const route = router.get(p.source.topic);
     if (!route) {
-      router.set(p.source.topic, { topic: p.source.topic, schema: p.source.schema, pipelines: [p] });
-    } else if (route.schema !== p.source.schema) {
+      router.set(p.source.topic, { topic: p.source.topic, family: p.source.family, pipelines: [p] });
+    } else if (route.family !== p.source.family) {
       throw new Error(
-        `pipelines "${route.pipelines[0]!.name}" and "${p.name}" read topic "${p.source.topic}" with different schemas; share one source()`,
+        `pipelines "${route.pipelines[0]!.name}" and "${p.name}" read topic "${p.source.topic}" with different event families; share one source()`,
       );
     } else {
       route.pipelines.push(p);

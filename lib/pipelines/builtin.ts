@@ -1,16 +1,16 @@
 /** The pipelines streamguard ships with (see design.md, "The pipelines"). */
-import { registrationSchema, telemetrySchema, userEventSchema } from '../schemas/events.ts';
+import { registrations, telemetry, userEvents } from '../schemas/events.ts';
 import { count, distinct, max, mean, min, sum } from './features.ts';
 import { pipeline, source, type Pipeline } from './pipeline.ts';
 import { hours, minutes, tumbling } from './window.ts';
 
-export const userEvents = source('user_events', userEventSchema);
-export const registrations = source('user_registrations', registrationSchema);
-export const telemetry = source('iot_telemetry', telemetrySchema);
+export const userEventsTopic = source('user_events', userEvents);
+export const registrationsTopic = source('user_registrations', registrations);
+export const telemetryTopic = source('iot_telemetry', telemetry);
 
 /** Payment spree: payments per user in 5 minutes. */
 export const payments = pipeline('payments')
-  .from(userEvents)
+  .from(userEventsTopic)
   .filter((e) => e.action === 'payment')
   .key((e) => e.userId)
   .window(tumbling(minutes(5)))
@@ -18,7 +18,7 @@ export const payments = pipeline('payments')
 
 /** Account risk: devices, cities and logins per user in 1 hour. */
 export const risk = pipeline('risk')
-  .from(userEvents)
+  .from(userEventsTopic)
   .key((e) => e.userId)
   .window(tumbling(hours(1)))
   .aggregate({
@@ -30,7 +30,7 @@ export const risk = pipeline('risk')
 
 /** Registration burst: sign-ups per IP in 10 minutes. */
 export const registrationsPerIp = pipeline('registrations')
-  .from(registrations)
+  .from(registrationsTopic)
   .key((e) => e.ip)
   .window(tumbling(minutes(10)))
   .aggregate({ registrations: count(), users: distinct((e) => e.userId) });
@@ -41,7 +41,7 @@ export const HUMIDITY_RANGE = [0, 100] as const;
 
 /** Per-device telemetry statistics in 1 minute, with out-of-range readings counted. */
 export const iot = pipeline('iot')
-  .from(telemetry)
+  .from(telemetryTopic)
   .filter(
     (e) =>
       e.temperature >= TEMPERATURE_RANGE[0] &&

@@ -10,18 +10,18 @@
  *   .aggregate({ count: count(), amount: sum((e) => e.amount) });
  * ```
  */
-import type { ZodType } from 'zod';
+import type { EventFamily } from '../schemas/family.ts';
 import { count, type Feature, type Slot } from './features.ts';
 import type { TumblingWindow } from './window.ts';
 
-/** A Kafka topic and the schema of its values. Pipelines that share a topic share its source. */
+/** A Kafka topic and the event family of its values. Pipelines that share a topic share its source. */
 export interface Source<E extends { eventTime: number }> {
   topic: string;
-  schema: ZodType<E, unknown>;
+  family: EventFamily<E>;
 }
 
-export function source<E extends { eventTime: number }>(topic: string, schema: ZodType<E, unknown>): Source<E> {
-  return { topic, schema };
+export function source<E extends { eventTime: number }>(topic: string, family: EventFamily<E>): Source<E> {
+  return { topic, family };
 }
 
 /** A compiled pipeline: everything the ingest path needs, with features flattened to slots. */

@@ -4,7 +4,9 @@
  * normalised to one shape each.
  */
 import { z } from 'zod';
+import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';
+import { oneOf, optionalString, timeOf, toNumber } from './normalise.ts';
 
 /** A user action (login, payment, ...) on the `user_events` topic. */
 export interface UserEvent {
@@ -33,18 +35,10 @@ export interface Telemetry {
   eventTime: number;
 }
 
-/** Picks the first present spelling of a field, or reports the field as missing under all names. */
-function oneOf<T>(ctx: z.RefinementCtx, names: string[], values: (T | undefined)[]): T {
-  const found = values.find((v) => v !== undefined);
-  if (found === undefined) {
-    ctx.addIssue({ code: 'custom', path: [names[0]!], message: `required (as ${names.map((n) => `"${n}"`).join(' or ')})` });
-    return z.NEVER;
-  }
-  return found;
-}
+const times = { timestamp: eventTime.optional(), event_time: eventTime.optional() };
 
-export const userEventSchema = z
-  .object({
+export const userEvents = eventFamily(
+  z.object({
     user_id: id,
     action: text.optional(),
     event_type: text.optional(),
@@ -54,49 +48,40 @@ export const userEventSchema = z
     device_id: id.optional(),
     location_city: text.optional(),
     city: text.optional(),
-    timestamp: eventTime.optional(),
-    event_time: eventTime.optional(),
-  })
-  .transform((e, ctx): UserEvent => ({
-    userId: e.user_id,
-    action: oneOf(ctx, ['action', 'event_type'], [e.action, e.event_type]),
-    amount: e.amount,
+    ...times,
+  }),
+  (e, sink): UserEvent => ({
+    userId: String(e.user_id),
+    action: oneOf(sink, ['action', 'event_type'], [e.action, e.event_type])?.value ?? '',
+    amount: e.amount === undefined ? undefined : toNumber(e.amount, 'amount', sink),
     ip: e.ip_address ?? e.ip,
-    deviceId: e.device_id,
+    deviceId: optionalString(e.device_id),
     city: e.location_city ?? e.city,
-    eventTime: oneOf(ctx, ['timestamp', 'event_time'], [e.timestamp, e.event_time]),
-  }));
+    eventTime: timeOf(e, sink),
+  }),
+);
 
-export const registrationSchema = z
-  .object({
-    user_id: id,
-    ip: text.optional(),
-    ip_address: text.optional(),
-    device_id: id.optional(),
-    timestamp: eventTime.optional(),
-    event_time: eventTime.optional(),
-  })
-  .transform((e, ctx): Registration => ({
-    userId: e.user_id,
-    ip: oneOf(ctx, ['ip', 'ip_address'], [e.ip, e.ip_address]),
-    deviceId: e.device_id,
-    eventTime: oneOf(ctx, ['timestamp', 'event_time'], [e.timestamp, e.event_time]),
-  }));
+export const registrations = eventFamily(
+  z.object({ user_id: id, ip: text.optional(), ip_address: text.optional(), device_id: id.optional(), ...times }),
+  (e, sink): Registration => ({
+    userId: String(e.user_id),
+    ip: oneOf(sink, ['ip', 'ip_address'], [e.ip, e.ip_address])?.value ?? '',
+    deviceId: optionalString(e.device_id),
+    eventTime: timeOf(e, sink),
+  }),
+);
 
-export const telemetrySchema = z
-  .object({
-    device_id: id,
-    temperature: decimal,
-    humidity: decimal,
-    timestamp: eventTime.optional(),
-    event_time: eventTime.optional(),
-  })
-  .transform((e, ctx): Telemetry => ({
-    deviceId: e.device_id,
-    temperature: e.temperature,
-    humidity: e.humidity,
-    eventTime: oneOf(ctx, ['timestamp', 'event_time'], [e.timestamp, e.event_time]),
-  }));
+export const telemetry = eventFamily(
+  z.object({ device_id: id, temperature: decimal, humidity: decimal, ...times }),
+  (e, sink): Telemetry => ({
+    deviceId: String(e.device_id),
+    temperature: toNumber(e.temperature, 'temperature', sink),
+    humidity: toNumber(e.humidity, 'humidity', sink),
+    eventTime: timeOf(e, sink),
+  }),
+);
 
-/** Every event family has an event time; pipelines window on it. */
-export type TimedEvent = { eventTime: number };
+/** The families as plain zod schemas (raw JSON in, normalised event out). */
+export const userEventSchema = userEvents.schema;
+export const registrationSchema = registrations.schema;
+export const telemetrySchema = telemetry.schema;

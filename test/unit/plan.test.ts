@@ -8,7 +8,7 @@ import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts
 import { count } from '../../lib/pipelines/features.ts';
 import { pipeline, source } from '../../lib/pipelines/pipeline.ts';
 import { minutes, tumbling, windowStartOf } from '../../lib/pipelines/window.ts';
-import { registrationSchema, userEventSchema } from '../../lib/schemas/events.ts';
+import { registrations, userEvents } from '../../lib/schemas/events.ts';
 
 const router = createRouter(builtinPipelines);
 const options = { maxRecordBytes: 64 * 1024 };
@@ -20,7 +20,7 @@ describe('planBatch', () => {
     const spree = plan.aggregates.find((a) => a.pipeline === payments && a.key === '1001')!;
     expect(spree.delta.events).toBe(12);
     expect(spree.delta.values).toEqual([12, 4 * 49.99 + 8 * 19.5]);
-    expect([...spree.offsets.keys()].sort()).toEqual(['user_events-0', 'user_events-1']);
+    expect(spree.offsets.map((r) => r.partitionId).sort()).toEqual(['user_events-0', 'user_events-1']);
     // Every user event also lands in the risk pipeline's hourly window.
     expect(plan.aggregates.filter((a) => a.pipeline === risk).map((a) => a.key).sort()).toEqual(['1001', '1002', '1003']);
     expect(plan.stats).toEqual({ records: 15, valid: 15, quarantined: 0, filtered: 1 });
@@ -57,13 +57,13 @@ describe('planBatch', () => {
 
 describe('pipeline definitions', () => {
   it('reject incomplete or clashing definitions at build time', () => {
-    const src = source('user_events', userEventSchema);
+    const src = source('user_events', userEvents);
     expect(() => pipeline('Bad-Name')).toThrow(/must match/);
     expect(() => pipeline('p').from(src).window(tumbling(minutes(1))).aggregate({ n: count() })).toThrow(/call \.key\(\)/);
-    const other = source('user_events', registrationSchema);
+    const other = source('user_events', registrations);
     const p1 = pipeline('a').from(src).key((e) => e.userId).window(tumbling(1000)).aggregate({ n: count() });
     const p2 = pipeline('b').from(other).key((e) => e.userId).window(tumbling(1000)).aggregate({ s: count() });
-    expect(() => createRouter([p1, p2])).toThrow(/different schemas/);
+    expect(() => createRouter([p1, p2])).toThrow(/different event families/);
     expect(() => createRouter([p1, p1])).toThrow(/named "a"/);
   });
 
