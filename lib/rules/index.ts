@@ -1,0 +1,20 @@
+/** Rules as data: what the closer and admin tooling import. */
+export {
+  compileCondition,
+  parseExpression,
+  featureSchemaOf,
+  ExpressionError,
+  EXPRESSION_LIMITS,
+  type CompiledCondition,
+  type Expr,
+  type FeatureKind,
+  type FeatureSchema,
+  type PipelineLike,
+} from './expression.ts';
+export { validateRule, ruleSchema, isAlerting, RuleValidationError, LEVELS, type Rule, type RuleInput, type AlertingRule, type Level, type RuleProblem } from './rule.ts';
+export { defaultRules, seedDefaults, type SeedResult } from './defaults.ts';
+export { evaluateRules, type Evaluation } from './evaluate.ts';
+export { InMemoryRuleStore, type RuleStore } from './rule-store.ts';
+export { DynamoRuleStore, RULE_PK, type DynamoRuleStoreOptions } from './dynamodb-rule-store.ts';
+export { RuleCache, effectiveRules, DEFAULT_RULE_TTL_MS, type RuleCacheOptions } from './rule-cache.ts';
+export { wireRules, ruleCacheTtlFrom, type RuleWiringOptions } from './wire.ts';

@@ -1,0 +1,113 @@
+/**
+ * The rules the closer applies, refreshed from the store so edits take effect without a redeploy.
+ *
+ * Semantics:
+ * - Stored rules of a pipeline REPLACE that pipeline's defaults entirely. A pipeline with no stored
+ *   rule uses its defaults. A stored rule counts even when disabled, so storing disabled rules is
+ *   how a pipeline's alerting is switched off; deleting all of a pipeline's rules brings its
+ *   defaults back. (Stored rules that no longer validate are left out by the store, so they do
+ *   not count.)
+ * - The store is read at most once per TTL (30 s by default, ConsistentRead). With the closer on a
+ *   1-minute schedule every run is more than a TTL after the previous read, so an edit is applied
+ *   from the next run that starts after it: within a minute, without a redeploy.
+ * - Take `rules()` once per closer run and pass that list to evaluateRules for every window: the
+ *   run then applies one consistent rule set, and compilation and ordering are reused across windows.
+ * - If a refresh fails while rules are in hand, they keep being served (errors reported to
+ *   `onRefreshError`) and the store is tried again after `retryMs`. With nothing in hand, the error
+ *   propagates: guessing with defaults could overrule an operator's edits.
+ */
+import { evaluateRules, type Evaluation } from './evaluate.ts';
+import { defaultRules } from './defaults.ts';
+import type { Rule } from './rule.ts';
+import type { RuleStore } from './rule-store.ts';
+import type { Features } from '../windows/features-of.ts';
+
+export const DEFAULT_RULE_TTL_MS = 30_000;
+
+export interface RuleCacheOptions {
+  store: RuleStore;
+  /** How long a read of the store is trusted. */
+  ttlMs?: number;
+  /** After a failed refresh with rules in hand, how long to serve them before retrying. */
+  retryMs?: number;
+  /** Rules for pipelines the store holds none for. */
+  defaults?: readonly Rule[];
+  now?: () => number;
+  onRefreshError?: (error: unknown) => void;
+}
+
+/**
+ * Merges stored rules over defaults: a pipeline with any stored rule uses only its stored rules.
+ * @returns a frozen list of frozen rules (evaluateRules memoises per list).
+ */
+export function effectiveRules(stored: readonly Rule[], defaults: readonly Rule[]): readonly Rule[] {
+  const overridden = new Set(stored.map((r) => r.pipeline));
+  const merged = [...stored, ...defaults.filter((r) => !overridden.has(r.pipeline))];
+  return Object.freeze(merged.map((r) => Object.freeze({ ...r })));
+}
+
+export class RuleCache {
+  private readonly store: RuleStore;
+  private readonly ttlMs: number;
+  private readonly retryMs: number;
+  private readonly defaults: readonly Rule[];
+  private readonly now: () => number;
+  private readonly onRefreshError: (error: unknown) => void;
+
+  private current: readonly Rule[] | undefined;
+  /** When the store should next be read. */
+  private freshUntil = -Infinity;
+  private inFlight: Promise<readonly Rule[]> | undefined;
+
+  constructor(options: RuleCacheOptions) {
+    this.store = options.store;
+    this.ttlMs = options.ttlMs ?? DEFAULT_RULE_TTL_MS;
+    this.retryMs = options.retryMs ?? Math.min(5_000, this.ttlMs);
+    this.defaults = options.defaults ?? defaultRules;
+    this.now = options.now ?? Date.now;
+    this.onRefreshError = options.onRefreshError ?? ((e) => console.warn(`rules: refresh failed, serving cached rules: ${String(e)}`));
+  }
+
+  /**
+   * The effective rules of every pipeline, re-read from the store once the TTL has passed.
+   * The list is frozen and stays the same object until the next refresh.
+   * @throws the store's error (e.g. TransientStoreError) if the rules were never loaded.
+   */
+  async rules(): Promise<readonly Rule[]> {
+    if (this.current && this.now() < this.freshUntil) return this.current;
+    // One read serves every caller waiting on the same refresh.
+    this.inFlight ??= this.refresh().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** The effective rules of one pipeline (enabled or not), in no particular order. */
+  async rulesFor(pipeline: string): Promise<readonly Rule[]> {
+    return (await this.rules()).filter((r) => r.pipeline === pipeline);
+  }
+
+  /** Evaluates a window against the current rules of its pipeline (see evaluateRules). */
+  async evaluate(pipeline: string, features: Features): Promise<Evaluation> {
+    return evaluateRules(await this.rules(), pipeline, features);
+  }
+
+  /** Forces the next call to read the store, e.g. right after an admin edit in the same process. */
+  invalidate(): void {
+    this.freshUntil = -Infinity;
+  }
+
+  private async refresh(): Promise<readonly Rule[]> {
+    try {
+      const stored = await this.store.list();
+      this.current = effectiveRules(stored, this.defaults);
+      this.freshUntil = this.now() + this.ttlMs;
+      return this.current;
+    } catch (err) {
+      if (!this.current) throw err;
+      this.onRefreshError(err);
+      this.freshUntil = this.now() + this.retryMs;
+      return this.current;
+    }
+  }
+}
