@@ -3,10 +3,9 @@ import { parseEnv, positiveInt, tableName } from './env.ts';
 import type { TableNames } from '../store/tables.ts';
 
 export interface IngestConfig {
-  tables: TableNames;
+  tables: Omit<TableNames, 'alerts'>;
   maxRecordBytes: number;
   writeConcurrency: number;
-  dueShards: number;
   retentionMs: number;
 }
 
@@ -15,6 +14,7 @@ export const TABLE_ENV = {
   windows: 'WINDOWS_TABLE',
   state: 'STATE_TABLE',
   sideOutput: 'SIDE_OUTPUT_TABLE',
+  alerts: 'ALERTS_TABLE',
 } as const satisfies Record<keyof TableNames, string>;
 
 const DAY_MS = 86_400_000;
@@ -28,7 +28,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       // Events here are a few hundred bytes; anything near Kafka's 1 MB default is not one.
       MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
       WRITE_CONCURRENCY: positiveInt(32, 512),
-      DUE_SHARDS: positiveInt(16, 1024),
       RETENTION_DAYS: positiveInt(7, 3650),
     },
     env,
@@ -38,7 +37,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     tables: { windows: parsed.WINDOWS_TABLE, state: parsed.STATE_TABLE, sideOutput: parsed.SIDE_OUTPUT_TABLE },
     maxRecordBytes: parsed.MAX_RECORD_BYTES,
     writeConcurrency: parsed.WRITE_CONCURRENCY,
-    dueShards: parsed.DUE_SHARDS,
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,
   };
 }

@@ -9,11 +9,16 @@ import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
 import type { IngestDeps } from './ingest-batch.ts';
 import { createRouter } from './router.ts';
 
-export function wireIngest(client: DynamoDBClient, config: IngestConfig, pipelines: readonly Pipeline[] = builtinPipelines): IngestDeps {
+export function wireIngest(
+  client: DynamoDBClient,
+  config: IngestConfig,
+  pipelines: readonly Pipeline[] = builtinPipelines,
+  now: () => number = Date.now,
+): IngestDeps {
   return {
     router: createRouter(pipelines),
-    windows: new DynamoWindowStore(client, { tableName: config.tables.windows, dueShards: config.dueShards, retentionMs: config.retentionMs }),
-    watermarks: new DynamoWatermarkStore(client, config.tables.state),
+    windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs }),
+    watermarks: new DynamoWatermarkStore(client, config.tables.state, now),
     sideOutput: new DynamoSideOutputStore(client, { tableName: config.tables.sideOutput, retentionMs: config.retentionMs }),
     options: { maxRecordBytes: config.maxRecordBytes, writeConcurrency: config.writeConcurrency },
   };

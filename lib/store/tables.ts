@@ -20,7 +20,7 @@ export interface IndexDef {
 
 export interface TableDef {
   /** Stable logical id (CDK construct id, env variable suffix). */
-  id: 'windows' | 'state' | 'sideOutput';
+  id: 'windows' | 'state' | 'sideOutput' | 'alerts';
   partitionKey: KeyDef;
   sortKey: KeyDef;
   indexes: IndexDef[];
@@ -44,7 +44,10 @@ export const windowsTable: TableDef = {
   ttlAttribute: 'ttl',
 };
 
-/** Engine state: partition watermarks (pk "watermark#<topic>", sk partition) and, later, rules. */
+/**
+ * Engine state: partition watermarks (pk "watermark#<topic>", sk partition), pipeline watermarks
+ * (pk "pipeline-watermark", sk pipeline) and rules (pk "rule", sk rule id).
+ */
 export const stateTable: TableDef = {
   id: 'state',
   partitionKey: { name: 'pk', type: 'S' },
@@ -62,13 +65,26 @@ export const sideOutputTable: TableDef = {
   ttlAttribute: 'ttl',
 };
 
-export const allTables: TableDef[] = [windowsTable, stateTable, sideOutputTable];
+/**
+ * Closer output: alerts (pk "alert#<alert id>", sk "alert"), written once with a conditional put,
+ * and risk results (pk "result#<pipeline>#<key>", sk window start), upserted per window.
+ */
+export const alertsTable: TableDef = {
+  id: 'alerts',
+  partitionKey: { name: 'pk', type: 'S' },
+  sortKey: { name: 'sk', type: 'S' },
+  indexes: [],
+  ttlAttribute: 'ttl',
+};
+
+export const allTables: TableDef[] = [windowsTable, stateTable, sideOutputTable, alertsTable];
 
 /** Physical table names, resolved from configuration. */
 export interface TableNames {
   windows: string;
   state: string;
   sideOutput: string;
+  alerts: string;
 }
 
 /** Storage attribute names of the windows table. */
@@ -90,8 +106,14 @@ export function windowPk(pipeline: string, key: string): string {
   return `${pipeline}#${key}`;
 }
 
-/** The due-index shard of a window key: spreads one pipeline's open windows over partitions. */
-export function dueShardOf(pipeline: string, key: string, shards: number): string {
+/**
+ * Shards of the due index per pipeline. Fixed, not configured: ingest writes and the closer reads
+ * them, and a mismatch would hide windows from the closer.
+ */
+export const DUE_SHARDS = 16;
+
+/** The due-index shard of a window key: spreads one pipeline's open windows over index partitions. */
+export function dueShardOf(pipeline: string, key: string, shards: number = DUE_SHARDS): string {
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   return `${pipeline}#${(h >>> 0) % shards}`;

@@ -11,7 +11,7 @@ import { allTables, type TableDef, type TableNames } from '../../lib/store/table
 
 /** Default local names; the CDK stack lets CloudFormation name its tables. */
 export function localTableNames(prefix = 'streamguard'): TableNames {
-  return { windows: `${prefix}-windows`, state: `${prefix}-state`, sideOutput: `${prefix}-side-output` };
+  return { windows: `${prefix}-windows`, state: `${prefix}-state`, sideOutput: `${prefix}-side-output`, alerts: `${prefix}-alerts` };
 }
 
 async function createTable(client: DynamoDBClient, def: TableDef, name: string): Promise<void> {

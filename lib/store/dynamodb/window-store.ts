@@ -11,8 +11,6 @@ import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
 
 export interface DynamoWindowStoreOptions {
   tableName: string;
-  /** Shards of the due index per pipeline. */
-  dueShards: number;
   /** How long a window item outlives its end, for TTL. */
   retentionMs: number;
 }
@@ -35,7 +33,7 @@ export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStore
     ['#wk', A.key, str(write.key)],
     ['#ws', A.windowStart, num(write.windowStart)],
     ['#we', A.windowEnd, num(write.windowEnd)],
-    ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key, options.dueShards))],
+    ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key))],
     ['#ttl', A.ttl, num(Math.ceil((write.windowEnd + options.retentionMs) / 1000))],
   ];
   for (const [ph, name, value] of ident) {

@@ -1,0 +1,42 @@
+/**
+ * Lambda entry point invoked on a schedule (EventBridge rate(1 minute)): closes every window the
+ * watermark has passed, within this invocation's time, and emits the alerts its rules raise.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { closeWindows, type CloserReport } from '../lib/closer/close-windows.ts';
+import { wireCloser } from '../lib/closer/wire.ts';
+import { loadCloserConfig } from '../lib/config/closer-config.ts';
+import { createDynamoClient } from '../lib/store/dynamodb/client.ts';
+
+const logger = new Logger({ serviceName: 'streamguard-closer' });
+const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer' });
+
+const config = loadCloserConfig();
+const client = createDynamoClient();
+let remaining: () => number = () => 60_000;
+const deps = wireCloser(client, config, { remainingMs: () => remaining() });
+
+function record(report: CloserReport, startedAt: number): void {
+  for (const p of report.pipelines) {
+    metrics.addMetric(`WindowsClosed_${p.pipeline}`, MetricUnit.Count, p.closed + p.recovered);
+    metrics.addMetric(`AlertsFired_${p.pipeline}`, MetricUnit.Count, p.alerts);
+  }
+  metrics.addMetric('CloserDuration', MetricUnit.Milliseconds, Date.now() - startedAt);
+  metrics.addMetric('CloserIncomplete', MetricUnit.Count, report.incomplete ? 1 : 0);
+  logger.info('closer run', { ...report });
+}
+
+export const handler = middy(async (_event: unknown, context: Context): Promise<CloserReport> => {
+  const startedAt = Date.now();
+  remaining = () => context.getRemainingTimeInMillis();
+  const report = await closeWindows(deps);
+  record(report, startedAt);
+  return report;
+})
+  .use(injectLambdaContext(logger))
+  .use(logMetrics(metrics));

@@ -1,0 +1,114 @@
+/**
+ * One closer run: per pipeline, compute the watermark, then close every window of the due index
+ * whose end it has passed, evaluate the rules on the window's final features, record results and
+ * alerts, emit alerts, and only then take the window out of the due index. A run that dies midway
+ * leaves closed windows in the index; the next run finds them and finishes them (idempotently).
+ */
+import pLimit from 'p-limit';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { evaluateRules } from '../rules/evaluate.ts';
+import type { Rule } from '../rules/rule.ts';
+import { DUE_SHARDS } from '../store/tables.ts';
+import { featuresOf } from '../windows/features-of.ts';
+import { alertId } from './alert-id.ts';
+import type { Alert, AlertSink, AlertStore, CloserStore, DueWindow } from './ports.ts';
+import { watermarkOf, type WatermarkOptions } from './watermark.ts';
+
+export interface CloserDeps {
+  store: CloserStore;
+  alerts: AlertStore;
+  sink: AlertSink;
+  pipelines: readonly Pipeline[];
+  /** The rules in force for this run (one consistent set for every window). */
+  rules: () => Promise<readonly Rule[]>;
+  watermark: WatermarkOptions;
+  /** Pipelines whose every closed window gets a result record (the risk verdict). */
+  resultPipelines: ReadonlySet<string>;
+  concurrency: number;
+  now: () => number;
+  /** Milliseconds this run may still use; it stops taking new windows below `reserveMs`. */
+  remainingMs: () => number;
+  reserveMs: number;
+  /** Test-only fault: called after a window's alerts are out and before it leaves the due index. */
+  beforeFinish?: (window: DueWindow) => void | Promise<void>;
+}
+
+export interface PipelineReport {
+  pipeline: string;
+  watermark: number | undefined;
+  closed: number;
+  recovered: number;
+  alerts: number;
+  duplicateAlerts: number;
+}
+
+export interface CloserReport {
+  pipelines: PipelineReport[];
+  /** True when the run stopped for time with due windows left; the next run continues. */
+  incomplete: boolean;
+}
+
+const PAGE = 100;
+
+export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
+  const rules = await deps.rules();
+  const report: CloserReport = { pipelines: [], incomplete: false };
+  const limit = pLimit(deps.concurrency);
+
+  for (const pipeline of deps.pipelines) {
+    const marks = await deps.store.partitionMarks(pipeline.source.topic);
+    const computed = watermarkOf(marks, deps.now(), deps.watermark);
+    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0 };
+    report.pipelines.push(pr);
+    if (computed === undefined) continue;
+    // Never move backwards, even if a partition's mark was reset or a late closer computed less.
+    const watermark = await deps.store.saveWatermark(pipeline.name, computed);
+    pr.watermark = watermark;
+
+    const closeOne = async (due: DueWindow) => {
+      const { window, closedNow } = await deps.store.close(due, deps.now());
+      if (closedNow) pr.closed++;
+      else pr.recovered++;
+      const features = featuresOf(pipeline, window.slots);
+      const verdict = evaluateRules(rules, pipeline.name, features);
+      const now = deps.now();
+      if (deps.resultPipelines.has(pipeline.name)) {
+        await deps.alerts.putResult({ pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, level: verdict.level, features, evaluatedAt: now });
+      }
+      const alerts: Alert[] = verdict.alerts.map((rule) => ({
+        id: alertId(pipeline.name, due.key, due.windowStart, rule.id),
+        pipeline: pipeline.name,
+        rule: rule.id,
+        alertType: rule.alertType,
+        level: rule.level ?? verdict.level,
+        key: due.key,
+        windowStart: due.windowStart,
+        windowEnd: due.windowEnd,
+        features,
+        raisedAt: now,
+      }));
+      for (const alert of alerts) {
+        if (await deps.alerts.putAlert(alert)) pr.alerts++;
+        else pr.duplicateAlerts++;
+      }
+      // Emitted even when the record existed: the run that wrote it may have died before emitting.
+      if (alerts.length > 0) await deps.sink.emit(alerts);
+      await deps.beforeFinish?.(due);
+      await deps.store.finish(due);
+    };
+
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      for (;;) {
+        if (deps.remainingMs() < deps.reserveMs) {
+          report.incomplete = true;
+          return report;
+        }
+        const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE);
+        await Promise.all(page.map((w) => limit(() => closeOne(w))));
+        if (page.length < PAGE) break;
+      }
+    }
+  }
+  return report;
+}
+

@@ -1,0 +1,63 @@
+/** What the window closer needs from storage and from the alert topic. */
+import type { StoredWindow } from '../windows/features-of.ts';
+import type { PartitionMark } from './watermark.ts';
+
+/** A window found due in the sparse index. */
+export interface DueWindow {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+}
+
+export interface CloserStore {
+  /** Every partition's mark for a topic. */
+  partitionMarks(topic: string): Promise<PartitionMark[]>;
+  /** Windows of one due-index shard whose end is at or before `upTo`, oldest first. */
+  dueWindows(pipeline: string, shard: number, upTo: number, limit: number): Promise<DueWindow[]>;
+  /**
+   * Closes a window (no write is applied to it afterwards) and returns its final content; if it
+   * was closed already (by a racing closer, or by a run that crashed before finishing) returns it too.
+   */
+  close(window: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }>;
+  /** Takes a window out of the due index once its results and alerts are out. */
+  finish(window: DueWindow): Promise<void>;
+  /** Records a pipeline's watermark (never lowering it); returns the stored one. */
+  saveWatermark(pipeline: string, watermark: number): Promise<number>;
+}
+
+/** An alert: one per (pipeline, key, window, rule), whatever the number of closers or retries. */
+export interface Alert {
+  id: string;
+  pipeline: string;
+  rule: string;
+  alertType: string;
+  level: string | undefined;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  features: Record<string, number | string[] | null>;
+  raisedAt: number;
+}
+
+/** The risk verdict on a closed window, upserted by (pipeline, key, window). */
+export interface WindowResult {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  level: string | undefined;
+  features: Record<string, number | string[] | null>;
+  evaluatedAt: number;
+}
+
+export interface AlertStore {
+  /** Conditional put; false when the alert was already recorded. */
+  putAlert(alert: Alert): Promise<boolean>;
+  putResult(result: WindowResult): Promise<void>;
+}
+
+export interface AlertSink {
+  /** At-least-once delivery; the alert id travels with each message so consumers can dedupe. */
+  emit(alerts: Alert[]): Promise<void>;
+}

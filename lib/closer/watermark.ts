@@ -1,0 +1,34 @@
+/**
+ * The event-time watermark of a pipeline, from what its topic's partitions have shown.
+ *
+ * - `min` (Flink's policy, the default): the least of the active partitions' max event times,
+ *   minus the delay. A partition whose max event time has not advanced for `idleTimeoutMs` of wall
+ *   clock is idle and stops holding the watermark back. When every partition is idle the stream has
+ *   gone quiet, and the greatest time seen counts, so the last windows still close.
+ * - `max` (Spark's policy): the greatest max event time over all partitions, minus the delay.
+ */
+
+export type WatermarkPolicy = 'min' | 'max';
+
+export interface PartitionMark {
+  partition: number;
+  maxEventTime: number;
+  /** Wall-clock ms when maxEventTime last advanced. */
+  advancedAt: number;
+}
+
+export interface WatermarkOptions {
+  delayMs: number;
+  idleTimeoutMs: number;
+  policy: WatermarkPolicy;
+}
+
+/** The watermark, or undefined while no partition has shown an event. */
+export function watermarkOf(marks: readonly PartitionMark[], now: number, o: WatermarkOptions): number | undefined {
+  if (marks.length === 0) return undefined;
+  const greatest = Math.max(...marks.map((m) => m.maxEventTime));
+  if (o.policy === 'max') return greatest - o.delayMs;
+  const active = marks.filter((m) => now - m.advancedAt < o.idleTimeoutMs);
+  if (active.length === 0) return greatest - o.delayMs;
+  return Math.min(...active.map((m) => m.maxEventTime)) - o.delayMs;
+}

@@ -1,0 +1,35 @@
+/** Builds the closer's dependencies from configuration: where adapters meet the domain. */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { CloserConfig } from '../config/closer-config.ts';
+import { builtinPipelines, risk } from '../pipelines/builtin.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { wireRules } from '../rules/wire.ts';
+import { KafkaAlertSink } from '../sinks/kafka-alert-sink.ts';
+import { kafkaFor } from '../sinks/msk.ts';
+import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
+import { DynamoCloserStore } from '../store/dynamodb/closer-store.ts';
+import type { CloserDeps } from './close-windows.ts';
+
+export function wireCloser(
+  client: DynamoDBClient,
+  config: CloserConfig,
+  runtime: { remainingMs: () => number; now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number },
+): CloserDeps & { sink: KafkaAlertSink } {
+  const pipelines = runtime.pipelines ?? builtinPipelines;
+  const now = runtime.now ?? Date.now;
+  const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs });
+  return {
+    store: new DynamoCloserStore(client, { windowsTable: config.tables.windows, stateTable: config.tables.state }),
+    alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+    sink: new KafkaAlertSink(() => kafkaFor(config.kafka, 'streamguard-closer'), config.alertTopic),
+    pipelines,
+    rules: () => cache.rules(),
+    watermark: config.watermark,
+    resultPipelines: new Set([risk.name]),
+    concurrency: config.concurrency,
+    now,
+    remainingMs: runtime.remainingMs,
+    // Room to finish the windows in flight and return before Lambda's timeout.
+    reserveMs: 5_000,
+  };
+}

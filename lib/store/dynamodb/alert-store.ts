@@ -1,0 +1,62 @@
+/** AlertStore on DynamoDB: one record per alert id (conditional put), results upserted per window. */
+import { ConditionalCheckFailedException, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Alert, AlertStore, WindowResult } from '../../closer/ports.ts';
+
+export interface DynamoAlertStoreOptions {
+  tableName: string;
+  retentionMs: number;
+}
+
+const featuresJson = (f: Alert['features']): AttributeValue => ({ S: JSON.stringify(f) });
+
+export class DynamoAlertStore implements AlertStore {
+  constructor(
+    private readonly client: DynamoDBClient,
+    private readonly options: DynamoAlertStoreOptions,
+  ) {}
+
+  private ttl(from: number): AttributeValue {
+    return { N: String(Math.ceil((from + this.options.retentionMs) / 1000)) };
+  }
+
+  async putAlert(a: Alert): Promise<boolean> {
+    const item: Record<string, AttributeValue> = {
+      pk: { S: `alert#${a.id}` },
+      sk: { S: 'alert' },
+      id: { S: a.id },
+      pipeline: { S: a.pipeline },
+      rule: { S: a.rule },
+      alertType: { S: a.alertType },
+      windowKey: { S: a.key },
+      windowStart: { N: String(a.windowStart) },
+      windowEnd: { N: String(a.windowEnd) },
+      features: featuresJson(a.features),
+      raisedAt: { N: String(a.raisedAt) },
+      ttl: this.ttl(a.raisedAt),
+    };
+    if (a.level) item.level = { S: a.level };
+    try {
+      await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
+  }
+
+  async putResult(r: WindowResult): Promise<void> {
+    const item: Record<string, AttributeValue> = {
+      pk: { S: `result#${r.pipeline}#${r.key}` },
+      sk: { S: String(r.windowStart).padStart(16, '0') },
+      pipeline: { S: r.pipeline },
+      windowKey: { S: r.key },
+      windowStart: { N: String(r.windowStart) },
+      windowEnd: { N: String(r.windowEnd) },
+      features: featuresJson(r.features),
+      evaluatedAt: { N: String(r.evaluatedAt) },
+      ttl: this.ttl(r.evaluatedAt),
+    };
+    if (r.level) item.level = { S: r.level };
+    await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item }));
+  }
+}
