@@ -40,3 +40,8 @@ export const handler = middy(async (_event: unknown, context: Context): Promise<
 })
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
+
+/** Disconnects the alert producer; the local runtime calls it on shutdown (Lambda never needs to). */
+export async function closeConnections(): Promise<void> {
+  await deps.sink.close();
+}

@@ -8,7 +8,7 @@ export type Expected = Map<string, Record<string, number | string[] | null>>;
 const MIN = 60_000;
 const time = (e: Raw): number => {
   const t = e.timestamp ?? e.event_time;
-  return typeof t === 'number' ? t : Date.parse(String(t));
+  return typeof t === 'number' || /^\d+$/.test(String(t)) ? Number(t) : Date.parse(String(t));
 };
 const start = (t: number, size: number) => Math.floor(t / size) * size;
 

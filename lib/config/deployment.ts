@@ -1,0 +1,40 @@
+/**
+ * Topics and event source mapping settings shared by the CDK stack and the local runtime, with
+ * the property names of CDK's ManagedKafkaEventSource, so what runs locally is what deploys.
+ */
+import { builtinPipelines } from '../pipelines/builtin.ts';
+
+export interface MappingSettings {
+  topic: string;
+  /** Partitions the local broker creates (in AWS the cluster's topic decides). */
+  partitions: number;
+  batchSize: number;
+  /** Seconds. */
+  maxBatchingWindow: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  retryAttempts: number;
+  /** Seconds; -1 = never expire. */
+  maxRecordAge: number;
+  bisectBatchOnError: boolean;
+  reportBatchItemFailures: boolean;
+}
+
+const PARTITIONS: Record<string, number> = { user_events: 4, user_registrations: 3, iot_telemetry: 2 };
+
+/** One mapping per topic any built-in pipeline reads. */
+export const defaultMappings: MappingSettings[] = [...new Set(builtinPipelines.map((p) => p.source.topic))].map((topic) => ({
+  topic,
+  partitions: PARTITIONS[topic] ?? 3,
+  batchSize: 500,
+  maxBatchingWindow: 1,
+  startingPosition: 'TRIM_HORIZON',
+  retryAttempts: 10,
+  maxRecordAge: -1,
+  bisectBatchOnError: false,
+  reportBatchItemFailures: true,
+}));
+
+export const DEFAULT_ALERT_TOPIC = 'fraud_alerts';
+/** Where records the mappings give up on go (a Kafka topic locally). */
+export const DEFAULT_FAILURE_TOPIC = 'streamguard_ingest_failures';
+export const DEFAULT_CLOSER_SCHEDULE_MINUTES = 1;

@@ -1,0 +1,101 @@
+/**
+ * Produces generated records to Kafka the way a real client would: kafkajs with acks=all and every
+ * send awaited, so a record counts as produced only once the broker confirmed it.
+ */
+import { Kafka, Partitioners, logLevel, type Message, type PartitionerArgs } from 'kafkajs';
+import type { GeneratedRecord } from './generate.ts';
+
+/** Where the broker stored a record. */
+export interface ProducedRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+export interface ProduceOptions {
+  /** Records per request; each request is awaited before the next (default 500). */
+  batchSize?: number;
+  /** Called after each confirmed request with the number of records produced so far. */
+  onProgress?: (produced: number) => void;
+  /** kafkajs client id (default "streamguard-generator"). */
+  clientId?: string;
+  /**
+   * Let the broker auto-create missing topics (default false: MSK clusters usually disable it, and
+   * a missing topic should fail loudly rather than appear with the wrong partition count).
+   */
+  allowAutoTopicCreation?: boolean;
+}
+
+/**
+ * Produces `records` in order to the Kafka cluster at `brokers` and returns, for each record at
+ * the same index, the partition and offset the broker assigned.
+ *
+ * Keyed records go to the partition of kafkajs's DefaultPartitioner (murmur2, as the Java client);
+ * null-key records are spread round-robin. Requests use acks=-1 and are awaited one at a time, so
+ * records of one partition get increasing offsets in production order. The producer is not
+ * idempotent because librdkafka's mock cluster (the local broker) does not support it.
+ *
+ * @throws the kafkajs error when a request fails after its retries; records before it were
+ *   produced, later ones were not.
+ */
+export async function produceRecords(brokers: string[], records: readonly GeneratedRecord[], opts: ProduceOptions = {}): Promise<ProducedRecord[]> {
+  const batchSize = opts.batchSize ?? 500;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
+
+  const kafka = new Kafka({ clientId: opts.clientId ?? 'streamguard-generator', brokers, logLevel: logLevel.ERROR });
+  const producer = kafka.producer({
+    idempotent: false,
+    allowAutoTopicCreation: opts.allowAutoTopicCreation ?? false,
+    // Each message's partition is fixed on first assignment so that a retried request cannot move a
+    // null-key message to another partition, and so that its offset can be read back afterwards.
+    createPartitioner: () => {
+      const choose = Partitioners.DefaultPartitioner();
+      return (args: PartitionerArgs) => (args.message.partition ??= choose(args));
+    },
+  });
+
+  const produced: ProducedRecord[] = new Array(records.length);
+  await producer.connect();
+  try {
+    for (let from = 0; from < records.length; from += batchSize) {
+      const batch = records.slice(from, from + batchSize);
+      const byTopic = new Map<string, { message: Message; index: number }[]>();
+      batch.forEach((r, k) => {
+        let list = byTopic.get(r.topic);
+        if (!list) byTopic.set(r.topic, (list = []));
+        list.push({ message: { key: r.key, value: r.value }, index: from + k });
+      });
+
+      const metadata = await producer.sendBatch({
+        acks: -1,
+        topicMessages: [...byTopic].map(([topic, list]) => ({ topic, messages: list.map((m) => m.message) })),
+      });
+
+      const baseOffsets = new Map<string, number>();
+      for (const m of metadata) {
+        if (m.errorCode !== 0 || m.baseOffset === undefined) {
+          throw new Error(`produce to ${m.topicName}-${m.partition} failed with error code ${m.errorCode}`);
+        }
+        baseOffsets.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
+      }
+      // kafkajs appends a request's messages to each partition in the order given, so a message's
+      // offset is the partition's base offset plus its position among that partition's messages.
+      const position = new Map<string, number>();
+      for (const [topic, list] of byTopic) {
+        for (const { message, index } of list) {
+          const partition = message.partition;
+          const tp = `${topic}\u0000${partition}`;
+          const base = baseOffsets.get(tp);
+          if (partition === undefined || base === undefined) throw new Error(`no delivery report for a message to ${topic}-${partition}`);
+          const k = position.get(tp) ?? 0;
+          position.set(tp, k + 1);
+          produced[index] = { topic, partition, offset: base + k };
+        }
+      }
+      opts.onProgress?.(from + batch.length);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return produced;
+}

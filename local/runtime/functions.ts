@@ -1,0 +1,72 @@
+/**
+ * Loads the very functions that deploy to Lambda (functions/*.ts), configured through the same
+ * environment variables the CDK stack sets, pointed at the local services.
+ */
+import type { Context } from 'aws-lambda';
+import type { BatchItemFailuresResponse, KafkaEvent } from '../../lib/codec/kafka-event.ts';
+import type { CloserReport } from '../../lib/closer/close-windows.ts';
+import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
+import type { Services } from './services.ts';
+
+export interface FunctionSettings {
+  watermarkDelayMs: number;
+  idleTimeoutMs: number;
+  ruleCacheTtlMs: number;
+}
+
+export interface LocalFunctions {
+  ingest(event: KafkaEvent, context: Context): Promise<BatchItemFailuresResponse>;
+  closeWindows(event: unknown, context: Context): Promise<CloserReport>;
+  shutdown(): Promise<void>;
+}
+
+/** A Lambda context good enough for middy and Powertools. */
+export function lambdaContext(functionName: string, timeoutMs: number): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: `local-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => {},
+    fail: () => {},
+    succeed: () => {},
+  };
+}
+
+let loaded: LocalFunctions | undefined;
+
+/** Imports the functions once per process (their configuration is read at import, as in Lambda). */
+export async function loadFunctions(services: Services, s: FunctionSettings): Promise<LocalFunctions> {
+  if (loaded) return loaded;
+  Object.assign(process.env, {
+    WINDOWS_TABLE: services.tables.windows,
+    STATE_TABLE: services.tables.state,
+    SIDE_OUTPUT_TABLE: services.tables.sideOutput,
+    ALERTS_TABLE: services.tables.alerts,
+    AWS_ENDPOINT_URL: services.dynamoEndpoint,
+    KAFKA_BROKERS: services.brokers.join(','),
+    ALERT_TOPIC: process.env.ALERT_TOPIC ?? DEFAULT_ALERT_TOPIC,
+    WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
+    IDLE_TIMEOUT_MS: String(s.idleTimeoutMs),
+    RULE_CACHE_TTL_MS: String(s.ruleCacheTtlMs),
+  });
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  const ingest = await import('../../functions/ingest.ts');
+  const closer = await import('../../functions/close-windows.ts');
+  loaded = {
+    ingest: ingest.handler as unknown as LocalFunctions['ingest'],
+    closeWindows: closer.handler as unknown as LocalFunctions['closeWindows'],
+    shutdown: closer.closeConnections,
+  };
+  return loaded;
+}
