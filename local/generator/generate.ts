@@ -451,12 +451,16 @@ class Generator {
   /**
    * Chooses a window of `windowMs` within the stream and `count` sorted event times inside it,
    * spread over at most `spreadMs`, and never later than the stream's end minus the jitter (so a
-   * slot produced after each of them exists).
+   * slot produced after each of them exists); when the stream allows, the window ends before the
+   * last watermark (stream end minus the delay), so it closes within the run.
    */
   private scenarioTimes(windowMs: number, spreadMs: number, count: number, topic: Topic): { windowStart: number; stamps: Stamped[] } {
     const rng = this.rng;
     const latest = Math.max(this.o.start, this.spanEnd - this.o.maxJitterMs);
-    const anchor = Math.floor(rng.between(this.o.start, latest + 1));
+    // Where the stream is long enough, end the window early enough for the watermark (stream end
+    // minus the delay) to pass it: an injected scenario should be observable, not cut off by the end.
+    const observable = this.spanEnd - this.o.watermarkDelayMs - this.o.maxJitterMs - windowMs;
+    const anchor = Math.floor(rng.between(this.o.start, (observable > this.o.start ? observable : latest) + 1));
     const windowStart = windowStartOf(anchor, windowMs);
     const lo = Math.max(windowStart, this.o.start);
     const hi = Math.max(lo, Math.min(windowStart + windowMs - 1, latest));

@@ -29,6 +29,8 @@ export interface LocalRuntime {
   /** Starts the mappings again after stopMappings (they resume from committed offsets). */
   startMappings(): Promise<void>;
   stopMappings(): Promise<void>;
+  /** Stops the closer schedule (runCloser still works). */
+  stopSchedule(): void;
   stop(): Promise<void>;
 }
 
@@ -92,6 +94,10 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       async startMappings() {
         mappings = makeMappings();
         await Promise.all(mappings.map((m) => m.start()));
+      },
+      stopSchedule() {
+        if (timer) clearInterval(timer);
+        timer = undefined;
       },
       async stopMappings() {
         await Promise.all(mappings.map((m) => m.stop()));

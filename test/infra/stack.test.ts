@@ -1,0 +1,297 @@
+/**
+ * The CDK stack, synthesized offline (no credentials, no Docker). The main stack is synthesized once,
+ * with real esbuild bundling; variants skip bundling (context aws:cdk:bundling-stacks = []).
+ */
+import { spawnSync } from 'node:child_process';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { defaultMappings } from '../../lib/config/deployment.ts';
+import { allTables, windowsTable } from '../../lib/store/tables.ts';
+import { loadStackConfig, parseStackConfig, StackConfigError, type StackConfigInput } from '../../infra/config.ts';
+import { REPO_ROOT, StreamGuardStack } from '../../infra/streamguard-stack.ts';
+
+const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2';
+const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:streamguard/kafka-AbCdEf';
+const VPC = { vpcId: 'vpc-0123456789abcdef0', subnetIds: ['subnet-0123456789abcdef0', 'subnet-0123456789abcdef1'], securityGroupIds: ['sg-0123456789abcdef0'] };
+
+function synth(input: StackConfigInput, bundle = false) {
+  const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
+  const config = parseStackConfig(input);
+  const stack = new StreamGuardStack(app, config.stackName, { config });
+  return { app, stack, template: Template.fromStack(stack) };
+}
+
+type Statement = { Effect: string; Action: string | string[]; Resource: unknown };
+function statements(template: Template): Statement[] {
+  return Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+}
+const list = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+function nagViolations(stack: Stack): string[] {
+  const report = new AwsSolutionsChecks(stack).validateScope(stack);
+  return report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} ${r.resourceLogicalId}: ${v.description}`));
+}
+
+describe('StreamGuard stack (MSK)', () => {
+  let stack: StreamGuardStack;
+  let template: Template;
+
+  beforeAll(() => {
+    ({ stack, template } = synth({ mskClusterArn: CLUSTER_ARN, vpc: VPC }, true));
+  });
+
+  it('maps each default topic with its Kafka settings', () => {
+    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(defaultMappings.length);
+    const byTopic = new Map(Object.values(mappings).map((m) => [m.Properties.Topics[0] as string, m.Properties]));
+    expect([...byTopic.keys()].sort()).toEqual(['iot_telemetry', 'user_events', 'user_registrations']);
+    for (const d of defaultMappings) {
+      const p = byTopic.get(d.topic)!;
+      expect(p).toMatchObject({
+        EventSourceArn: CLUSTER_ARN,
+        Topics: [d.topic],
+        BatchSize: d.batchSize,
+        MaximumBatchingWindowInSeconds: d.maxBatchingWindow,
+        StartingPosition: d.startingPosition,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        MaximumRetryAttempts: d.retryAttempts,
+        BisectBatchOnFunctionError: d.bisectBatchOnError,
+        AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: `StreamGuard-${d.topic}` },
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^IngestFailures/), 'Arn'] } } },
+      });
+      expect(p.MaximumRecordAgeInSeconds).toBeUndefined(); // -1: AWS's default (never)
+    }
+    template.resourceCountIs('AWS::SQS::Queue', 1);
+  });
+
+  it('schedules the closer at rate(1 minute)', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Closer'), 'Arn'] } })],
+    });
+  });
+
+  it('builds the tables from lib/store/tables.ts: keys, TTL, the sparse due index, PITR, on-demand, retained', () => {
+    const tables = template.findResources('AWS::DynamoDB::Table');
+    expect(Object.keys(tables)).toHaveLength(allTables.length);
+    for (const def of allTables) {
+      const [, t] = Object.entries(tables).find(([id]) => id.toLowerCase().startsWith(`${def.id.toLowerCase()}table`))!;
+      expect(t.DeletionPolicy).toBe('Retain');
+      expect(t.Properties).toMatchObject({
+        BillingMode: 'PAY_PER_REQUEST',
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        KeySchema: [
+          { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+          { AttributeName: def.sortKey.name, KeyType: 'RANGE' },
+        ],
+      });
+      if (def.ttlAttribute) expect(t.Properties.TimeToLiveSpecification).toEqual({ AttributeName: def.ttlAttribute, Enabled: true });
+      else expect(t.Properties.TimeToLiveSpecification).toBeUndefined();
+    }
+    const due = windowsTable.indexes[0]!;
+    expect(due.name).toBe('due');
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'due',
+          KeySchema: [
+            { AttributeName: due.partitionKey.name, KeyType: 'HASH' },
+            { AttributeName: due.sortKey.name, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ],
+    });
+  });
+
+  it('runs both functions on nodejs22.x or newer, arm64, bundled as ESM, with their environment', () => {
+    const fns = Object.values(template.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(2);
+    for (const f of fns) {
+      const major = Number(/^nodejs(\d+)\.x$/.exec(f.Properties.Runtime)?.[1]);
+      expect(major).toBeGreaterThanOrEqual(22);
+      expect(f.Properties.Architectures).toEqual(['arm64']);
+      expect(f.Properties.Handler).toBe('index.handler');
+    }
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          WINDOWS_TABLE: { Ref: Match.stringLikeRegexp('^WindowsTable') },
+          STATE_TABLE: { Ref: Match.stringLikeRegexp('^StateTable') },
+          SIDE_OUTPUT_TABLE: { Ref: Match.stringLikeRegexp('^SideOutputTable') },
+          MAX_RECORD_BYTES: '65536',
+          RETENTION_DAYS: '7',
+        }),
+      },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          ALERTS_TABLE: { Ref: Match.stringLikeRegexp('^AlertsTable') },
+          MSK_CLUSTER_ARN: CLUSTER_ARN,
+          ALERT_TOPIC: 'fraud_alerts',
+          WATERMARK_DELAY_MS: '600000',
+          WATERMARK_POLICY: 'min',
+          RULE_CACHE_TTL_MS: '30000',
+        }),
+      },
+      VpcConfig: { SubnetIds: VPC.subnetIds, SecurityGroupIds: VPC.securityGroupIds },
+    });
+  });
+
+  it('grants no DynamoDB or Kafka data action on a wildcard resource', () => {
+    const all = statements(template);
+    expect(all.length).toBeGreaterThan(0);
+    const data = all.filter((s) => list(s.Action).some((a) => /^(dynamodb|kafka-cluster|kafka):/.test(a)));
+    expect(data.length).toBeGreaterThan(0);
+    for (const s of data) {
+      expect(list(s.Action).every((a) => !a.includes('*')), JSON.stringify(s.Action)).toBe(true);
+      for (const r of list(s.Resource)) expect(JSON.stringify(r), `${JSON.stringify(s.Action)} on ${JSON.stringify(r)}`).not.toContain('*');
+    }
+    const actions = new Set(data.flatMap((s) => list(s.Action)));
+    for (const a of ['kafka-cluster:Connect', 'kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup', 'kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData', 'kafka-cluster:WriteData', 'kafka-cluster:DescribeClusterDynamicConfiguration', 'kafka:GetBootstrapBrokers']) {
+      expect(actions, a).toContain(a);
+    }
+    // Topic and group ARNs are the cluster's own.
+    const kafkaResources = data.filter((s) => list(s.Action).some((a) => a.startsWith('kafka-cluster:'))).flatMap((s) => list(s.Resource)) as string[];
+    expect(kafkaResources).toContain('arn:aws:kafka:eu-west-1:123456789012:topic/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2/user_events');
+    expect(kafkaResources).toContain('arn:aws:kafka:eu-west-1:123456789012:topic/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2/fraud_alerts');
+    expect(kafkaResources).toContain('arn:aws:kafka:eu-west-1:123456789012:group/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2/StreamGuard-user_events');
+    // The closer may query the due index, by name.
+    expect(JSON.stringify(data)).toContain('/index/due');
+  });
+
+  it('has alarms for errors, OffsetLag, throttles, quarantined and late events, closer duration, alerts fired; and a dashboard', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'OffsetLag', Statistic: 'Maximum' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors' });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Throttles' });
+    for (const [service, name] of [['ingest', 'Quarantined'], ['ingest', 'LateEvents'], ['closer', 'CloserDuration']]) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'streamguard', MetricName: name, Dimensions: [{ Name: 'service', Value: service }] });
+    }
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AlertsFired_payments', Namespace: 'streamguard' }) }) })]),
+    });
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it('passes cdk-nag AwsSolutions with every finding acknowledged with a reason', () => {
+    expect(nagViolations(stack)).toEqual([]);
+    const annotations = Annotations.fromStack(stack);
+    expect(annotations.findError('*', Match.stringLikeRegexp('AwsSolutions'))).toEqual([]);
+    expect(annotations.findWarning('*', Match.stringLikeRegexp('AwsSolutions'))).toEqual([]);
+  });
+
+  it('synthesizes environment-agnostic (no account or region resolved at synth)', () => {
+    expect(stack.account).toMatch(/^\$\{Token/);
+    expect(stack.region).toMatch(/^\$\{Token/);
+  });
+});
+
+describe('StreamGuard stack variants', () => {
+  it('self-managed Kafka: SASL/SCRAM secret, bootstrap servers, closer KAFKA_BROKERS, a Kafka on-failure topic', () => {
+    const { stack, template } = synth({
+      bootstrapServers: 'b-1.example.com:9096,b-2.example.com:9096',
+      secretArn: SECRET_ARN,
+      onFailure: { type: 'kafka', topic: 'streamguard_ingest_failures' },
+      mappings: [{ topic: 'user_events', batchSize: 250, startingPosition: 'LATEST', retryAttempts: 3, maxRecordAge: 3600, bisectBatchOnError: true, provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 5 } }],
+    });
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['user_events'],
+      BatchSize: 250,
+      StartingPosition: 'LATEST',
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['b-1.example.com:9096', 'b-2.example.com:9096'] } },
+      SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: SECRET_ARN }],
+      DestinationConfig: { OnFailure: { Destination: 'kafka://streamguard_ingest_failures' } },
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 5 },
+      SelfManagedKafkaEventSourceConfig: { ConsumerGroupId: 'StreamGuard-user_events' },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.example.com:9096,b-2.example.com:9096' }) },
+    });
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    for (const s of statements(template)) {
+      if (list(s.Action).some((a) => /^(dynamodb|kafka-cluster|kafka):/.test(a))) for (const r of list(s.Resource)) expect(JSON.stringify(r)).not.toContain('*');
+    }
+    expect(nagViolations(stack)).toEqual([]);
+  });
+
+  it('LocalStack free tier: eventSourceMappings=false deploys tables, functions and the schedule only', () => {
+    const { stack, template } = synth(loadStackConfig({ config: 'infra/config.localstack.json' }, REPO_ROOT));
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+    template.resourceCountIs('AWS::SQS::Queue', 0);
+    template.resourceCountIs('AWS::DynamoDB::Table', 4);
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    expect(JSON.stringify(template.toJSON())).not.toContain('kafka-cluster:');
+    expect(nagViolations(stack)).toEqual([]);
+  });
+
+  it('provisioned billing, a custom schedule and RETAIN overridden by context keys', () => {
+    const config = loadStackConfig(
+      {
+        config: 'infra/config.example.json',
+        'tables.billing': 'provisioned',
+        'tables.readCapacity': '10',
+        'closer.schedule': 'rate(5 minutes)',
+        removalPolicy: 'destroy',
+        'aws:cdk:bundling-stacks': [],
+      },
+      REPO_ROOT,
+    );
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const template = Template.fromStack(new StreamGuardStack(app, 'S', { config }));
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: Match.absent(),
+      ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 5 },
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'due', ProvisionedThroughput: { ReadCapacityUnits: 10, WriteCapacityUnits: 5 } })],
+    });
+    template.allResources('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('StreamGuard stack misconfiguration', () => {
+  it('without a cluster ARN or bootstrap servers, synth throws naming what to set', () => {
+    expect(() => loadStackConfig({})).toThrow(StackConfigError);
+    expect(() => loadStackConfig({})).toThrow(/mskClusterArn.*bootstrapServers\+secretArn/s);
+  });
+
+  it('names every invalid property', () => {
+    let message = '';
+    try {
+      parseStackConfig({ mskClusterArn: 'arn:aws:kafka:eu-west-1:1:cluster/x', mappings: [{ topic: 'user events', batchSize: 20_000 }], closer: { schedule: 'every minute' } });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/mskClusterArn: must be an MSK cluster ARN/);
+    expect(message).toMatch(/mappings\.0\.topic/);
+    expect(message).toMatch(/mappings\.0\.batchSize/);
+    expect(message).toMatch(/closer\.schedule: must be an EventBridge schedule/);
+  });
+
+  it('self-managed Kafka needs its secret', () => {
+    expect(() => parseStackConfig({ bootstrapServers: ['b-1:9096'] })).toThrow(/secretArn/);
+    expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, bootstrapServers: ['b-1:9096'] })).toThrow(/not both/);
+  });
+
+  it('the CDK app exits with that message (what `cdk synth` prints)', () => {
+    const out = spawnSync(process.execPath, ['--import', 'tsx', 'infra/app.ts'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      env: { ...process.env, CDK_CONTEXT_JSON: '{}' },
+      timeout: 30_000,
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toMatch(/set context mskClusterArn \(Amazon MSK\) or bootstrapServers\+secretArn/);
+  });
+});
