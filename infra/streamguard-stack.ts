@@ -1,0 +1,405 @@
+/**
+ * The streamguard stack: DynamoDB tables (from lib/store/tables.ts), the ingest function with one
+ * Kafka event source mapping per topic, the window closer on an EventBridge schedule, least-privilege
+ * roles, alarms and a dashboard. Everything comes from a validated StackConfig (infra/config.ts).
+ */
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import {
+  AuthenticationMethod,
+  KafkaDlq,
+  ManagedKafkaEventSource,
+  SelfManagedKafkaEventSource,
+  SqsDlq,
+  type KafkaEventSourceProps,
+} from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import { loadCloserConfig } from '../lib/config/closer-config.ts';
+import { ConfigError } from '../lib/config/env.ts';
+import { loadIngestConfig, TABLE_ENV } from '../lib/config/ingest-config.ts';
+import { builtinPipelines } from '../lib/pipelines/builtin.ts';
+import { allTables, windowsTable, type KeyDef, type TableDef } from '../lib/store/tables.ts';
+import { resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
+import { groupArn, parseClusterArn, topicArn, type MskCluster } from './kafka-arns.ts';
+import { addMonitoring } from './monitoring.ts';
+
+/** The repository root: entry points, package-lock.json and tsconfig.json live there. */
+export const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface StreamGuardStackProps extends StackProps {
+  config: StackConfig;
+}
+
+type TableId = TableDef['id'];
+
+const MSK_EXECUTION_POLICY = 'service-role/AWSLambdaMSKExecutionRole';
+const VPC_ACCESS_POLICY = 'service-role/AWSLambdaVPCAccessExecutionRole';
+const managedPolicyFinding = (name: string) => `AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${name}]`;
+
+export class StreamGuardStack extends Stack {
+  readonly tables: Record<TableId, dynamodb.Table>;
+  readonly ingest: NodejsFunction;
+  readonly closer: NodejsFunction;
+  readonly schedule: events.Rule;
+  readonly failureQueue: sqs.Queue | undefined;
+
+  constructor(scope: Construct, id: string, props: StreamGuardStackProps) {
+    super(scope, id, props);
+    const cfg = props.config;
+    const removalPolicy = cfg.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+    const cluster = cfg.mskClusterArn ? parseClusterArn(cfg.mskClusterArn) : undefined;
+    const mappings = cfg.mappings.map((m) => resolveMapping(m, cfg.stackName));
+
+    // ---- Tables: built from the definitions the code uses, never re-spelled here.
+    this.tables = Object.fromEntries(allTables.map((def) => [def.id, this.table(def, cfg, removalPolicy)])) as Record<TableId, dynamodb.Table>;
+    const t = this.tables;
+
+    // ---- Functions.
+    const runtime = cfg.runtime === 'nodejs24.x' ? lambda.Runtime.NODEJS_24_X : lambda.Runtime.NODEJS_22_X;
+    const architecture = cfg.architecture === 'arm64' ? lambda.Architecture.ARM_64 : lambda.Architecture.X86_64;
+    const bundling: BundlingOptions = {
+      forceDockerBundling: false,
+      format: OutputFormat.ESM,
+      target: cfg.runtime === 'nodejs24.x' ? 'node24' : 'node22',
+      // ESM-first packages; CommonJS ones (kafkajs) still get a `require` through the banner.
+      mainFields: ['module', 'main'],
+      banner: 'import { createRequire as __sgCreateRequire } from "node:module"; const require = __sgCreateRequire(import.meta.url);',
+      // Pin the SDK to the lock file instead of whatever the runtime ships.
+      bundleAwsSDK: true,
+      minify: true,
+      sourceMap: true,
+      sourcesContent: false,
+      tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+    };
+    const common = {
+      runtime,
+      architecture,
+      bundling,
+      handler: 'handler',
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
+    };
+    const baseEnv = { NODE_OPTIONS: '--enable-source-maps', POWERTOOLS_LOG_LEVEL: cfg.logLevel, RETENTION_DAYS: String(cfg.retentionDays) };
+
+    const ingestEnv: Record<string, string> = {
+      ...baseEnv,
+      [TABLE_ENV.windows]: t.windows.tableName,
+      [TABLE_ENV.state]: t.state.tableName,
+      [TABLE_ENV.sideOutput]: t.sideOutput.tableName,
+      MAX_RECORD_BYTES: String(cfg.ingest.maxRecordBytes),
+      WRITE_CONCURRENCY: String(cfg.ingest.writeConcurrency),
+    };
+    const closerEnv: Record<string, string> = {
+      ...baseEnv,
+      [TABLE_ENV.windows]: t.windows.tableName,
+      [TABLE_ENV.state]: t.state.tableName,
+      [TABLE_ENV.alerts]: t.alerts.tableName,
+      WATERMARK_DELAY_MS: String(cfg.closer.watermarkDelayMs),
+      IDLE_TIMEOUT_MS: String(cfg.closer.idleTimeoutMs),
+      WATERMARK_POLICY: cfg.closer.watermarkPolicy,
+      CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
+      ALERT_TOPIC: cfg.closer.alertTopic,
+      RULE_CACHE_TTL_MS: String(cfg.closer.ruleCacheTtlMs),
+      ...(cluster ? { MSK_CLUSTER_ARN: cluster.arn } : { KAFKA_BROKERS: cfg.bootstrapServers!.join(',') }),
+    };
+    checkFunctionEnv(ingestEnv, closerEnv);
+
+    const ingestLogs = this.logGroup('IngestLogs', cfg, removalPolicy);
+    const closerLogs = this.logGroup('CloserLogs', cfg, removalPolicy);
+    const ingestRole = this.functionRole('IngestRole', 'streamguard ingest: Kafka mappings -> windowed counters', ingestLogs);
+    const closerRole = this.functionRole('CloserRole', 'streamguard closer: closes windows, evaluates rules, emits alerts', closerLogs);
+
+    this.ingest = new NodejsFunction(this, 'Ingest', {
+      ...common,
+      entry: join(REPO_ROOT, 'functions/ingest.ts'),
+      description: 'streamguard ingest: Kafka batches -> windowed counters in DynamoDB (exactly-once per partition offset)',
+      role: ingestRole,
+      logGroup: ingestLogs,
+      memorySize: cfg.ingest.memorySize,
+      timeout: Duration.seconds(cfg.ingest.timeoutSeconds),
+      reservedConcurrentExecutions: cfg.ingest.reservedConcurrency,
+      environment: ingestEnv,
+    });
+
+    if (cfg.runtime === 'nodejs22.x') acknowledgeRuntime(this.ingest);
+
+    // The closer talks to the brokers, so it runs where they are reachable; ingest does not (the
+    // event source mapping reaches the cluster itself), so it stays out of the VPC.
+    const network = cfg.vpc ? this.network(cfg.vpc) : undefined;
+    this.closer = new NodejsFunction(this, 'Closer', {
+      ...common,
+      entry: join(REPO_ROOT, 'functions/close-windows.ts'),
+      description: 'streamguard closer: closes due windows, evaluates rules, writes and emits alerts',
+      role: closerRole,
+      logGroup: closerLogs,
+      memorySize: cfg.closer.memorySize,
+      timeout: Duration.seconds(cfg.closer.timeoutSeconds),
+      reservedConcurrentExecutions: cfg.closer.reservedConcurrency,
+      environment: closerEnv,
+      ...(network ? { vpc: network.vpc, vpcSubnets: { subnets: network.subnets }, securityGroups: network.securityGroups } : {}),
+    });
+    if (cfg.runtime === 'nodejs22.x') acknowledgeRuntime(this.closer);
+    if (network) {
+      // With its own role, a VPC function does not get ENI permissions by itself.
+      closerRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(VPC_ACCESS_POLICY));
+      Validations.of(closerRole).acknowledge({
+        id: managedPolicyFinding(VPC_ACCESS_POLICY),
+        reason: 'Added by Lambda VPC placement: ENI create/describe/delete cannot be scoped to resources that do not exist yet.',
+      });
+    }
+
+    // ---- Least-privilege data access: table-scoped actions, the due index by name.
+    const arns = (...tables: dynamodb.Table[]) => tables.map((x) => x.tableArn);
+    const allow = (role: iam.Role, actions: string[], resources: string[]) => role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+    allow(ingestRole, ['dynamodb:UpdateItem', 'dynamodb:GetItem'], arns(t.windows, t.state));
+    allow(ingestRole, ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], arns(t.sideOutput));
+    const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
+    allow(closerRole, ['dynamodb:Query'], [...arns(t.windows, t.state), ...dueIndexArns]);
+    allow(closerRole, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], arns(t.windows, t.state));
+    allow(closerRole, ['dynamodb:PutItem', 'dynamodb:GetItem'], arns(t.alerts));
+
+    // ---- Kafka: the closer produces alerts (MSK: IAM auth, brokers looked up from the cluster).
+    if (cluster) {
+      allow(closerRole, ['kafka:GetBootstrapBrokers'], [cluster.arn]);
+      allow(closerRole, ['kafka-cluster:Connect'], [cluster.arn]);
+      allow(closerRole, ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], [topicArn(cluster, cfg.closer.alertTopic)]);
+    }
+
+    // ---- Event source mappings (off for LocalStack's free tier).
+    this.failureQueue = undefined;
+    if (cfg.eventSourceMappings) {
+      let onFailure: lambda.IEventSourceDlq | undefined;
+      if (cfg.onFailure.type === 'sqs') {
+        this.failureQueue = new sqs.Queue(this, 'IngestFailures', {
+          encryption: sqs.QueueEncryption.SQS_MANAGED,
+          enforceSSL: true,
+          retentionPeriod: Duration.days(14),
+        });
+        Validations.of(this.failureQueue).acknowledge({
+          id: 'AwsSolutions-SQS3',
+          reason: 'This queue is itself the on-failure destination of the Kafka event source mappings (metadata of records given up on); it has nowhere further to send.',
+        });
+        onFailure = new SqsDlq(this.failureQueue);
+      } else if (cfg.onFailure.type === 'kafka') {
+        onFailure = new KafkaDlq(cfg.onFailure.topic);
+      }
+      this.addMappings(cfg, mappings, cluster, onFailure, ingestRole);
+    }
+
+    // ---- Schedule: the closer every minute (by default). Overlapping runs are safe (conditional writes).
+    this.schedule = new events.Rule(this, 'CloserSchedule', {
+      description: 'streamguard: close windows the watermark has passed',
+      schedule: events.Schedule.expression(cfg.closer.schedule),
+      targets: [new targets.LambdaFunction(this.closer, { retryAttempts: 0, maxEventAge: Duration.minutes(1) })],
+    });
+
+    addMonitoring(this, {
+      ingest: this.ingest,
+      closer: this.closer,
+      pipelines: builtinPipelines.map((p) => p.name),
+      closerTimeoutMs: cfg.closer.timeoutSeconds * 1000,
+      alarms: cfg.alarms,
+      failureQueue: this.failureQueue,
+      mappings: cfg.eventSourceMappings,
+    });
+
+    new CfnOutput(this, 'WindowsTableName', { value: t.windows.tableName });
+    new CfnOutput(this, 'StateTableName', { value: t.state.tableName, description: 'STATE_TABLE for `streamguard rules put`' });
+    new CfnOutput(this, 'SideOutputTableName', { value: t.sideOutput.tableName });
+    new CfnOutput(this, 'AlertsTableName', { value: t.alerts.tableName });
+    new CfnOutput(this, 'IngestFunctionName', { value: this.ingest.functionName });
+    new CfnOutput(this, 'CloserFunctionName', { value: this.closer.functionName });
+    if (this.failureQueue) new CfnOutput(this, 'IngestFailureQueueUrl', { value: this.failureQueue.queueUrl });
+  }
+
+  private table(def: TableDef, cfg: StackConfig, removalPolicy: RemovalPolicy): dynamodb.Table {
+    const provisioned = cfg.tables.billing === 'provisioned';
+    const capacity = provisioned ? { readCapacity: cfg.tables.readCapacity, writeCapacity: cfg.tables.writeCapacity } : {};
+    const table = new dynamodb.Table(this, `${def.id.charAt(0).toUpperCase()}${def.id.slice(1)}Table`, {
+      partitionKey: attribute(def.partitionKey),
+      sortKey: attribute(def.sortKey),
+      billingMode: provisioned ? dynamodb.BillingMode.PROVISIONED : dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...capacity,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.tables.pointInTimeRecovery },
+      timeToLiveAttribute: def.ttlAttribute,
+      deletionProtection: cfg.tables.deletionProtection,
+      removalPolicy,
+    });
+    for (const ix of def.indexes) {
+      table.addGlobalSecondaryIndex({
+        indexName: ix.name,
+        partitionKey: attribute(ix.partitionKey),
+        sortKey: attribute(ix.sortKey),
+        ...(ix.include.length > 0
+          ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: ix.include }
+          : { projectionType: dynamodb.ProjectionType.KEYS_ONLY }),
+        ...capacity,
+      });
+    }
+    if (!cfg.tables.pointInTimeRecovery) {
+      Validations.of(table).acknowledge({ id: 'AwsSolutions-DDB3', reason: 'Point-in-time recovery turned off by configuration (tables.pointInTimeRecovery=false).' });
+    }
+    return table;
+  }
+
+  private logGroup(id: string, cfg: StackConfig, removalPolicy: RemovalPolicy): logs.LogGroup {
+    return new logs.LogGroup(this, id, { retention: retentionDays(cfg.logRetentionDays), removalPolicy });
+  }
+
+  /** A role that can write its own log group and nothing else until granted. */
+  private functionRole(id: string, description: string, logGroup: logs.LogGroup): iam.Role {
+    const role = new iam.Role(this, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'), description });
+    logGroup.grantWrite(role);
+    return role;
+  }
+
+  /** VPC, subnets and security groups imported by id: no lookups, so synth stays offline. */
+  private network(v: NonNullable<StackConfig['vpc']>) {
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'Vpc', { vpcId: v.vpcId, availabilityZones: this.availabilityZones });
+    const subnets = v.subnetIds.map((id, i) => importSubnet(this, `Subnet${i}`, id));
+    const securityGroups = v.securityGroupIds.map((id, i) => ec2.SecurityGroup.fromSecurityGroupId(this, `SecurityGroup${i}`, id, { mutable: false }));
+    if (v.routeTableIds?.length) {
+      // The closer reaches DynamoDB without a NAT gateway.
+      new ec2.CfnVPCEndpoint(this, 'DynamoDbEndpoint', {
+        vpcId: v.vpcId,
+        serviceName: `com.amazonaws.${this.region}.dynamodb`,
+        vpcEndpointType: 'Gateway',
+        routeTableIds: v.routeTableIds,
+      });
+    }
+    return { vpc, subnets, securityGroups };
+  }
+
+  private addMappings(cfg: StackConfig, mappings: ResolvedMapping[], cluster: MskCluster | undefined, onFailure: lambda.IEventSourceDlq | undefined, role: iam.Role): void {
+    const secret = cfg.secretArn ? secretsmanager.Secret.fromSecretCompleteArn(this, 'KafkaSecret', cfg.secretArn) : undefined;
+    const network = cfg.vpc && !cluster ? this.mappingNetwork(cfg.vpc) : undefined;
+    for (const m of mappings) {
+      const props: KafkaEventSourceProps = {
+        topic: m.topic,
+        batchSize: m.batchSize,
+        maxBatchingWindow: Duration.seconds(m.maxBatchingWindow),
+        startingPosition: m.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
+        consumerGroupId: m.consumerGroupId,
+        retryAttempts: m.retryAttempts,
+        // -1 (never) is AWS's default, and not a Duration.
+        maxRecordAge: m.maxRecordAge === -1 ? undefined : Duration.seconds(m.maxRecordAge),
+        bisectBatchOnError: m.bisectBatchOnError,
+        reportBatchItemFailures: m.reportBatchItemFailures,
+        onFailure,
+        provisionedPollerConfig: m.provisionedPollerConfig,
+        enabled: m.enabled,
+        secret,
+      };
+      this.ingest.addEventSource(
+        cluster
+          ? new ManagedKafkaEventSource({ ...props, clusterArn: cluster.arn })
+          : new SelfManagedKafkaEventSource({
+              ...props,
+              bootstrapServers: cfg.bootstrapServers!,
+              authenticationMethod: secret ? AuthenticationMethod.SASL_SCRAM_512_AUTH : undefined,
+              ...(network ?? {}),
+            }),
+      );
+    }
+
+    if (cluster) {
+      Validations.of(role).acknowledge({
+        id: managedPolicyFinding(MSK_EXECUTION_POLICY),
+        reason:
+          'Added by CDK ManagedKafkaEventSource: the MSK event source mapping creates ENIs in the cluster VPC and describes the cluster with the function role; those EC2 actions cannot be scoped.',
+      });
+      if (!secret) {
+        // IAM access control: the mapping's consumer uses the function role.
+        const allow = (actions: string[], resources: string[]) => role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
+        allow(['kafka-cluster:Connect', 'kafka-cluster:DescribeClusterDynamicConfiguration'], [cluster.arn]);
+        allow(['kafka-cluster:DescribeTopic', 'kafka-cluster:ReadData'], mappings.map((m) => topicArn(cluster, m.topic)));
+        allow(['kafka-cluster:DescribeGroup', 'kafka-cluster:AlterGroup'], mappings.map((m) => groupArn(cluster, m.consumerGroupId)));
+        if (cfg.onFailure.type === 'kafka') allow(['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], [topicArn(cluster, cfg.onFailure.topic)]);
+      }
+    } else if (network) {
+      // Self-managed Kafka in a VPC: the mapping's pollers attach ENIs with the function role.
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DeleteNetworkInterface',
+            'ec2:DescribeVpcs',
+            'ec2:DescribeSubnets',
+            'ec2:DescribeSecurityGroups',
+          ],
+          resources: ['*'],
+        }),
+      );
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'EC2 network-interface actions for the self-managed Kafka mapping in a VPC; EC2 Describe* and ENI creation take no resource scoping.',
+      });
+    }
+  }
+
+  private mappingNetwork(v: NonNullable<StackConfig['vpc']>) {
+    const vpc = ec2.Vpc.fromVpcAttributes(this, 'MappingVpc', { vpcId: v.vpcId, availabilityZones: this.availabilityZones });
+    return {
+      vpc,
+      vpcSubnets: { subnets: v.subnetIds.map((id, i) => importSubnet(this, `MappingSubnet${i}`, id)) },
+      // The CDK construct takes one security group for the mapping.
+      securityGroup: ec2.SecurityGroup.fromSecurityGroupId(this, 'MappingSecurityGroup', v.securityGroupIds[0]!, { mutable: false }),
+    };
+  }
+}
+
+/** A subnet by id; its route table is not needed (Lambda placement only), so that warning is acknowledged. */
+function importSubnet(scope: Construct, id: string, subnetId: string): ec2.ISubnet {
+  const subnet = ec2.Subnet.fromSubnetId(scope, id, subnetId);
+  Validations.of(subnet).acknowledge({
+    id: 'Annotation::@aws-cdk/aws-ec2:noSubnetRouteTableId',
+    reason: 'Subnets are imported for Lambda / event source mapping placement only; their route tables are never read.',
+  });
+  return subnet;
+}
+
+function attribute(k: KeyDef): dynamodb.Attribute {
+  return { name: k.name, type: k.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER };
+}
+
+/** nodejs22.x is a supported runtime (the project's default); cdk-nag L1 wants the newest family. */
+function acknowledgeRuntime(fn: lambda.Function): void {
+  Validations.of(fn).acknowledge({
+    id: 'AwsSolutions-L1',
+    reason: 'nodejs22.x is a supported, non-deprecated Lambda runtime and the version the code is built and tested for; set runtime=nodejs24.x in the stack config to move to the newest.',
+  });
+}
+
+/** The nearest CloudWatch Logs retention at or above the requested number of days. */
+function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number' && v > 0).sort((a, b) => a - b);
+  return (allowed.find((d) => d >= days) ?? logs.RetentionDays.TEN_YEARS) as logs.RetentionDays;
+}
+
+/**
+ * The environment each function gets must satisfy the loader that function runs at init; check it
+ * at synth (table names are tokens here, so stand-ins are used) rather than at the first invocation.
+ */
+function checkFunctionEnv(ingestEnv: Record<string, string>, closerEnv: Record<string, string>): void {
+  const stand = (env: Record<string, string>) =>
+    Object.fromEntries(Object.entries(env).map(([k, v]) => [k, (Object.values(TABLE_ENV) as string[]).includes(k) ? 'table-name' : v]));
+  try {
+    loadIngestConfig(stand(ingestEnv));
+    loadCloserConfig(stand(closerEnv));
+  } catch (err) {
+    if (err instanceof ConfigError) throw new StackConfigError(`the stack would misconfigure a function: ${err.message}`);
+    throw err;
+  }
+}
