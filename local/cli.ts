@@ -11,7 +11,7 @@ import { produceRecords } from './generator/produce.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE = `usage: streamguard <command>
-  start   [--events N=20000] [--seed S=7] [--out DIR] [--closer-interval-ms MS=2000] [--quiet]
+  start   [--events N=30000] [--seed S=7] [--out DIR] [--closer-interval-ms MS=2000] [--quiet]
           everything on this machine: broker, DynamoDB Local, ingest, closer, a generated scenario
   replay  <events.jsonl> [--out DIR]      feed a recorded event log (as start --out writes it) through the pipelines
   produce --brokers h:p[,h:p] [--events N] [--seed S]   produce a generated scenario to a running cluster
@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'start':
-      return runStart({ ...common, source: { kind: 'generate', events: int('events', values.events, 20_000), seed: int('seed', values.seed, 7) } });
+      return runStart({ ...common, source: { kind: 'generate', events: int('events', values.events, 30_000), seed: int('seed', values.seed, 7) } });
     case 'replay':
       if (!positionals[0]) throw new Error('usage: streamguard replay <events.jsonl>');
       return runStart({ ...common, source: { kind: 'replay', path: positionals[0] } });

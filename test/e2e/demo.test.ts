@@ -1,0 +1,35 @@
+/**
+ * The `npm start` demo as a user runs it: every injected fraud scenario raises its alert, clean
+ * background traffic raises none, and alerts.jsonl holds each alert id once.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, inject, it } from 'vitest';
+import { runStart } from '../../local/commands/start.ts';
+
+const out = mkdtempSync(join(tmpdir(), 'streamguard-demo-'));
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+it('alerts on every injected scenario and on nothing else', async () => {
+  const code = await runStart({
+    source: { kind: 'generate', events: 25_000, seed: 7 },
+    out,
+    closerIntervalMs: 2_000,
+    kafkaBrokers: undefined,
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    quiet: true,
+  });
+  expect(code).toBe(0);
+  const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
+  const alerts = readFileSync(join(out, 'alerts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  expect(summary.scenarios.length).toBeGreaterThanOrEqual(5);
+  expect(summary.scenarios.filter((s: { alerted: boolean }) => !s.alerted)).toEqual([]);
+  // One alert per scenario: none from clean traffic.
+  const scenarioWindows = new Set(summary.scenarios.map((s: { pipeline: string; key: string; windowStart: number }) => `${s.pipeline}|${s.key}|${s.windowStart}`));
+  expect(alerts.filter((a) => !scenarioWindows.has(`${a.pipeline}|${a.key}|${a.windowStart}`))).toEqual([]);
+  expect(new Set(alerts.map((a) => a.id)).size).toBe(alerts.length);
+  expect(summary.quarantined).toBe(summary.malformed);
+  const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n');
+  expect(events).toHaveLength(25_000);
+}, 300_000);
