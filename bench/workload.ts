@@ -1,36 +1,8 @@
 /** Benchmark workloads: one large batch of mixed events with uniform or Zipf-distributed keys. */
 import type { RecordInput } from '../lib/codec/encode.ts';
+import { Random, Zipf } from '../local/generator/random.ts';
 
 export type KeyDistribution = 'uniform' | 'zipf';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Draws ranks 0..n-1 with P(k) ∝ 1/(k+1)^s by inverting the cumulative distribution. */
-function zipfSampler(n: number, s: number, random: () => number): () => number {
-  const cdf = new Float64Array(n);
-  let total = 0;
-  for (let k = 0; k < n; k++) cdf[k] = total += 1 / Math.pow(k + 1, s);
-  return () => {
-    const u = random() * total;
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid]! < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
-  };
-}
 
 export interface WorkloadOptions {
   events: number;
@@ -46,10 +18,14 @@ export interface WorkloadOptions {
 
 /** Mixed traffic (55% user events, 20% registrations, 25% telemetry) as one batch, offsets per partition. */
 export function workload(o: WorkloadOptions): RecordInput[] {
-  const random = rng(o.seed ?? 7);
+  const rng = new Random(o.seed ?? 7);
+  const random = () => rng.float();
   const span = o.spanMs ?? 10 * 60_000;
   const start = Date.parse('2026-11-23T10:00:00Z');
-  const pickKey = (n: number) => (o.distribution === 'zipf' ? zipfSampler(n, 1.1, random) : () => Math.floor(random() * n));
+  const pickKey = (n: number) => {
+    const zipf = o.distribution === 'zipf' ? new Zipf(n, 1.1) : undefined;
+    return zipf ? () => zipf.sample(rng) : () => Math.floor(random() * n);
+  };
   const user = pickKey(o.users ?? 20_000);
   const ip = pickKey(o.ips ?? 5_000);
   const device = pickKey(o.devices ?? 2_000);

@@ -1,15 +1,11 @@
 /** Deterministic record sets for ingest tests, with offsets assigned per partition as Kafka would. */
 import type { RecordInput } from '../../lib/codec/encode.ts';
+import { Random } from '../../local/generator/random.ts';
 
+/** A seeded source of floats in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.float();
 }
 
 export const T0 = Date.parse('2026-11-23T10:00:00Z');
