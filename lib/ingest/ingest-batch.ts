@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
-import { applyAggregate } from './apply.ts';
+import { applyAggregate, type ApplyOutcome } from './apply.ts';
 import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
@@ -42,6 +42,19 @@ function lowerResume(resumeAt: Map<string, number>, partitionId: string, offset:
   if (current === undefined || offset < current) resumeAt.set(partitionId, offset);
 }
 
+/** Counts an aggregate's outcome; late events become side records with their window. */
+function tally(report: IngestReport, sideRecords: SideRecord[], agg: WindowAggregate, outcome: ApplyOutcome): void {
+  if (outcome.status === 'applied' || outcome.status === 'partial') report.windowWrites++;
+  if (outcome.status === 'partial') report.partials++;
+  if (outcome.status === 'duplicate') report.duplicates++;
+  if (outcome.status !== 'applied') report.skippedEvents += outcome.skipped;
+  if (outcome.status !== 'late') return;
+  report.late += outcome.late.length;
+  const reason = `window [${agg.windowStart}, ${agg.windowEnd}) of "${agg.pipeline.name}" was already closed`;
+  const window = { pipeline: agg.pipeline.name, key: agg.key, windowStart: agg.windowStart };
+  for (const c of outcome.late) sideRecords.push(sideRecord('late', c.record, reason, undefined, window));
+}
+
 /** Ingests one batch. Throws only on errors that are neither bad input nor transient. */
 export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDeps): Promise<IngestReport> {
   const plan = planBatch(partitions, deps.router, deps.options);
@@ -73,34 +86,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
       limit(async () => {
         if (fatal !== undefined) return;
         try {
-          const outcome = await applyAggregate(deps.windows, agg);
-          switch (outcome.status) {
-            case 'applied':
-              report.windowWrites++;
-              break;
-            case 'partial':
-              report.windowWrites++;
-              report.partials++;
-              report.skippedEvents += outcome.skipped;
-              break;
-            case 'duplicate':
-              report.duplicates++;
-              report.skippedEvents += outcome.skipped;
-              break;
-            case 'late':
-              report.late += outcome.late.length;
-              report.skippedEvents += outcome.skipped;
-              for (const c of outcome.late) {
-                sideRecords.push(
-                  sideRecord('late', c.record, `window [${agg.windowStart}, ${agg.windowEnd}) of "${agg.pipeline.name}" was already closed`, undefined, {
-                    pipeline: agg.pipeline.name,
-                    key: agg.key,
-                    windowStart: agg.windowStart,
-                  }),
-                );
-              }
-              break;
-          }
+          tally(report, sideRecords, agg, await applyAggregate(deps.windows, agg));
         } catch (err) {
           if (err instanceof TransientStoreError) return failAggregate(agg, err);
           if (!(err instanceof RejectedWriteError)) {

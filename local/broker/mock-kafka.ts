@@ -84,7 +84,8 @@ export async function startMockKafka(opts: MockKafkaOptions): Promise<MockKafka>
   }
   for (const t of opts.topics) args.push(`${t.name}:${t.partitions}`);
 
-  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C reaches only the parent, which then stops this in order.
+  const child = spawn(binary, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   liveChildren.add(child);
   installExitHook();
 

@@ -67,8 +67,9 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   const child = spawn(
     'java',
     ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
-    // Its own working directory: DynamoDB Local drops a metadata file where it runs.
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: workDir },
+    // Its own working directory: DynamoDB Local drops a metadata file where it runs. Its own
+    // process group: Ctrl-C reaches only the parent, which stops this after the functions are done.
+    { stdio: ['ignore', 'ignore', 'pipe'], cwd: workDir, detached: true },
   );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
