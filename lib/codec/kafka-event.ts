@@ -64,26 +64,83 @@ function decodeHeaders(headers: KafkaEventHeader[] | undefined): Record<string, 
 /**
  * Decodes every record of the event, keeping each partition's records in offset order.
  * Partitions come out in the order the event lists them.
+ *
+ * Keys, values and headers are decoded when read (from the event, which must not change meanwhile):
+ * the ingest path reads each value once through `valueBytes`, and keeps no Buffer per record.
  */
 export function decodeKafkaEvent(event: KafkaEvent): DecodedRecord[][] {
   const partitions: DecodedRecord[][] = [];
   for (const records of Object.values(event.records ?? {})) {
-    const decoded = records.map(decodeRecord);
-    decoded.sort((a, b) => a.offset - b.offset);
+    const decoded: LazyRecord[] = [];
+    let sorted = true;
+    let previous: LazyRecord | undefined;
+    for (const record of records) {
+      // Records of one entry share a partition: its id is built once, not per record.
+      const partitionId =
+        previous !== undefined && previous.topic === record.topic && previous.partition === record.partition
+          ? previous.partitionId
+          : partitionIdOf(record.topic, record.partition);
+      const next = new LazyRecord(record, partitionId);
+      if (previous !== undefined && next.offset < previous.offset) sorted = false;
+      decoded.push(next);
+      previous = next;
+    }
+    if (!sorted) decoded.sort((a, b) => a.offset - b.offset);
     partitions.push(decoded);
   }
   return partitions;
 }
 
-function decodeRecord(record: KafkaEventRecord): DecodedRecord {
-  return {
-    topic: record.topic,
-    partition: record.partition,
-    offset: Number(record.offset),
-    kafkaTimestamp: record.timestamp,
-    key: record.key == null ? undefined : Buffer.from(record.key, 'base64').toString('utf8'),
-    value: record.value == null ? undefined : Buffer.from(record.value, 'base64'),
-    headers: decodeHeaders(record.headers),
-    partitionId: partitionIdOf(record.topic, record.partition),
-  };
+/**
+ * A record's value bytes, decoded afresh when not already held (nothing is cached on the record):
+ * for a single pass over every value that should not keep a Buffer per record alive.
+ */
+export function valueBytes(record: DecodedRecord): Buffer | undefined {
+  return record instanceof LazyRecord ? record.peekValue() : record.value;
+}
+
+/** A decoded record that reads its coordinates from the event's record and decodes bytes on demand. */
+class LazyRecord implements DecodedRecord {
+  readonly offset: number;
+  private decodedValue: Buffer | undefined = undefined;
+  private decodedHeaders: Record<string, Buffer> | undefined = undefined;
+
+  constructor(
+    private readonly source: KafkaEventRecord,
+    readonly partitionId: string,
+  ) {
+    this.offset = Number(source.offset);
+  }
+
+  get topic(): string {
+    return this.source.topic;
+  }
+
+  get partition(): number {
+    return this.source.partition;
+  }
+
+  get kafkaTimestamp(): number {
+    return this.source.timestamp;
+  }
+
+  get key(): string | undefined {
+    const key = this.source.key;
+    return key == null ? undefined : Buffer.from(key, 'base64').toString('utf8');
+  }
+
+  get value(): Buffer | undefined {
+    return (this.decodedValue ??= this.peekValue());
+  }
+
+  get headers(): Record<string, Buffer> {
+    return (this.decodedHeaders ??= decodeHeaders(this.source.headers));
+  }
+
+  /** The value, decoded now unless already held. */
+  peekValue(): Buffer | undefined {
+    if (this.decodedValue !== undefined) return this.decodedValue;
+    const value = this.source.value;
+    return value == null ? undefined : Buffer.from(value, 'base64');
+  }
 }

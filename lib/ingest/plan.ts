@@ -5,13 +5,13 @@
  * This is the hot loop: per event it allocates nothing beyond the parsed event itself (aggregates
  * remember their events as indexes into the batch, and lookups are by nested maps, not joined keys).
  */
-import type { DecodedRecord } from '../codec/kafka-event.ts';
+import { valueBytes, type DecodedRecord } from '../codec/kafka-event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { windowStartOf } from '../pipelines/window.ts';
 import type { ParseResult } from '../schemas/family.ts';
-import { emptyDelta, foldKept, foldRejected, type SlotDelta } from './fold.ts';
+import { compileSlots, emptyDelta, foldKept, foldRejected, SlotStore, type CompiledSlots, type SlotDelta } from './fold.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
-import type { Router } from './router.ts';
+import type { Router, TopicRoute } from './router.ts';
 
 type TimedEvent = { eventTime: number };
 
@@ -51,8 +51,6 @@ export interface WindowAggregate {
   /** Event indexes into `batch`, times two, plus one when the pipeline's filter kept the event. */
   members: number[];
   batch: BatchEvents;
-  /** The same key's aggregate for another window of this batch (a short chain, usually empty). */
-  nextWindow: WindowAggregate | undefined;
 }
 
 /** What a batch did to one partition: its offsets and the event times it carried. */
@@ -79,20 +77,14 @@ export interface PlanOptions {
   maxRecordBytes: number;
 }
 
-function parse(record: DecodedRecord, router: Router, options: PlanOptions): ParseResult<TimedEvent> {
-  const route = router.get(record.topic);
+/** Why a record cannot be parsed before its value is even read, or undefined. */
+function unreadable(record: DecodedRecord, value: Buffer | undefined, route: TopicRoute | undefined, options: PlanOptions): ParseResult<TimedEvent> | undefined {
   if (!route) return { ok: false, reason: `no pipeline reads topic "${record.topic}"`, field: undefined };
-  if (record.value === undefined) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
-  if (record.value.length > options.maxRecordBytes) {
-    return { ok: false, reason: `value is ${record.value.length} bytes, over the ${options.maxRecordBytes}-byte limit`, field: 'value' };
+  if (value === undefined) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
+  if (value.length > options.maxRecordBytes) {
+    return { ok: false, reason: `value is ${value.length} bytes, over the ${options.maxRecordBytes}-byte limit`, field: 'value' };
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(record.value.toString('utf8'));
-  } catch (err) {
-    return { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
-  }
-  return route.family.parse(json);
+  return undefined;
 }
 
 /** Records of a partition arrive in offset order, so a range only ever grows at its end. */
@@ -106,21 +98,148 @@ function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
   ranges.push({ partitionId: record.partitionId, topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
 }
 
-/** Aggregates of one pipeline by key; other windows of a key hang off `nextWindow`. */
-type PipelineAggregates = Map<string, WindowAggregate>;
+/** Per-batch storage the aggregates share: slot values, and members as linked lists in flat arrays. */
+class PlanState {
+  readonly slots = new SlotStore();
+  /** Member values (event index * 2 + kept) and the next member of the same aggregate (-1: none). */
+  readonly memberValue: number[] = [];
+  readonly memberNext: number[] = [];
+  constructor(readonly batch: BatchEvents) {}
+}
+
+/** One pipeline of a route, with what the loop needs of it at hand. */
+interface PipelineState {
+  pipeline: Pipeline;
+  keep: (event: TimedEvent) => boolean;
+  keyOf: (event: TimedEvent) => string | undefined;
+  keepsRejected: boolean;
+  window: Pipeline['window'];
+  compiled: CompiledSlots;
+  state: PlanState;
+  /** Aggregates by window start, then key; the last window used is at hand (a batch is mostly one or two). */
+  windows: Map<number, Map<string, Aggregate>>;
+  lastWindowStart: number;
+  lastKeys: Map<string, Aggregate> | undefined;
+}
+
+/** What an aggregate builds when first read, after planning. */
+interface Built {
+  delta: SlotDelta | undefined;
+  offsets: OffsetRange[] | undefined;
+  members: number[] | undefined;
+}
+
+/**
+ * A WindowAggregate folded inline, small (it is one of ~0.5 per event and lives for the batch):
+ * its delta, offsets and members are built from the shared PlanState when first read.
+ */
+class Aggregate implements WindowAggregate {
+  events = 0;
+  rejected = 0;
+  head = -1;
+  tail = -1;
+  private built: Built | undefined = undefined;
+
+  constructor(
+    private readonly ps: PipelineState,
+    readonly key: string,
+    readonly windowStart: number,
+    private readonly base: number,
+  ) {}
+
+  get pipeline(): Pipeline {
+    return this.ps.pipeline;
+  }
+
+  get windowEnd(): number {
+    return this.windowStart + this.ps.window.sizeMs;
+  }
+
+  get batch(): BatchEvents {
+    return this.ps.state.batch;
+  }
+
+  private get cache(): Built {
+    return (this.built ??= { delta: undefined, offsets: undefined, members: undefined });
+  }
+
+  get delta(): SlotDelta {
+    const cache = this.cache;
+    return (cache.delta ??= this.ps.state.slots.deltaAt(this.ps.compiled, this.base, this.events, this.rejected));
+  }
+
+  get members(): number[] {
+    const cache = this.cache;
+    if (cache.members === undefined) {
+      const members: number[] = [];
+      const { memberValue, memberNext } = this.ps.state;
+      for (let m = this.head; m !== -1; m = memberNext[m]!) members.push(memberValue[m]!);
+      cache.members = members;
+    }
+    return cache.members;
+  }
+
+  get offsets(): OffsetRange[] {
+    const cache = this.cache;
+    if (cache.offsets === undefined) {
+      const offsets: OffsetRange[] = [];
+      const records = this.batch.records;
+      for (const m of this.members) extendRange(offsets, records[m >> 1]!);
+      cache.offsets = offsets;
+    }
+    return cache.offsets;
+  }
+
+  /** Adds the member; `kept` events are folded into the slots, others counted as rejected. */
+  add(index: number, kept: boolean, event: TimedEvent): void {
+    const state = this.ps.state;
+    this.events++;
+    if (kept) state.slots.fold(this.ps.compiled, this.base, event);
+    else this.rejected++;
+    const m = state.memberValue.length;
+    state.memberValue.push(index * 2 + (kept ? 1 : 0));
+    state.memberNext.push(-1);
+    if (this.tail === -1) this.head = m;
+    else state.memberNext[this.tail] = m;
+    this.tail = m;
+  }
+}
 
 /**
  * Plans a batch: validates each record once, routes it to every pipeline of its topic, and folds
  * it into its (pipeline, key, window) aggregate. Bad records become side records; nothing throws.
  */
 export function planBatch(partitions: DecodedRecord[][], router: Router, options: PlanOptions): BatchPlan {
-  const byPipeline = new Map<Pipeline, PipelineAggregates>();
-  const aggregates: WindowAggregate[] = [];
   const batch: BatchEvents = { records: [], events: [] };
+  const state = new PlanState(batch);
+  const statesByRoute = new Map<TopicRoute, PipelineState[]>();
+  const aggregates: WindowAggregate[] = [];
   const sideRecords: SideRecord[] = [];
   const progress: PartitionProgress[] = [];
   const stats = { records: 0, valid: 0, quarantined: 0, filtered: 0 };
+  const statesOf = (route: TopicRoute): PipelineState[] => {
+    let states = statesByRoute.get(route);
+    if (!states) {
+      states = route.pipelines.map((pipeline) => ({
+        pipeline,
+        keep: pipeline.keep,
+        keyOf: pipeline.keyOf,
+        keepsRejected: pipeline.rejectedAs !== undefined,
+        window: pipeline.window,
+        compiled: compileSlots(pipeline),
+        state,
+        windows: new Map(),
+        lastWindowStart: NaN,
+        lastKeys: undefined,
+      }));
+      statesByRoute.set(route, states);
+    }
+    return states;
+  };
 
+  let topic: string | undefined;
+  let route: TopicRoute | undefined;
+  let states: PipelineState[] = [];
   for (const records of partitions) {
     if (records.length === 0) continue;
     const head = records[0]!;
@@ -137,57 +256,73 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
 
     for (const record of records) {
       stats.records++;
-      const parsed = parse(record, router, options);
-      if (!parsed.ok) {
+      if (record.topic !== topic) {
+        topic = record.topic;
+        route = router.get(topic);
+        states = route ? statesOf(route) : [];
+      }
+      let event: TimedEvent | undefined;
+      // Read once and not kept: the record decodes it again if a side record needs it.
+      const value = route ? valueBytes(record) : undefined;
+      let failed = unreadable(record, value, route, options);
+      if (failed === undefined) {
+        let json: unknown;
+        try {
+          json = JSON.parse(value!.toString('utf8'));
+        } catch (err) {
+          json = undefined;
+          failed = { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
+        }
+        if (failed === undefined) {
+          event = route!.family.parseFast(json);
+          if (event === undefined) {
+            const parsed = route!.family.parseSlow(json);
+            if (parsed.ok) event = parsed.event;
+            else failed = parsed;
+          }
+        }
+      }
+      if (event === undefined) {
         stats.quarantined++;
-        sideRecords.push(sideRecord('quarantine', record, parsed.reason, parsed.field));
+        const f = failed as { reason: string; field: string | undefined };
+        sideRecords.push(sideRecord('quarantine', record, f.reason, f.field));
         continue;
       }
       stats.valid++;
-      const event = parsed.event;
       const index = batch.events.length;
       batch.events.push(event);
       batch.records.push(record);
       part.offsets.push(record.offset);
       part.eventTimes.push(event.eventTime);
 
-      for (const pipeline of router.get(record.topic)!.pipelines) {
-        const kept = pipeline.keep(event);
-        if (!kept && pipeline.rejectedAs === undefined) {
+      for (let p = 0; p < states.length; p++) {
+        const ps = states[p]!;
+        const kept = ps.keep(event);
+        if (!kept && !ps.keepsRejected) {
           stats.filtered++;
           continue;
         }
-        const key = pipeline.keyOf(event);
+        const key = ps.keyOf(event);
         if (key === undefined || key === '') {
           stats.quarantined++;
-          sideRecords.push(sideRecord('quarantine', record, `pipeline "${pipeline.name}" found no key in the event`));
+          sideRecords.push(sideRecord('quarantine', record, `pipeline "${ps.pipeline.name}" found no key in the event`));
           continue;
         }
-        const windowStart = windowStartOf(pipeline.window, event.eventTime);
-        let keys = byPipeline.get(pipeline);
-        if (!keys) byPipeline.set(pipeline, (keys = new Map()));
-        const first = keys.get(key);
-        let agg = first;
-        while (agg !== undefined && agg.windowStart !== windowStart) agg = agg.nextWindow;
-        if (!agg) {
-          agg = {
-            pipeline,
-            key,
-            windowStart,
-            windowEnd: windowStart + pipeline.window.sizeMs,
-            delta: emptyDelta(pipeline),
-            offsets: [],
-            members: [],
-            batch,
-            nextWindow: first,
-          };
+        const windowStart = windowStartOf(ps.window, event.eventTime);
+        let keys = ps.lastKeys;
+        if (windowStart !== ps.lastWindowStart || keys === undefined) {
+          keys = ps.windows.get(windowStart);
+          if (keys === undefined) ps.windows.set(windowStart, (keys = new Map()));
+          ps.lastKeys = keys;
+          ps.lastWindowStart = windowStart;
+        }
+        let agg = keys.get(key);
+        if (agg === undefined) {
+          agg = new Aggregate(ps, key, windowStart, state.slots.reserve(ps.compiled.length));
           keys.set(key, agg);
           aggregates.push(agg);
         }
-        if (kept) foldKept(pipeline, agg.delta, event);
-        else foldRejected(agg.delta);
-        extendRange(agg.offsets, record);
-        agg.members.push(index * 2 + (kept ? 1 : 0));
+        agg.add(index, kept, event);
       }
     }
   }

@@ -4,6 +4,7 @@
  * normalised to one shape each.
  */
 import { z } from 'zod';
+import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf } from './fast.ts';
 import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';
 import { oneOf, optionalString, timeOf, toNumber } from './normalise.ts';
@@ -59,6 +60,48 @@ export const userEvents = eventFamily(
     city: e.location_city ?? e.city,
     eventTime: timeOf(e, sink),
   }),
+  (input): UserEvent | undefined => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+    const e = input as Record<string, unknown>;
+    const userId = idOf(e.user_id);
+    if (userId === undefined) return undefined;
+    const action = e.action;
+    const eventType = e.event_type;
+    if ((action !== undefined && !isText(action)) || (eventType !== undefined && !isText(eventType))) return undefined;
+    const chosen = action !== undefined ? action : eventType;
+    if (chosen === undefined) return undefined;
+    const rawAmount = e.amount;
+    let amount: number | undefined;
+    if (rawAmount !== undefined) {
+      amount = decimalOf(rawAmount);
+      if (amount !== amount) return undefined;
+    }
+    const ipAddress = e.ip_address;
+    const ip = e.ip;
+    const locationCity = e.location_city;
+    const city = e.city;
+    const deviceId = e.device_id;
+    if (
+      (ipAddress !== undefined && !isText(ipAddress)) ||
+      (ip !== undefined && !isText(ip)) ||
+      (locationCity !== undefined && !isText(locationCity)) ||
+      (city !== undefined && !isText(city)) ||
+      !isOptionalId(deviceId)
+    ) {
+      return undefined;
+    }
+    const eventTime = fastTimeOf(e.timestamp, e.event_time);
+    if (eventTime !== eventTime) return undefined;
+    return {
+      userId,
+      action: chosen as string,
+      amount,
+      ip: (ipAddress ?? ip) as string | undefined,
+      deviceId: deviceId === undefined ? undefined : String(deviceId),
+      city: (locationCity ?? city) as string | undefined,
+      eventTime,
+    };
+  },
 );
 
 export const registrations = eventFamily(
@@ -69,6 +112,21 @@ export const registrations = eventFamily(
     deviceId: optionalString(e.device_id),
     eventTime: timeOf(e, sink),
   }),
+  (input): Registration | undefined => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+    const e = input as Record<string, unknown>;
+    const userId = idOf(e.user_id);
+    if (userId === undefined) return undefined;
+    const ip = e.ip;
+    const ipAddress = e.ip_address;
+    const deviceId = e.device_id;
+    if ((ip !== undefined && !isText(ip)) || (ipAddress !== undefined && !isText(ipAddress)) || !isOptionalId(deviceId)) return undefined;
+    const chosen = ip !== undefined ? ip : ipAddress;
+    if (chosen === undefined) return undefined;
+    const eventTime = fastTimeOf(e.timestamp, e.event_time);
+    if (eventTime !== eventTime) return undefined;
+    return { userId, ip: chosen as string, deviceId: deviceId === undefined ? undefined : String(deviceId), eventTime };
+  },
 );
 
 export const telemetry = eventFamily(
@@ -79,6 +137,19 @@ export const telemetry = eventFamily(
     humidity: toNumber(e.humidity, 'humidity', sink),
     eventTime: timeOf(e, sink),
   }),
+  (input): Telemetry | undefined => {
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
+    const e = input as Record<string, unknown>;
+    const deviceId = idOf(e.device_id);
+    if (deviceId === undefined) return undefined;
+    const temperature = decimalOf(e.temperature);
+    if (temperature !== temperature) return undefined;
+    const humidity = decimalOf(e.humidity);
+    if (humidity !== humidity) return undefined;
+    const eventTime = fastTimeOf(e.timestamp, e.event_time);
+    if (eventTime !== eventTime) return undefined;
+    return { deviceId, temperature, humidity, eventTime };
+  },
 );
 
 /** The families as plain zod schemas (raw JSON in, normalised event out). */

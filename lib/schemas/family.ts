@@ -11,6 +11,10 @@ export type ParseResult<E> = { ok: true; event: E } | { ok: false; field: string
 export interface EventFamily<E extends { eventTime: number }> {
   schema: z.ZodType<E, unknown>;
   parse(input: unknown): ParseResult<E>;
+  /** The hand-written fast path alone: the event, or undefined when only `parseSlow` can tell. */
+  parseFast(input: unknown): E | undefined;
+  /** `parse` without the fast path: zod and the normaliser only (the specification `parse` must match). */
+  parseSlow(input: unknown): ParseResult<E>;
 }
 
 type Issue = { path: PropertyKey[]; message: string };
@@ -22,19 +26,38 @@ function failure(issues: readonly Issue[]): { ok: false; field: string | undefin
   return { ok: false, field, reason: `${field ? `field "${field}": ` : ''}${issue.message}${more}` };
 }
 
-export function eventFamily<R, E extends { eventTime: number }>(raw: z.ZodType<R, unknown>, normalise: (raw: R, sink: IssueSink) => E): EventFamily<E> {
+/**
+ * `fast`, when given, is a hand-written parser of the common case: it returns the normalised event
+ * only for input `raw` + `normalise` accept with that very output, and undefined whenever unsure;
+ * zod then decides (and names the problem). test/unit/schemas-fast-path.test.ts checks the pair.
+ */
+export function eventFamily<R, E extends { eventTime: number }>(
+  raw: z.ZodType<R, unknown>,
+  normalise: (raw: R, sink: IssueSink) => E,
+  fast?: (input: unknown) => E | undefined,
+): EventFamily<E> {
   // One sink per family, reused: parsing is synchronous, and the hot path should not allocate it.
   const sink = { issues: [] as Issue[], addIssue: (i: Issue) => void sink.issues.push(i) };
   return {
     schema: raw.transform((r, ctx) => normalise(r, ctx)) as unknown as z.ZodType<E, unknown>,
     parse(input) {
-      const shaped = raw.safeParse(input);
-      if (!shaped.success) return failure(shaped.error.issues);
-      const event = normalise(shaped.data, sink);
-      if (sink.issues.length === 0) return { ok: true, event };
-      const issues = sink.issues;
-      sink.issues = [];
-      return failure(issues);
+      if (fast !== undefined) {
+        const event = fast(input);
+        if (event !== undefined) return { ok: true, event };
+      }
+      return slow(input);
     },
+    parseFast: fast ?? (() => undefined),
+    parseSlow: slow,
   };
+
+  function slow(input: unknown): ParseResult<E> {
+    const shaped = raw.safeParse(input);
+    if (!shaped.success) return failure(shaped.error.issues);
+    const event = normalise(shaped.data, sink);
+    if (sink.issues.length === 0) return { ok: true, event };
+    const issues = sink.issues;
+    sink.issues = [];
+    return failure(issues);
+  }
 }
