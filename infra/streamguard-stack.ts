@@ -111,7 +111,9 @@ export class StreamGuardStack extends Stack {
       CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
       ALERT_TOPIC: cfg.closer.alertTopic,
       RULE_CACHE_TTL_MS: String(cfg.closer.ruleCacheTtlMs),
-      ...(cluster ? { MSK_CLUSTER_ARN: cluster.arn } : { KAFKA_BROKERS: cfg.bootstrapServers!.join(',') }),
+      ...(cluster
+        ? { MSK_CLUSTER_ARN: cluster.arn }
+        : { KAFKA_BROKERS: cfg.bootstrapServers!.join(','), ...(cfg.secretArn ? { KAFKA_SECRET_ARN: cfg.secretArn } : {}) }),
     };
     checkFunctionEnv(ingestEnv, closerEnv);
 
@@ -170,6 +172,9 @@ export class StreamGuardStack extends Stack {
     allow(closerRole, ['dynamodb:PutItem', 'dynamodb:GetItem'], arns(t.alerts));
 
     // ---- Kafka: the closer produces alerts (MSK: IAM auth, brokers looked up from the cluster).
+    // Self-managed Kafka with SCRAM: the closer reads the same secret the mappings use (the ARN, not
+    // the credentials, is in its environment).
+    if (!cluster && cfg.secretArn) allow(closerRole, ['secretsmanager:GetSecretValue'], [cfg.secretArn]);
     if (cluster) {
       allow(closerRole, ['kafka:GetBootstrapBrokers'], [cluster.arn]);
       allow(closerRole, ['kafka-cluster:Connect'], [cluster.arn]);

@@ -29,6 +29,7 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       ALERT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('fraud_alerts'),
       MSK_CLUSTER_ARN: z.string().regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/.+/, 'must be an MSK cluster ARN').optional(),
       KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]').optional(),
+      KAFKA_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/, 'must be a Secrets Manager secret ARN').optional(),
       AWS_REGION: z.string().optional(),
     },
     env,
@@ -39,9 +40,10 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
     const region = e.AWS_REGION ?? e.MSK_CLUSTER_ARN.split(':')[3]!;
     kafka = { kind: 'msk-iam', clusterArn: e.MSK_CLUSTER_ARN, region };
   } else if (e.KAFKA_BROKERS) {
-    kafka = { kind: 'brokers', brokers: e.KAFKA_BROKERS.split(',') };
+    const brokers = e.KAFKA_BROKERS.split(',');
+    kafka = e.KAFKA_SECRET_ARN ? { kind: 'scram', brokers, secretArn: e.KAFKA_SECRET_ARN } : { kind: 'brokers', brokers };
   } else {
-    throw new ConfigError('streamguard close-windows is misconfigured; set MSK_CLUSTER_ARN (Amazon MSK with IAM auth) or KAFKA_BROKERS (host:port,...) for the alert topic');
+    throw new ConfigError('streamguard close-windows is misconfigured; set MSK_CLUSTER_ARN (Amazon MSK with IAM auth) or KAFKA_BROKERS (host:port,...; with KAFKA_SECRET_ARN for SASL/SCRAM) for the alert topic');
   }
   return {
     tables: { windows: e.WINDOWS_TABLE, state: e.STATE_TABLE, alerts: e.ALERTS_TABLE },

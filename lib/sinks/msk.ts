@@ -3,10 +3,15 @@
  * role; brokers looked up from the cluster ARN once per container), or plain brokers locally.
  */
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 import { Kafka, logLevel } from 'kafkajs';
 
-export type KafkaTarget = { kind: 'msk-iam'; clusterArn: string; region: string } | { kind: 'brokers'; brokers: string[] };
+export type KafkaTarget =
+  | { kind: 'msk-iam'; clusterArn: string; region: string }
+  | { kind: 'brokers'; brokers: string[] }
+  /** Self-managed Kafka with SASL/SCRAM-512 over TLS; credentials read from Secrets Manager, never from env. */
+  | { kind: 'scram'; brokers: string[]; secretArn: string };
 
 let cachedBrokers: { arn: string; brokers: string[] } | undefined;
 
@@ -24,9 +29,28 @@ async function mskBrokers(clusterArn: string, region: string): Promise<string[]>
   }
 }
 
+/** The secret's `username` and `password`, as the Lambda self-managed Kafka mapping also expects them. */
+async function scramCredentials(secretArn: string): Promise<{ username: string; password: string }> {
+  const client = new SecretsManagerClient({});
+  try {
+    const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
+    const parsed = JSON.parse(out.SecretString ?? '{}') as { username?: unknown; password?: unknown };
+    if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
+      throw new Error(`secret ${secretArn} must be JSON with string "username" and "password"`);
+    }
+    return { username: parsed.username, password: parsed.password };
+  } finally {
+    client.destroy();
+  }
+}
+
 /** A kafkajs client for the target; for MSK, TLS plus IAM-signed OAUTHBEARER tokens. */
 export async function kafkaFor(target: KafkaTarget, clientId: string): Promise<Kafka> {
   if (target.kind === 'brokers') return new Kafka({ clientId, brokers: target.brokers, logLevel: logLevel.NOTHING });
+  if (target.kind === 'scram') {
+    const { username, password } = await scramCredentials(target.secretArn);
+    return new Kafka({ clientId, brokers: target.brokers, ssl: true, logLevel: logLevel.ERROR, sasl: { mechanism: 'scram-sha-512', username, password } });
+  }
   const brokers = await mskBrokers(target.clusterArn, target.region);
   return new Kafka({
     clientId,

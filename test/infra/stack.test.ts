@@ -215,8 +215,10 @@ describe('StreamGuard stack variants', () => {
       SelfManagedKafkaEventSourceConfig: { ConsumerGroupId: 'StreamGuard-user_events' },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
-      Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.example.com:9096,b-2.example.com:9096' }) },
+      Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.example.com:9096,b-2.example.com:9096', KAFKA_SECRET_ARN: SECRET_ARN }) },
     });
+    // The closer reads the SCRAM secret itself, and only that secret.
+    expect(statements(template).filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue')).map((st) => st.Resource)).toContainEqual(SECRET_ARN);
     template.resourceCountIs('AWS::SQS::Queue', 0);
     for (const s of statements(template)) {
       if (list(s.Action).some((a) => /^(dynamodb|kafka-cluster|kafka):/.test(a))) for (const r of list(s.Resource)) expect(JSON.stringify(r)).not.toContain('*');
