@@ -1,5 +1,6 @@
 /** What benchmark sections share: one DynamoDB Local, fresh tables, and request-counting clients. */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoClient } from '../local/services/client.ts';
 import { startDynamoDbLocal, type DynamoDbLocal } from '../local/services/dynamodb-local.ts';
 import { ensureTables, localTableNames } from '../local/services/tables.ts';
 import type { TableNames } from '../lib/store/tables.ts';
@@ -14,11 +15,9 @@ export interface BenchContext {
 export async function createBenchContext(): Promise<BenchContext> {
   let ddb: DynamoDbLocal | undefined;
   const endpoint = async () => (ddb ??= await startDynamoDbLocal()).endpoint;
-  const make = async () =>
-    new DynamoDBClient({ endpoint: await endpoint(), region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-  let n = 0;
-  const admin = await make();
   const url = await endpoint();
+  const admin = localDynamoClient(url);
+  let n = 0;
   return {
     async freshTables(prefix) {
       const names = localTableNames(`${prefix}-${++n}`);
@@ -27,7 +26,7 @@ export async function createBenchContext(): Promise<BenchContext> {
     },
     countingClient() {
       const counts: Record<string, number> = {};
-      const client = new DynamoDBClient({ endpoint: url, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      const client = localDynamoClient(url);
       client.middlewareStack.add(
         (next, context) => async (args) => {
           const name = context.commandName ?? 'unknown';

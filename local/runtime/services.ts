@@ -2,7 +2,8 @@
  * The services a local run needs: a Kafka-protocol broker and DynamoDB. Each is external when
  * configured (KAFKA_BROKERS, AWS_ENDPOINT_URL), otherwise started here and stopped with the run.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoClient } from '../services/client.ts';
 import { startMockKafka } from '../broker/mock-kafka.ts';
 import { startDynamoDbLocal } from '../services/dynamodb-local.ts';
 import { ensureTables, localTableNames } from '../services/tables.ts';
@@ -23,14 +24,6 @@ export interface ServicesOptions {
   kafkaBrokers?: string[];
   dynamoEndpoint?: string;
   tablePrefix?: string;
-}
-
-export function localClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    credentials: { accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? 'local', secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? 'local' },
-  });
 }
 
 export async function startServices(o: ServicesOptions = {}): Promise<Services> {
@@ -58,7 +51,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<Services> 
       endpoint = ddb.endpoint;
       started.push(`DynamoDB Local at ${endpoint}`);
     }
-    const client = localClient(endpoint);
+    const client = localDynamoClient(endpoint);
     stops.push(async () => client.destroy());
     const tables = localTableNames(o.tablePrefix);
     await ensureTables(client, tables);

@@ -7,7 +7,8 @@ import { createRequire } from 'node:module';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { localDynamoClient } from './client.ts';
 import { freePort } from './free-port.ts';
 
 export interface DynamoDbLocal {
@@ -39,7 +40,7 @@ export function checkJava(): void {
 }
 
 async function waitReady(endpoint: string, child: ChildProcess, stderr: () => string, timeoutMs: number): Promise<void> {
-  const client = new DynamoDBClient({ endpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+  const client = localDynamoClient(endpoint, { maxAttempts: 1 });
   const deadline = Date.now() + timeoutMs;
   try {
     for (;;) {

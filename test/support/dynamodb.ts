@@ -1,17 +1,13 @@
 /** Per-test-file tables in the shared DynamoDB Local, and a client pointed at it. */
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { localDynamoClient } from '../../local/services/client.ts';
 import { inject } from 'vitest';
 import { ensureTables, localTableNames } from '../../local/services/tables.ts';
 import type { TableNames } from '../../lib/store/tables.ts';
 
 export function localClient(options: { maxAttempts?: number } = {}): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint: inject('dynamoEndpoint'),
-    region: 'local',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    maxAttempts: options.maxAttempts ?? 3,
-  });
+  return localDynamoClient(inject('dynamoEndpoint'), options);
 }
 
 /** Fresh tables with a unique prefix, so test files never see each other's items. */
