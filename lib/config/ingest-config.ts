@@ -1,4 +1,5 @@
 /** Configuration of the ingest function, from its environment. */
+import { z } from 'zod';
 import { parseEnv, positiveInt, tableName } from './env.ts';
 import type { TableNames } from '../store/tables.ts';
 
@@ -7,6 +8,8 @@ export interface IngestConfig {
   maxRecordBytes: number;
   writeConcurrency: number;
   retentionMs: number;
+  /** Must equal the closer's: it decides which events are late when read (see lib/ingest/plan.ts). */
+  watermarkDelayMs: number;
 }
 
 /** Environment variables naming the tables, shared with the CDK stack and the local runtime. */
@@ -29,6 +32,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
       WRITE_CONCURRENCY: positiveInt(32, 512),
       RETENTION_DAYS: positiveInt(7, 3650),
+      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
     },
     env,
     'streamguard ingest',
@@ -38,5 +42,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     maxRecordBytes: parsed.MAX_RECORD_BYTES,
     writeConcurrency: parsed.WRITE_CONCURRENCY,
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,
+    watermarkDelayMs: parsed.WATERMARK_DELAY_MS,
   };
 }

@@ -16,7 +16,7 @@ export interface IngestDeps {
   windows: WindowStore;
   watermarks: WatermarkStore;
   sideOutput: SideOutputStore;
-  options: PlanOptions & { writeConcurrency: number };
+  options: Omit<PlanOptions, 'lateness'> & { writeConcurrency: number; watermarkDelayMs: number };
   /** Told about every transient failure (for logs); the batch carries on. */
   onTransient?: (err: TransientStoreError) => void;
 }
@@ -33,6 +33,8 @@ export interface IngestReport {
   partials: number;
   /** Events whose contribution was already applied by an earlier delivery. */
   skippedEvents: number;
+  /** Records at or below their partition's durable mark, skipped unread. */
+  alreadyApplied: number;
   /** Per partition id, the offset to resume from (ReportBatchItemFailures). */
   resumeAt: Map<string, number>;
 }
@@ -55,20 +57,32 @@ function tally(report: IngestReport, sideRecords: SideRecord[], agg: WindowAggre
   for (const c of outcome.late) sideRecords.push(sideRecord('late', c.record, reason, undefined, window));
 }
 
+function emptyReport(records: number): IngestReport {
+  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, resumeAt: new Map() };
+}
+
 /** Ingests one batch. Throws only on errors that are neither bad input nor transient. */
 export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDeps): Promise<IngestReport> {
-  const plan = planBatch(partitions, deps.router, deps.options);
+  const present = partitions.filter((records) => records.length > 0);
+  let marks: Map<string, { maxEventTime: number; lastOffset: number }>;
+  try {
+    marks = await deps.watermarks.read(present.map((records) => records[0]!));
+  } catch (err) {
+    if (!(err instanceof TransientStoreError)) throw err;
+    deps.onTransient?.(err);
+    // Lateness cannot be judged without the marks: retry the whole batch from its start.
+    const report = emptyReport(present.reduce((n, records) => n + records.length, 0));
+    for (const records of present) lowerResume(report.resumeAt, records[0]!.partitionId, records[0]!.offset);
+    return report;
+  }
+  const plan = planBatch(partitions, deps.router, { ...deps.options, lateness: { delayMs: deps.options.watermarkDelayMs, marks } });
   const report: IngestReport = {
-    records: plan.stats.records,
+    ...emptyReport(plan.stats.records),
     valid: plan.stats.valid,
     filtered: plan.stats.filtered,
     quarantined: plan.stats.quarantined,
-    late: 0,
-    windowWrites: 0,
-    duplicates: 0,
-    partials: 0,
-    skippedEvents: 0,
-    resumeAt: new Map(),
+    late: plan.stats.late,
+    alreadyApplied: plan.stats.alreadyApplied,
   };
   const sideRecords: SideRecord[] = [...plan.sideRecords];
   const limit = pLimit(deps.options.writeConcurrency);
@@ -125,8 +139,9 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
       } catch (err) {
         if (!(err instanceof TransientStoreError)) throw err;
         deps.onTransient?.(err);
-        // Redeliver only the last record: its aggregates dedupe and the watermark is raised again.
-        lowerResume(report.resumeAt, part.partitionId, part.lastOffset);
+        // Redeliver from the first record planned: the lateness of each depends on the mark this
+        // write would have raised, and the aggregates dedupe.
+        lowerResume(report.resumeAt, part.partitionId, part.firstPlannedOffset);
       }
     }),
   );

@@ -59,6 +59,8 @@ export interface PartitionProgress {
   partition: number;
   partitionId: string;
   firstOffset: number;
+  /** First offset above the partition's durable mark, which this batch had to plan. */
+  firstPlannedOffset: number;
   lastOffset: number;
   /** Offsets and event times of valid events, in offset order: the watermark may only count applied ones. */
   offsets: number[];
@@ -69,12 +71,27 @@ export interface BatchPlan {
   aggregates: WindowAggregate[];
   sideRecords: SideRecord[];
   partitions: PartitionProgress[];
-  stats: { records: number; valid: number; quarantined: number; filtered: number };
+  stats: { records: number; valid: number; quarantined: number; filtered: number; late: number; alreadyApplied: number };
+}
+
+/**
+ * What decides lateness when a record is read. A partition's watermark at a record is the greatest
+ * event time of the valid records before it in that partition, minus the delay; an event whose
+ * window ends at or before it is late for that pipeline. This depends only on the partition's log,
+ * never on how batches were cut or when the closer ran, so a redelivery decides exactly as the
+ * first delivery did, and a reference computation over the log can decide the same.
+ */
+export interface Lateness {
+  delayMs: number;
+  /** Durable partition marks by partition id, read before planning. */
+  marks: ReadonlyMap<string, { maxEventTime: number; lastOffset: number }>;
 }
 
 export interface PlanOptions {
   /** Values larger than this are quarantined unread. */
   maxRecordBytes: number;
+  /** Absent: no event is late at planning (storage still turns away events for closed windows). */
+  lateness?: Lateness;
 }
 
 /** Why a record cannot be parsed before its value is even read, or undefined. */
@@ -216,7 +233,9 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
   const aggregates: WindowAggregate[] = [];
   const sideRecords: SideRecord[] = [];
   const progress: PartitionProgress[] = [];
-  const stats = { records: 0, valid: 0, quarantined: 0, filtered: 0 };
+  const stats = { records: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 };
+  const judgeLateness = options.lateness !== undefined;
+  const delayMs = options.lateness?.delayMs ?? 0;
   const statesOf = (route: TopicRoute): PipelineState[] => {
     let states = statesByRoute.get(route);
     if (!states) {
@@ -243,11 +262,16 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
   for (const records of partitions) {
     if (records.length === 0) continue;
     const head = records[0]!;
+    const mark = options.lateness?.marks.get(head.partitionId);
+    // Records at or below the mark were fully applied by an earlier delivery: nothing to redo.
+    const appliedThrough = mark?.lastOffset ?? -1;
+    let seenMax = mark?.maxEventTime ?? -Infinity;
     const part: PartitionProgress = {
       topic: head.topic,
       partition: head.partition,
       partitionId: head.partitionId,
       firstOffset: head.offset,
+      firstPlannedOffset: head.offset,
       lastOffset: records[records.length - 1]!.offset,
       offsets: [],
       eventTimes: [],
@@ -256,6 +280,11 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
 
     for (const record of records) {
       stats.records++;
+      if (record.offset <= appliedThrough) {
+        stats.alreadyApplied++;
+        part.firstPlannedOffset = record.offset + 1;
+        continue;
+      }
       if (record.topic !== topic) {
         topic = record.topic;
         route = router.get(topic);
@@ -294,6 +323,8 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
       batch.records.push(record);
       part.offsets.push(record.offset);
       part.eventTimes.push(event.eventTime);
+      const watermark = judgeLateness ? seenMax - delayMs : -Infinity;
+      if (event.eventTime > seenMax) seenMax = event.eventTime;
 
       for (let p = 0; p < states.length; p++) {
         const ps = states[p]!;
@@ -309,6 +340,17 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
           continue;
         }
         const windowStart = windowStartOf(ps.window, event.eventTime);
+        if (windowStart + ps.window.sizeMs <= watermark) {
+          stats.late++;
+          sideRecords.push(
+            sideRecord('late', record, `window [${windowStart}, ${windowStart + ps.window.sizeMs}) of "${ps.pipeline.name}" ended at or before the partition watermark ${watermark} when the event was read`, undefined, {
+              pipeline: ps.pipeline.name,
+              key,
+              windowStart,
+            }),
+          );
+          continue;
+        }
         let keys = ps.lastKeys;
         if (windowStart !== ps.lastWindowStart || keys === undefined) {
           keys = ps.windows.get(windowStart);

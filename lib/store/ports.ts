@@ -51,9 +51,18 @@ export interface PartitionWatermark {
   lastOffset: number;
 }
 
+/** What a partition's durable mark says: the greatest event time among its applied records, and
+ * the offset it was raised at (every record up to that offset has been fully applied). */
+export interface PartitionMark {
+  maxEventTime: number;
+  lastOffset: number;
+}
+
 export interface WatermarkStore {
   /** Raises the partition's max event time; never lowers it. */
   advance(progress: PartitionWatermark): Promise<void>;
+  /** The current marks of these partitions, strongly consistent, by "<topic>-<partition>"; absent when none. */
+  read(partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, PartitionMark>>;
 }
 
 export interface SideOutputStore {

@@ -12,10 +12,10 @@ import { directComputation } from '../support/direct.ts';
 import { normalise, storedFeatures } from '../support/stored.ts';
 
 let runtime: LocalRuntime;
-const produced: GeneratedRecord[] = [];
+const produced: { record: GeneratedRecord; partition: number; offset: number }[] = [];
 
 beforeAll(async () => {
-  // The closer stays off: this test is about ingest; late events are then applied like any other.
+  // The closer stays off: this test is about ingest. Late events are still turned away when read.
   runtime = await startRuntime({ dynamoEndpoint: inject('dynamoEndpoint'), tablePrefix: `e2e${randomUUID().slice(0, 6)}`, schedule: false, batchSize: 200 });
 }, 90_000);
 afterAll(() => runtime?.stop());
@@ -29,8 +29,12 @@ async function caughtUp(timeoutMs = 90_000): Promise<void> {
 }
 
 async function expectStateMatchesProduced(): Promise<void> {
-  const valid = produced.filter((r) => !r.malformed).map((r) => ({ topic: r.topic, value: JSON.parse(r.value) as Record<string, unknown> }));
-  const expected = directComputation(valid);
+  const valid = produced
+    .filter(({ record }) => !record.malformed)
+    // Lateness follows each partition's offset order.
+    .sort((a, b) => a.offset - b.offset)
+    .map(({ record, partition }) => ({ topic: record.topic, partition, value: JSON.parse(record.value) as Record<string, unknown> }));
+  const expected = directComputation(valid, { delayMs: 600_000 });
   const stored = await storedFeatures(runtime.services.client, runtime.services.tables.windows);
   expect(stored.size).toBe(expected.size);
   expect(normalise(stored)).toEqual(normalise(expected));
@@ -40,8 +44,8 @@ describe('local runtime, end to end', () => {
   it('ingests generated traffic through the broker and the emulator into exact windowed state', async () => {
     const { records } = generate({ events: 4000, seed: 11 });
     expect(records.some((r) => r.malformed)).toBe(true);
-    await produceRecords(runtime.services.brokers, records);
-    produced.push(...records);
+    const sent = await produceRecords(runtime.services.brokers, records);
+    produced.push(...records.map((record, i) => ({ record, partition: sent[i]!.partition, offset: sent[i]!.offset })));
     await caughtUp();
     await expectStateMatchesProduced();
   });
@@ -52,8 +56,8 @@ describe('local runtime, end to end', () => {
     // Stop while records are still arriving and being applied.
     await new Promise((r) => setTimeout(r, 400));
     await runtime.stopMappings();
-    await producing;
-    produced.push(...records);
+    const sent = await producing;
+    produced.push(...records.map((record, i) => ({ record, partition: sent[i]!.partition, offset: sent[i]!.offset })));
     expect(await runtime.lag()).toBeGreaterThan(0);
     await runtime.startMappings();
     await caughtUp();

@@ -70,12 +70,12 @@ describe('functions/ingest handler', () => {
 
   it('quarantines poison records (bad JSON, wrong types, a 2 MB value) with coordinates and applies the rest of the batch', async () => {
     const T = Date.parse('2026-11-23T12:00:00Z');
-    const good = (offset: number, amount: number) => ({ topic: 'user_events', partition: 1, offset, key: '5001', value: { user_id: 5001, action: 'payment', amount, timestamp: T + offset } });
+    const good = (offset: number, amount: number) => ({ topic: 'user_events', partition: 9, offset, key: '5001', value: { user_id: 5001, action: 'payment', amount, timestamp: T + offset } });
     const event = encodeKafkaEvent([
       good(40, 1),
-      { topic: 'user_events', partition: 1, offset: 41, key: '5001', value: '{not json' },
-      { topic: 'user_events', partition: 1, offset: 42, key: '5001', value: { user_id: true, action: 7, timestamp: T } },
-      { topic: 'user_events', partition: 1, offset: 43, key: '5001', value: Buffer.alloc(2 * 1024 * 1024, 'a') },
+      { topic: 'user_events', partition: 9, offset: 41, key: '5001', value: '{not json' },
+      { topic: 'user_events', partition: 9, offset: 42, key: '5001', value: { user_id: true, action: 7, timestamp: T } },
+      { topic: 'user_events', partition: 9, offset: 43, key: '5001', value: Buffer.alloc(2 * 1024 * 1024, 'a') },
       good(44, 2),
       good(45, 4),
     ]);
@@ -83,7 +83,7 @@ describe('functions/ingest handler', () => {
 
     const stored = await storedFeatures(client, tables.windows);
     expect(stored.get(`payments|5001|${T}`)).toEqual({ count: 3, amount: 7 });
-    const q = await sideOutputs('quarantine', 'user_events-1');
+    const q = await sideOutputs('quarantine', 'user_events-9');
     expect(q).toEqual([
       { offset: 41, field: 'value', reason: expect.stringMatching(/^invalid JSON/), size: 9 },
       { offset: 42, field: 'user_id', reason: 'field "user_id": expected a string or a non-negative integer (+1 more)', size: expect.any(Number) },
@@ -92,7 +92,7 @@ describe('functions/ingest handler', () => {
     // Redelivering the batch changes nothing: not the counters, not the quarantine.
     expect(await handler(event, context)).toEqual({ batchItemFailures: [] });
     expect((await storedFeatures(client, tables.windows)).get(`payments|5001|${T}`)).toEqual({ count: 3, amount: 7 });
-    expect(await sideOutputs('quarantine', 'user_events-1')).toHaveLength(3);
+    expect(await sideOutputs('quarantine', 'user_events-9')).toHaveLength(3);
   });
 
   it('rejects an event that is not a Kafka event with a clear error', async () => {

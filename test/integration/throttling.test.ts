@@ -37,7 +37,10 @@ describe('throttling beyond SDK retries', () => {
     const client = localClient({ maxAttempts: 2 });
     clients.push(client);
     const tables = await freshTables(client);
-    const deps = wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }));
+    const deps = wireIngest(
+      client,
+      loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, WATERMARK_DELAY_MS: '3600000' }),
+    );
     const handler = createIngestHandler(deps);
 
     const records = mixedRecords(600, 9).filter((r) => r.topic === 'user_registrations');
@@ -74,7 +77,10 @@ describe('throttling beyond SDK retries', () => {
     });
     expect(await handler(encodeKafkaEvent(rest))).toEqual({ batchItemFailures: [] });
 
-    const expected = directComputation(records.map((r) => ({ topic: r.topic, value: r.value as Record<string, unknown> })));
+    const expected = directComputation(
+      records.map((r) => ({ topic: r.topic, partition: r.partition, value: r.value as Record<string, unknown> })),
+      { delayMs: 3_600_000 },
+    );
     expect(normalise(await storedFeatures(client, tables.windows))).toEqual(normalise(expected));
   });
 });

@@ -14,35 +14,54 @@ const start = (t: number, size: number) => Math.floor(t / size) * size;
 
 export const windowId = (pipeline: string, key: string, windowStart: number) => `${pipeline}|${key}|${windowStart}`;
 
-export function directComputation(events: { topic: string; value: Raw }[]): Expected {
+/**
+ * With `delayMs`, events are late as the engine promises: an event whose window ends at or before
+ * (greatest event time of the earlier events of its topic-partition) - delay is left out. Events
+ * must then carry their partition and come in offset order.
+ */
+export function directComputation(events: { topic: string; value: Raw; partition?: number }[], options: { delayMs?: number } = {}): Expected {
   const acc = new Map<string, Record<string, any>>();
+  const seenMax = new Map<string, number>();
+  let watermark = -Infinity;
   const get = (id: string, init: () => Record<string, any>) => {
     let w = acc.get(id);
     if (!w) acc.set(id, (w = init()));
     return w;
   };
-  for (const { topic, value: e } of events) {
+  const onTime = (t: number, size: number) => start(t, size) + size > watermark;
+  for (const { topic, value: e, partition } of events) {
     const t = time(e);
+    if (options.delayMs !== undefined) {
+      if (partition === undefined) throw new Error('directComputation with a delay needs each event\'s partition');
+      const id = `${topic}-${partition}`;
+      const max = seenMax.get(id) ?? -Infinity;
+      watermark = max - options.delayMs;
+      seenMax.set(id, Math.max(max, t));
+    }
     if (topic === 'user_events') {
       const user = String(e.user_id);
       const action = String(e.action ?? e.event_type);
-      if (action === 'payment') {
+      if (action === 'payment' && onTime(t, 5 * MIN)) {
         const w = get(windowId('payments', user, start(t, 5 * MIN)), () => ({ count: 0, amount: 0 }));
         w.count++;
         w.amount += Number(e.amount ?? 0);
       }
-      const r = get(windowId('risk', user, start(t, 60 * MIN)), () => ({ events: 0, devices: new Set(), cities: new Set(), logins: 0 }));
-      r.events++;
-      if (e.device_id !== undefined) r.devices.add(String(e.device_id));
-      const city = e.location_city ?? e.city;
-      if (city !== undefined) r.cities.add(String(city));
-      if (action === 'login') r.logins++;
+      if (onTime(t, 60 * MIN)) {
+        const r = get(windowId('risk', user, start(t, 60 * MIN)), () => ({ events: 0, devices: new Set(), cities: new Set(), logins: 0 }));
+        r.events++;
+        if (e.device_id !== undefined) r.devices.add(String(e.device_id));
+        const city = e.location_city ?? e.city;
+        if (city !== undefined) r.cities.add(String(city));
+        if (action === 'login') r.logins++;
+      }
     } else if (topic === 'user_registrations') {
+      if (!onTime(t, 10 * MIN)) continue;
       const ip = String(e.ip ?? e.ip_address);
       const w = get(windowId('registrations', ip, start(t, 10 * MIN)), () => ({ registrations: 0, users: new Set() }));
       w.registrations++;
       w.users.add(String(e.user_id));
     } else if (topic === 'iot_telemetry') {
+      if (!onTime(t, MIN)) continue;
       const temp = Number(e.temperature);
       const hum = Number(e.humidity);
       const w = get(windowId('iot', String(e.device_id), start(t, MIN)), () => ({ count: 0, rejected: 0, temps: [] as number[], hums: [] as number[] }));

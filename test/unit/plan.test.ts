@@ -23,7 +23,7 @@ describe('planBatch', () => {
     expect(spree.offsets.map((r) => r.partitionId).sort()).toEqual(['user_events-0', 'user_events-1']);
     // Every user event also lands in the risk pipeline's hourly window.
     expect(plan.aggregates.filter((a) => a.pipeline === risk).map((a) => a.key).sort()).toEqual(['1001', '1002', '1003']);
-    expect(plan.stats).toEqual({ records: 15, valid: 15, quarantined: 0, filtered: 1 });
+    expect(plan.stats).toEqual({ records: 15, valid: 15, quarantined: 0, filtered: 1, late: 0, alreadyApplied: 0 });
   });
 
   it('quarantines each bad record with its reason, field and coordinates, and keeps the rest', () => {
@@ -52,6 +52,56 @@ describe('planBatch', () => {
   it('quarantines records of a topic no pipeline reads', () => {
     const plan = planBatch(decodeKafkaEvent(encodeKafkaEvent([{ topic: 'other', partition: 0, offset: 3, value: {} }])), router, options);
     expect(plan.sideRecords[0]).toMatchObject({ offset: 3, reason: 'no pipeline reads topic "other"' });
+  });
+});
+
+describe('lateness when a record is read', () => {
+  const T = Date.parse('2026-11-23T12:00:00Z');
+  const MIN = 60_000;
+  const payment = (partition: number, offset: number, t: number) => ({
+    topic: 'user_events',
+    partition,
+    offset,
+    value: { user_id: 7, action: 'payment', amount: 1, timestamp: t },
+  });
+  const lateness = (marks: [string, { maxEventTime: number; lastOffset: number }][] = []) => ({ ...options, lateness: { delayMs: 10 * MIN, marks: new Map(marks) } });
+  const plan = (records: ReturnType<typeof payment>[], o = lateness()) => planBatch(decodeKafkaEvent(encodeKafkaEvent(records)), router, o);
+
+  it('turns an event away for a pipeline whose window ended at or before its partition watermark, not for longer windows', () => {
+    // After an event at T+30min the partition watermark is T+20min: the 5-minute window of T+14min
+    // has ended, its 1-hour window has not.
+    const p = plan([payment(0, 1, T + 30 * MIN), payment(0, 2, T + 14 * MIN), payment(0, 3, T + 21 * MIN)]);
+    expect(p.stats.late).toBe(1);
+    expect(p.sideRecords).toEqual([expect.objectContaining({ kind: 'late', offset: 2, pipeline: 'payments', windowStart: T + 10 * MIN })]);
+    expect(p.aggregates.filter((a) => a.pipeline === payments).map((a) => [a.windowStart, a.delta.events])).toEqual([
+      [T + 30 * MIN, 1],
+      [T + 20 * MIN, 1],
+    ]);
+    expect(p.aggregates.find((a) => a.pipeline === risk)!.delta.events).toBe(3);
+  });
+
+  it('judges each partition by its own earlier records, and the first record of a partition as on time', () => {
+    const p = plan([payment(0, 1, T + 30 * MIN), payment(1, 1, T)]);
+    expect(p.stats.late).toBe(0);
+  });
+
+  it('continues from the durable mark, skips records at or below it, and decides as a single delivery would', () => {
+    const records = [payment(0, 5, T + 30 * MIN), payment(0, 6, T + 14 * MIN), payment(0, 7, T + 40 * MIN), payment(0, 8, T + 25 * MIN)];
+    const whole = plan(records);
+    // Redelivered whole after a delivery that applied offset 5 and raised the mark there.
+    const rest = plan(records, lateness([['user_events-0', { maxEventTime: T + 30 * MIN, lastOffset: 5 }]]));
+    expect(rest.stats.alreadyApplied).toBe(1);
+    expect(rest.partitions[0]!.firstPlannedOffset).toBe(6);
+    const lateOffsets = (x: typeof whole) => x.sideRecords.filter((r) => r.kind === 'late').map((r) => [r.offset, r.pipeline]);
+    expect(lateOffsets(rest)).toEqual(lateOffsets(whole));
+    expect(lateOffsets(whole)).toEqual([
+      [6, 'payments'],
+      [8, 'payments'],
+    ]);
+  });
+
+  it('judges nothing late without lateness options (pure planning, as benchmarks use it)', () => {
+    expect(plan([payment(0, 1, T + 30 * MIN), payment(0, 2, T)], options).stats.late).toBe(0);
   });
 });
 

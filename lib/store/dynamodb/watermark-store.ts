@@ -1,7 +1,7 @@
 /** WatermarkStore on DynamoDB: one item per topic partition, raised with a conditional write. */
-import { ConditionalCheckFailedException, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetItemCommand, type BatchGetItemCommandOutput, ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isTransient, TransientStoreError } from '../errors.ts';
-import type { PartitionWatermark, WatermarkStore } from '../ports.ts';
+import type { PartitionMark, PartitionWatermark, WatermarkStore } from '../ports.ts';
 
 export const WATERMARK_PK_PREFIX = 'watermark#';
 
@@ -14,6 +14,33 @@ export class DynamoWatermarkStore implements WatermarkStore {
     private readonly tableName: string,
     private readonly now: () => number = Date.now,
   ) {}
+
+  async read(partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, PartitionMark>> {
+    const marks = new Map<string, PartitionMark>();
+    if (partitions.length === 0) return marks;
+    let keys: Record<string, AttributeValue>[] | undefined = partitions.map((p) => ({ pk: { S: WATERMARK_PK_PREFIX + p.topic }, sk: { S: String(p.partition) } }));
+    // A batch has at most a few dozen partitions, far below BatchGetItem's 100 keys.
+    for (let attempt = 0; keys && keys.length > 0; attempt++) {
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt)));
+      if (attempt > 8) throw new TransientStoreError(`watermark read: ${keys.length} keys left unprocessed`);
+      try {
+        const out: BatchGetItemCommandOutput = await this.client.send(
+          new BatchGetItemCommand({
+            // Strongly consistent: the previous batch of the partition may have raised it a moment ago.
+            RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true, ProjectionExpression: 'topic, #p, maxEventTime, lastOffset', ExpressionAttributeNames: { '#p': 'partition' } } },
+          }),
+        );
+        for (const item of out.Responses?.[this.tableName] ?? []) {
+          marks.set(`${item.topic!.S}-${item.partition!.N}`, { maxEventTime: Number(item.maxEventTime!.N), lastOffset: Number(item.lastOffset!.N) });
+        }
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
+      } catch (err) {
+        if (isTransient(err)) throw new TransientStoreError(`watermark read: ${(err as Error).name}`, { cause: err });
+        throw err;
+      }
+    }
+    return marks;
+  }
 
   async advance(p: PartitionWatermark): Promise<void> {
     const id = `${p.topic}-${p.partition}`;
