@@ -17,7 +17,9 @@ const logger = new Logger({ serviceName: 'streamguard-closer' });
 const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer' });
 
 const config = loadCloserConfig();
-const client = createDynamoClient();
+/** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
+export const dynamoClient = createDynamoClient();
+const client = dynamoClient;
 let remaining: () => number = () => 60_000;
 const deps = wireCloser(client, config, { remainingMs: () => remaining() });
 

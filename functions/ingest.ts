@@ -16,7 +16,9 @@ import { createDynamoClient } from '../lib/store/dynamodb/client.ts';
 const logger = new Logger({ serviceName: 'streamguard-ingest' });
 const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'ingest' });
 
-const deps = wireIngest(createDynamoClient(), loadIngestConfig());
+/** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
+export const dynamoClient = createDynamoClient();
+const deps = wireIngest(dynamoClient, loadIngestConfig());
 deps.onTransient = (err) => logger.warn('transient storage failure; the partition resumes from the affected offset', { error: err });
 
 function record(report: IngestReport): void {

@@ -11,13 +11,16 @@ import { produceRecords } from './generator/produce.ts';
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const USAGE = `usage: streamguard <command>
-  start   [--events N=30000] [--seed S=7] [--out DIR] [--closer-interval-ms MS=2000] [--quiet]
+  start   [--events N=30000] [--seed S=7] [--out DIR] [--closer-interval-ms MS=2000] [--chaos] [--quiet]
           everything on this machine: broker, DynamoDB Local, ingest, closer, a generated scenario
   replay  <events.jsonl> [--out DIR]      feed a recorded event log (as start --out writes it) through the pipelines
   produce --brokers h:p[,h:p] [--events N] [--seed S]   produce a generated scenario to a running cluster
   invoke  <ingest|close-windows> <event.json>          run one function on one event (e.g. events/payments.json)
   top     <pipeline> [--by FEATURE] [--n 10]           top keys of a pipeline's windows (WINDOWS_TABLE, AWS_ENDPOINT_URL)
   rules   list | put <rule.json> | delete <id> | test <rule.json>   manage rules (STATE_TABLE, AWS_ENDPOINT_URL)
+  verify  [--events N=20000] [--seed S=1] [--chaos] [--min-faults K] [--out DIR]
+          run the system on a generated log (with faults under --chaos), run the DuckDB reference on
+          the same log, compare; exits 1 on any difference
   doctor  check prerequisites and say what to install
 External services: KAFKA_BROKERS=host:port,... and AWS_ENDPOINT_URL=http://... are used instead of starting them.`;
 
@@ -42,6 +45,8 @@ async function main(argv: string[]): Promise<number> {
       brokers: { type: 'string' },
       by: { type: 'string' },
       n: { type: 'string' },
+      chaos: { type: 'boolean', default: false },
+      'min-faults': { type: 'string' },
     },
   });
   const common = {
@@ -53,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'start':
-      return runStart({ ...common, source: { kind: 'generate', events: int('events', values.events, 30_000), seed: int('seed', values.seed, 7) } });
+      return runStart({ ...common, chaos: values.chaos, source: { kind: 'generate', events: int('events', values.events, 30_000), seed: int('seed', values.seed, 7) } });
     case 'replay':
       if (!positionals[0]) throw new Error('usage: streamguard replay <events.jsonl>');
       return runStart({ ...common, source: { kind: 'replay', path: positionals[0] } });
@@ -73,6 +78,21 @@ async function main(argv: string[]): Promise<number> {
       return runTop(positionals[0], values.by, int('n', values.n, 10));
     case 'rules':
       return runRules(positionals[0], positionals[1]);
+    case 'verify': {
+      const { runVerify } = await import('./verify/verify.ts');
+      const result = await runVerify({
+        events: int('events', values.events, 20_000),
+        seed: int('seed', values.seed, 1),
+        chaos: values.chaos ?? false,
+        minFaults: values['min-faults'] === undefined ? undefined : int('min-faults', values['min-faults'], 0),
+        out: values.out,
+        kafkaBrokers: common.kafkaBrokers,
+        dynamoEndpoint: common.dynamoEndpoint,
+        quiet: common.quiet,
+      });
+      if (common.quiet) console.log(result.report);
+      return result.ok ? 0 : 1;
+    }
     case 'doctor':
       return runDoctor();
     case undefined:

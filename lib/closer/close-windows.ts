@@ -8,6 +8,7 @@ import pLimit from 'p-limit';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
 import type { Rule } from '../rules/rule.ts';
+import { isTransient } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
@@ -40,11 +41,13 @@ export interface PipelineReport {
   recovered: number;
   alerts: number;
   duplicateAlerts: number;
+  /** Windows left due after throttling outlasted the retries; the next run finishes them. */
+  deferred: number;
 }
 
 export interface CloserReport {
   pipelines: PipelineReport[];
-  /** True when the run stopped for time with due windows left; the next run continues. */
+  /** True when due windows were left (out of time, or deferred after throttling); the next run continues. */
   incomplete: boolean;
 }
 
@@ -58,7 +61,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
   for (const pipeline of deps.pipelines) {
     const marks = await deps.store.partitionMarks(pipeline.source.topic);
     const computed = watermarkOf(marks, deps.now(), deps.watermark);
-    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0 };
+    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0 };
     report.pipelines.push(pr);
     if (computed === undefined) continue;
     // Never move backwards, even if a partition's mark was reset or a late closer computed less.
@@ -97,6 +100,19 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       await deps.store.finish(due);
     };
 
+    // One throttled window must not cost the run every other window: it stays due for the next.
+    const deferred = new Set<string>();
+    const closeOrDefer = async (due: DueWindow) => {
+      try {
+        await closeOne(due);
+      } catch (err) {
+        if (!isTransient(err)) throw err;
+        pr.deferred++;
+        report.incomplete = true;
+        deferred.add(`${due.key}|${due.windowStart}`);
+      }
+    };
+
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
       for (;;) {
         if (deps.remainingMs() < deps.reserveMs) {
@@ -104,7 +120,9 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           return report;
         }
         const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE);
-        await Promise.all(page.map((w) => limit(() => closeOne(w))));
+        // A page of windows all deferred in this run would come back forever: leave them for the next.
+        if (page.length > 0 && page.every((w) => deferred.has(`${w.key}|${w.windowStart}`))) break;
+        await Promise.all(page.map((w) => limit(() => closeOrDefer(w))));
         if (page.length < PAGE) break;
       }
     }

@@ -132,10 +132,22 @@ export interface PartitionLag {
   lag: number;
 }
 
+/**
+ * What becomes of a batch the function processed successfully. AWS commits it; a lost commit
+ * (poller restart, rebalance) means the same records are delivered again, possibly cut into a
+ * batch of another size. Local fault injection only.
+ */
+export type AfterSuccess = { commit: true } | { commit: false; redeliverAs?: number };
+
+export interface DeliveryFaults {
+  afterSuccess(partitionId: string, records: number): AfterSuccess;
+}
+
 export interface EventSourceMappingOptions {
   config: EventSourceMappingInput;
   handler: KafkaLambdaHandler;
   logger?: EsmLogger;
+  faults?: DeliveryFaults;
 }
 
 const consoleLogger: EsmLogger = {
@@ -200,6 +212,8 @@ interface PartitionState {
   paused: boolean;
   /** Set when the partition is revoked by a rebalance or the mapping stops. */
   retired: boolean;
+  /** Size of the next batch after a lost commit, when it is to be cut differently. */
+  recutTo: number | undefined;
   wake: (() => void) | undefined;
   done: Promise<void>;
 }
@@ -210,6 +224,8 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
   readonly consumerGroupId: string;
   private readonly handler: KafkaLambdaHandler;
   private readonly logger: EsmLogger;
+  private readonly faults: DeliveryFaults | undefined;
+  private killed = false;
   private readonly kafka: Kafka;
   private consumer: Consumer | undefined;
   private producer: Producer | undefined;
@@ -240,6 +256,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
     this.config = parseEventSourceMappingConfig(opts.config);
     this.consumerGroupId = this.config.consumerGroupId ?? defaultConsumerGroupId(this.config);
     this.handler = opts.handler;
+    this.faults = opts.faults;
     this.logger = opts.logger ?? consoleLogger;
     const logger = this.logger;
     this.kafka = new Kafka({
@@ -270,6 +287,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
     if (this.running) throw new Error('event source mapping already started');
     if (this.stopping) await this.stopping;
     this.stopping = undefined;
+    this.killed = false;
     this.abort = new AbortController();
     this.retryState.clear();
     this.partitions = new Map();
@@ -392,6 +410,16 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
     return this.stopping;
   }
 
+  /**
+   * Abrupt stop, as when the poller dies: invocations in flight run to their end (a function
+   * cannot be interrupted) but nothing more is committed, so their records come again after a
+   * restart. Local fault injection only.
+   */
+  kill(): Promise<void> {
+    this.killed = true;
+    return this.stop();
+  }
+
   /** A snapshot of the counters. */
   stats(): EsmStats {
     return {
@@ -466,6 +494,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
       windowStart: Date.now(),
       paused: false,
       retired: false,
+      recutTo: undefined,
       wake: undefined,
       done: Promise.resolve(),
     };
@@ -582,10 +611,12 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
       const retry = this.retryState.get(partition);
       const inRetry = retry !== undefined && retry.offset === first;
       const inBisect = retry?.bisectEnd !== undefined && first <= retry.bisectEnd;
-      const limit = inBisect ? retry!.bisectSize! : batchSize;
+      const recut = st.recutTo !== undefined;
+      const limit = st.recutTo ?? (inBisect ? retry!.bisectSize! : batchSize);
+      st.recutTo = undefined;
       let chunk = this.buildChunk(topic, partition, st.buffer, limit);
 
-      if (!inRetry && !inBisect && chunk.records.length < batchSize && !chunk.capped && !deliverShort) {
+      if (!inRetry && !inBisect && !recut && chunk.records.length < batchSize && !chunk.capped && !deliverShort) {
         // Batching window: wait for more records until the window closes.
         const remaining = st.windowStart + maxBatchingWindow * 1000 - Date.now();
         if (remaining > 0) {
@@ -617,6 +648,13 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
       const last = chunk.records.at(-1)!.offset;
 
       if (result.outcome === 'success') {
+        const fault = this.faults?.afterSuccess(partitionId, chunk.records.length);
+        if (fault && !fault.commit) {
+          // The commit is lost: the buffer still starts at this batch, so it is delivered again.
+          st.recutTo = fault.redeliverAs;
+          deliverShort = true;
+          continue;
+        }
         if (!(await this.commit(st, last + 1))) return;
         this.counters.recordsSucceeded += chunk.records.length;
         this.consumed(st, chunk.records.length);
@@ -790,7 +828,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
     // Also after a retirement: the records were processed, and the next worker for this partition
     // only starts once this one is done, so the commit cannot go backwards.
     const consumer = this.consumer;
-    if (!consumer) return false;
+    if (!consumer || this.killed) return false;
     try {
       await consumer.commitOffsets([{ topic: this.config.topic, partition: st.partition, offset: String(nextOffset) }]);
     } catch (err) {

@@ -2,6 +2,7 @@
  * Loads the very functions that deploy to Lambda (functions/*.ts), configured through the same
  * environment variables the CDK stack sets, pointed at the local services.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { BatchItemFailuresResponse, KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
@@ -18,6 +19,8 @@ export interface LocalFunctions {
   ingest(event: KafkaEvent, context: Context): Promise<BatchItemFailuresResponse>;
   closeWindows(event: unknown, context: Context): Promise<CloserReport>;
   shutdown(): Promise<void>;
+  /** The functions' own DynamoDB clients, for fault injection. */
+  clients: { ingest: DynamoDBClient; closer: DynamoDBClient };
 }
 
 /** A Lambda context good enough for middy and Powertools. */
@@ -67,6 +70,7 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     ingest: ingest.handler as unknown as LocalFunctions['ingest'],
     closeWindows: closer.handler as unknown as LocalFunctions['closeWindows'],
     shutdown: closer.closeConnections,
+    clients: { ingest: ingest.dynamoClient, closer: closer.dynamoClient },
   };
   return loaded;
 }

@@ -2,7 +2,10 @@
  * The whole system on one machine: services, the ingest function behind one emulated event source
  * mapping per topic, and the closer on a local schedule. Tests and `npm start` both run this.
  */
-import { createEventSourceMapping, type EventSourceMapping } from '../esm/event-source-mapping.ts';
+import { createEventSourceMapping, type EsmStats, type EventSourceMapping } from '../esm/event-source-mapping.ts';
+import type { Chaos } from '../chaos/chaos.ts';
+import { deliveryFaults } from '../chaos/delivery-faults.ts';
+import { injectCloserFaults, injectIngestFaults } from '../chaos/dynamo-faults.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { DEFAULT_FAILURE_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
 import { lambdaContext, loadFunctions, type FunctionSettings, type LocalFunctions } from './functions.ts';
@@ -16,6 +19,8 @@ export interface RuntimeOptions extends ServicesOptions, Partial<FunctionSetting
   batchSize?: number;
   onCloserRun?: (report: CloserReport, startedAt: number) => void;
   onError?: (where: string, err: unknown) => void;
+  /** Inject faults while running (see local/chaos). */
+  chaos?: Chaos;
 }
 
 export interface LocalRuntime {
@@ -31,6 +36,12 @@ export interface LocalRuntime {
   stopMappings(): Promise<void>;
   /** Stops the closer schedule (runCloser still works). */
   stopSchedule(): void;
+  /** Kills (no commit of work in flight) or stops one mapping, then starts a fresh one in its place. */
+  restartMapping(index: number, how: 'kill' | 'stop'): Promise<void>;
+  /** Counters of every mapping this runtime has run, restarted ones included. */
+  allMappingStats(): EsmStats[];
+  /** Ends the chaos that runs on its own (mapping kills, concurrent closers); client faults stay. */
+  calmDown(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,9 +56,15 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       idleTimeoutMs: o.idleTimeoutMs ?? 5_000,
       ruleCacheTtlMs: o.ruleCacheTtlMs ?? 1_000,
     });
-    const makeMappings = () =>
-      defaultMappings.map((m) =>
-        createEventSourceMapping({
+    const chaos = o.chaos;
+    if (chaos) {
+      injectIngestFaults(functions.clients.ingest, chaos, services.tables);
+      injectCloserFaults(functions.clients.closer, chaos, services.tables);
+    }
+    const ingest: typeof functions.ingest = chaos ? (event, context) => chaos.invocation(() => functions.ingest(event, context)) : functions.ingest;
+    const everyMapping: EventSourceMapping[] = [];
+    const makeMapping = (m: (typeof defaultMappings)[number]) => {
+      const mapping = createEventSourceMapping({
           config: {
             topic: m.topic,
             bootstrapServers: services.brokers,
@@ -60,11 +77,21 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
             reportBatchItemFailures: m.reportBatchItemFailures,
             onFailure: DEFAULT_FAILURE_TOPIC,
             consumerGroupId: `streamguard-ingest-${m.topic}`,
-            local: { functionName: 'streamguard-ingest', retryBackoffBaseMs: 50, retryBackoffMaxMs: 2_000 },
+            local: {
+              functionName: 'streamguard-ingest',
+              retryBackoffBaseMs: 50,
+              retryBackoffMaxMs: 2_000,
+              // The mock's lowest: a killed mapping's successor rejoins after session timeout - 1 s.
+              ...(chaos ? { sessionTimeoutMs: 4_000, heartbeatIntervalMs: 300 } : {}),
+            },
           },
-          handler: (event, context) => functions.ingest(event, context),
-        }),
-      );
+          handler: (event, context) => ingest(event, context),
+          ...(chaos ? { faults: deliveryFaults(chaos) } : {}),
+        });
+      everyMapping.push(mapping);
+      return mapping;
+    };
+    const makeMappings = () => defaultMappings.map(makeMapping);
 
     let closing: Promise<CloserReport> | undefined;
     const runCloser = async (): Promise<CloserReport> => {
@@ -77,6 +104,33 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         return report;
       } finally {
         closing = undefined;
+      }
+    };
+
+    /** A second closer at the same time as the scheduled one: they must not double anything. */
+    const concurrentCloser = async () => {
+      chaos!.count('concurrentClosers');
+      await functions.closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 60_000));
+    };
+
+    let restarting = Promise.resolve();
+    const restartMapping = async (index: number, how: 'kill' | 'stop') => {
+      const old = mappings[index];
+      if (!old) throw new RangeError(`no mapping ${index}`);
+      await (how === 'kill' ? old.kill() : old.stop());
+      if (stopped) return;
+      const fresh = makeMapping(defaultMappings[index]!);
+      mappings[index] = fresh;
+      await fresh.start();
+    };
+    let calm = !chaos || chaos.rates.emulatorRestartEveryMs === 0;
+    // One loop per mapping: a restart takes seconds (the group rejoins), the others run meanwhile.
+    const restartLoop = async (index: number) => {
+      while (!calm && !stopped) {
+        await new Promise((r) => setTimeout(r, chaos!.random.between(0.5, 1.5) * chaos!.rates.emulatorRestartEveryMs));
+        if (calm || stopped) return;
+        chaos!.count('emulatorRestart');
+        await restartMapping(index, 'kill').catch((err) => o.onError?.('emulator restart', err));
       }
     };
 
@@ -95,6 +149,12 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         mappings = makeMappings();
         await Promise.all(mappings.map((m) => m.start()));
       },
+      restartMapping,
+      allMappingStats: () => everyMapping.map((m) => m.stats()),
+      async calmDown() {
+        calm = true;
+        await restarting;
+      },
       stopSchedule() {
         if (timer) clearInterval(timer);
         timer = undefined;
@@ -105,7 +165,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       async stop() {
         if (stopped) return;
         stopped = true;
+        calm = true;
         if (timer) clearInterval(timer);
+        await restarting.catch(() => {});
         await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
         await closing?.catch(() => {});
         await functions.shutdown().catch(() => {});
@@ -115,9 +177,12 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     await runtime.startMappings();
     if (o.schedule ?? true) {
       timer = setInterval(() => {
-        if (!closing) runCloser().catch((err) => o.onError?.('closer', err));
+        if (closing) return;
+        runCloser().catch((err) => o.onError?.('closer', err));
+        if (chaos && !calm && chaos.random.chance(chaos.rates.concurrentClosers)) concurrentCloser().catch((err) => o.onError?.('closer', err));
       }, o.closerIntervalMs ?? 60_000);
     }
+    restarting = Promise.all(defaultMappings.map((_, i) => restartLoop(i))).then(() => {});
     return runtime;
   } catch (err) {
     if (timer) clearInterval(timer);

@@ -201,6 +201,49 @@ describe.concurrent('event source mapping on the mock cluster', () => {
     expect(esm.stats()).toMatchObject({ retries: 1, failedInvocations: 1, committed: { 0: 20 } });
   });
 
+  it('delivers a processed batch again, whole or re-cut, when fault injection loses its commit', async () => {
+    await broker.createTopic('lost-commit', 1);
+    await produce('lost-commit', Array.from({ length: 40 }, (_, i) => ({ value: `c${i}` })));
+    const rec = recorder();
+    const plan = [{ commit: false as const }, { commit: false as const, redeliverAs: 7 }];
+    const esm = createEventSourceMapping({
+      config: { bootstrapServers: broker.bootstrapServers, topic: 'lost-commit', consumerGroupId: 'lost-commit-g', batchSize: 20, local: FAST_LOCAL },
+      handler: rec.handler,
+      logger: quiet,
+      faults: { afterSuccess: () => plan.shift() ?? { commit: true } },
+    });
+    running.push(esm);
+    await esm.start();
+    await waitFor('all committed', () => esm.stats().committed[0] === 40);
+    await esm.stop();
+    const offsets = rec.events.map((e) => Object.values(e.records)[0]!.map((r) => r.offset));
+    const first20 = Array.from({ length: 20 }, (_, i) => i);
+    expect(offsets.slice(0, 3)).toEqual([first20, first20, first20.slice(0, 7)]);
+    expect(new Set(offsets.flat())).toEqual(new Set(Array.from({ length: 40 }, (_, i) => i)));
+  });
+
+  it('commits nothing in flight when killed, so a restarted mapping delivers those records again', async () => {
+    await broker.createTopic('killed', 1);
+    await produce('killed', Array.from({ length: 10 }, (_, i) => ({ value: `k${i}` })));
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const rec = recorder(() => held);
+    const config = { topic: 'killed', consumerGroupId: 'killed-g', batchSize: 10 };
+    const first = mapping(config, rec.handler);
+    await first.start();
+    await waitFor('an invocation in flight', () => rec.events.length === 1);
+    const killing = first.kill();
+    release();
+    await killing;
+    expect(first.stats().committed[0]).toBeUndefined();
+    const again = recorder();
+    const second = mapping(config, again.handler);
+    await second.start();
+    await waitFor('redelivery', () => second.stats().committed[0] === 10);
+    await second.stop();
+    expect(again.records().map((r) => r.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+  });
+
   it('resumes from a ReportBatchItemFailures offset without redelivering the records before it', async () => {
     await broker.createTopic('partial', 1);
     await produce('partial', Array.from({ length: 30 }, (_, i) => ({ value: `p${i}` })));

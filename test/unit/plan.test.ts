@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeKafkaEvent, type KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
-import { planBatch } from '../../lib/ingest/plan.ts';
+import { planBatch, type PlanOptions } from '../../lib/ingest/plan.ts';
 import { createRouter } from '../../lib/ingest/router.ts';
 import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts';
 import { count } from '../../lib/pipelines/features.ts';
@@ -65,7 +65,7 @@ describe('lateness when a record is read', () => {
     value: { user_id: 7, action: 'payment', amount: 1, timestamp: t },
   });
   const lateness = (marks: [string, { maxEventTime: number; lastOffset: number }][] = []) => ({ ...options, lateness: { delayMs: 10 * MIN, marks: new Map(marks) } });
-  const plan = (records: ReturnType<typeof payment>[], o = lateness()) => planBatch(decodeKafkaEvent(encodeKafkaEvent(records)), router, o);
+  const plan = (records: ReturnType<typeof payment>[], o: PlanOptions = lateness()) => planBatch(decodeKafkaEvent(encodeKafkaEvent(records)), router, o);
 
   it('turns an event away for a pipeline whose window ended at or before its partition watermark, not for longer windows', () => {
     // After an event at T+30min the partition watermark is T+20min: the 5-minute window of T+14min

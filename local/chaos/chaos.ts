@@ -1,0 +1,107 @@
+/**
+ * Fault injection for the local runtime (`streamguard start --chaos`, `streamguard verify --chaos`
+ * and tests). Every fault is switchable by its rate and counted when it happens, so a run can show
+ * what it survived. Nothing here is part of what deploys: the faults act on the local event source
+ * mapping, on the functions' DynamoDB clients (SDK middleware) and on the schedule.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Random } from '../generator/random.ts';
+
+/** Faults the runtime injects while it runs. Log faults (duplicates, late, poison) are the generator's. */
+export const RUNTIME_FAULTS = [
+  'handlerCrash',
+  'redelivery',
+  'recut',
+  'throttle',
+  'throttleExhausted',
+  'closerCrash',
+  'concurrentClosers',
+  'emulatorRestart',
+] as const;
+export type RuntimeFault = (typeof RUNTIME_FAULTS)[number];
+
+export interface ChaosRates {
+  /** Share of ingest invocations that crash after some of their window writes. */
+  handlerCrash: number;
+  /** Share of successful batches whose commit is lost, delivered again as they were. */
+  redelivery: number;
+  /** Share of successful batches whose commit is lost, delivered again cut to another size. */
+  recut: number;
+  /** Share of DynamoDB requests answered with a throttle. */
+  throttle: number;
+  /** Share of throttles that last through every SDK retry (the batch then reports a resume point). */
+  throttleStorm: number;
+  /** Share of closer window finishes after an alert that crash the closer instead. */
+  closerCrash: number;
+  /** Share of scheduled closer runs that get a second closer at the same time. */
+  concurrentClosers: number;
+  /** Wall-clock ms between kills of an event source mapping (0: never). */
+  emulatorRestartEveryMs: number;
+}
+
+/** Dense enough that a 100,000-event run sees every fault well over 50 times. */
+export const DEFAULT_RATES: ChaosRates = {
+  handlerCrash: 0.15,
+  redelivery: 0.15,
+  recut: 0.15,
+  throttle: 0.01,
+  throttleStorm: 0.25,
+  closerCrash: 0.5,
+  concurrentClosers: 1,
+  emulatorRestartEveryMs: 2_500,
+};
+
+/** A test-only way to break the system on purpose, so a check can prove it would notice. */
+export interface Sabotage {
+  /** Lets every window write through its offset-mark guard: redelivered writes count twice. */
+  nonIdempotentWrites?: boolean;
+}
+
+export interface ChaosOptions {
+  seed: number;
+  rates?: Partial<ChaosRates>;
+  sabotage?: Sabotage;
+}
+
+/** Per ingest invocation: when it is to crash, and how many window writes it has made. */
+export interface InvocationPlan {
+  crashAfterWrites: number | undefined;
+  writes: number;
+  crashed: boolean;
+}
+
+export class Chaos {
+  readonly rates: ChaosRates;
+  readonly sabotage: Sabotage;
+  readonly counts: Record<RuntimeFault, number> = Object.fromEntries(RUNTIME_FAULTS.map((k) => [k, 0])) as Record<RuntimeFault, number>;
+  readonly random: Random;
+  private readonly invocations = new AsyncLocalStorage<InvocationPlan>();
+
+  constructor(options: ChaosOptions) {
+    this.rates = { ...DEFAULT_RATES, ...options.rates };
+    this.sabotage = options.sabotage ?? {};
+    this.random = new Random(options.seed);
+    for (const [name, rate] of Object.entries(this.rates)) {
+      if (!(rate >= 0) || (name !== 'emulatorRestartEveryMs' && rate > 1)) throw new RangeError(`chaos rate ${name} must be within [0, 1], got ${rate}`);
+    }
+  }
+
+  count(fault: RuntimeFault): void {
+    this.counts[fault]++;
+  }
+
+  /** Runs one ingest invocation with its own crash plan, visible to the client middleware. */
+  invocation<T>(run: () => Promise<T>): Promise<T> {
+    const plan: InvocationPlan = {
+      crashAfterWrites: this.random.chance(this.rates.handlerCrash) ? this.random.int(0, 6) : undefined,
+      writes: 0,
+      crashed: false,
+    };
+    return this.invocations.run(plan, run);
+  }
+
+  /** The crash plan of the ingest invocation the caller runs in, if any. */
+  currentInvocation(): InvocationPlan | undefined {
+    return this.invocations.getStore();
+  }
+}

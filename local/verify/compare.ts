@@ -1,0 +1,357 @@
+/**
+ * Comparing what the system stored with what an independent reference computed over the same log.
+ * Pure: no I/O, deterministic output (keys are visited in sorted order), so a report reads the same
+ * on every run of the same seed.
+ */
+import type { ReferenceResult } from './reference/types.ts';
+import type { SystemState, SystemWindow } from './system-state.ts';
+
+type FeatureValue = number | string[] | null;
+type FeatureMap = Record<string, FeatureValue>;
+
+/** The features of each pipeline that count events: their difference is events lost or double counted. */
+export const EVENT_COUNT_FEATURES: Readonly<Record<string, readonly string[]>> = {
+  payments: ['count'],
+  risk: ['events'],
+  registrations: ['registrations'],
+  // Rejected readings are events too (counted, not aggregated), so losing one is losing an event.
+  iot: ['count', 'rejected'],
+};
+
+/** An alert as read back from the Kafka alert topic. */
+export interface KafkaAlert {
+  id: string;
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  rule: string;
+}
+
+/**
+ * What was read from the alert topic: the unique alerts and the number of messages (redeliveries
+ * included), as local/runtime/alert-tail.ts's AlertTail holds them. A bare array is taken as the
+ * alerts with no redelivery known (messages = unique ids).
+ */
+export type KafkaAlerts = KafkaAlert[] | { alerts: KafkaAlert[]; messages: number };
+
+export interface CompareOptions {
+  /**
+   * Whether a window the closer never closed is a difference (default true: a verify run ends by
+   * closing everything, and an open window has had no chance to raise its alerts).
+   */
+  notClosedIsDifference?: boolean;
+}
+
+export type ExampleValue = string | number | boolean | null | string[];
+/** One concrete instance of a difference, for the report: e.g. `{ window, feature, expected, actual }`. */
+export type Example = Record<string, ExampleValue>;
+
+/** Kinds of difference, each with up to MAX_EXAMPLES examples. */
+export type DifferenceKind =
+  | 'windowsDiffering'
+  | 'windowsMissing'
+  | 'windowsExtra'
+  | 'windowsNotClosed'
+  | 'windowsClosedEarly'
+  | 'alertsMissing'
+  | 'alertsExtra'
+  | 'alertsDuplicated'
+  | 'alertsLevelMismatch'
+  | 'alertsTypeMismatch'
+  | 'alertsMissingOnKafka'
+  | 'alertsExtraOnKafka'
+  | 'quarantineMissing'
+  | 'quarantineExtra'
+  | 'lateMissing'
+  | 'lateExtra';
+
+export const MAX_EXAMPLES = 10;
+
+export interface EventTally {
+  /** Events the reference counted and the system did not. */
+  lost: number;
+  /** Events the system counted more often than the reference. */
+  doubleCounted: number;
+}
+
+export interface SetComparison {
+  expected: number;
+  stored: number;
+  missing: number;
+  extra: number;
+}
+
+export interface Comparison {
+  /** True when differences is 0. */
+  ok: boolean;
+  /** Every real difference; events lost/double counted and Kafka redeliveries are not added (see compare). */
+  differences: number;
+  /** notClosed: the reference says the final watermark passed the window, the system left it open; closedEarly: the reverse. */
+  windows: { compared: number; matching: number; differing: number; missing: number; extra: number; notClosed: number; closedEarly: number };
+  events: EventTally & { byPipeline: Record<string, EventTally> };
+  alerts: {
+    expected: number;
+    /** Alert records in the system, duplicates included. */
+    raised: number;
+    missing: number;
+    extra: number;
+    /** Alert records beyond the first for the same (pipeline, key, windowStart, rule). */
+    duplicated: number;
+    levelMismatches: number;
+    typeMismatches: number;
+    kafka?: {
+      /** Distinct alert ids seen on the topic. */
+      unique: number;
+      messages: number;
+      /** Messages beyond the unique ids: at-least-once delivery, reported but not a difference. */
+      redelivered: number;
+      /** Alert records whose id never appeared on the topic. */
+      missing: number;
+      /** Ids on the topic with no alert record. */
+      extra: number;
+    };
+  };
+  quarantine: SetComparison;
+  late: SetComparison;
+  examples: Partial<Record<DifferenceKind, Example[]>>;
+}
+
+/** The id a window is reported under: "<pipeline>|<key>|<windowStart>". */
+export function windowId(w: { pipeline: string; key: string; windowStart: number }): string {
+  return `${w.pipeline}|${w.key}|${w.windowStart}`;
+}
+
+function alertKey(a: { pipeline: string; key: string; windowStart: number }, rule: string): string {
+  return `${a.pipeline}|${a.key}|${a.windowStart}|${rule}`;
+}
+
+function coordinates(r: { topic: string; partition: number; offset: number }): string {
+  return `${r.topic}-${r.partition}@${r.offset}`;
+}
+
+/** Numbers equal within 1e-6 absolute or 1e-9 relative (float sums depend on the order of addition). */
+export function sameNumber(a: number, b: number): boolean {
+  if (a === b || (Number.isNaN(a) && Number.isNaN(b))) return true;
+  const d = Math.abs(a - b);
+  return d <= 1e-6 || d <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
+}
+
+/** Feature values equal: numbers within tolerance, arrays as sets, null only to null; absent only to absent. */
+export function sameFeature(a: FeatureValue | undefined, b: FeatureValue | undefined): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return sameNumber(a, b);
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const sa = new Set(a);
+    const sb = new Set(b);
+    return sa.size === sb.size && [...sa].every((v) => sb.has(v));
+  }
+  return a === b;
+}
+
+/** Collects up to MAX_EXAMPLES examples per kind, counting them all. */
+class Examples {
+  readonly byKind: Partial<Record<DifferenceKind, Example[]>> = {};
+  add(kind: DifferenceKind, example: Example): void {
+    const list = (this.byKind[kind] ??= []);
+    if (list.length < MAX_EXAMPLES) list.push(example);
+  }
+}
+
+const shown = (v: FeatureValue | undefined): ExampleValue => (v === undefined ? '(absent)' : v);
+
+/** Events a window's features count, per event-count feature of its pipeline (null as 0). */
+function eventCounts(pipeline: string, features: FeatureMap | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const name of EVENT_COUNT_FEATURES[pipeline] ?? []) {
+    const v = features?.[name];
+    out.set(name, typeof v === 'number' ? v : 0);
+  }
+  return out;
+}
+
+function compareWindows(reference: ReferenceResult, system: SystemState, examples: Examples, options: Required<CompareOptions>) {
+  const expected = new Map<string, ReferenceResult['windows'][number]>();
+  for (const w of reference.windows) {
+    const id = windowId(w);
+    // Two reference rows for one window would make the comparison meaningless: a reference bug.
+    if (expected.has(id)) throw new Error(`reference has window ${id} twice`);
+    expected.set(id, w);
+  }
+  const actual = new Map<string, SystemWindow>(system.windows.map((w) => [windowId(w), w]));
+  const ids = [...new Set([...expected.keys(), ...actual.keys()])].sort();
+
+  const windows = { compared: ids.length, matching: 0, differing: 0, missing: 0, extra: 0, notClosed: 0, closedEarly: 0 };
+  const byPipeline: Record<string, EventTally> = {};
+  for (const id of ids) {
+    const ref = expected.get(id);
+    const sys = actual.get(id);
+    const pipeline = (ref ?? sys)!.pipeline;
+
+    // Events: compared per event-count feature, so a window that gained one and lost another shows both.
+    const tally = (byPipeline[pipeline] ??= { lost: 0, doubleCounted: 0 });
+    const refCounts = eventCounts(pipeline, ref?.features);
+    const sysCounts = eventCounts(pipeline, sys?.features);
+    let events = 0;
+    for (const [name, r] of refCounts) {
+      const delta = sysCounts.get(name)! - r;
+      if (delta > 0) tally.doubleCounted += delta;
+      else tally.lost -= delta;
+      events += ref ? r : sysCounts.get(name)!;
+    }
+
+    // A reference without a closing verdict means every window closes (a run that ends by closing all).
+    const shouldBeClosed = ref?.closed ?? true;
+    if (sys && !sys.closed && shouldBeClosed) {
+      windows.notClosed++;
+      examples.add('windowsNotClosed', { window: id });
+    }
+    if (sys && sys.closed && !shouldBeClosed) {
+      windows.closedEarly++;
+      examples.add('windowsClosedEarly', { window: id });
+    }
+    if (!sys) {
+      windows.missing++;
+      examples.add('windowsMissing', { window: id, events });
+      continue;
+    }
+    if (!ref) {
+      windows.extra++;
+      examples.add('windowsExtra', { window: id, events });
+      continue;
+    }
+    const names = [...new Set([...Object.keys(ref.features), ...Object.keys(sys.features)])].sort();
+    let differs = false;
+    for (const feature of names) {
+      const e = ref.features[feature];
+      const a = sys.features[feature];
+      if (sameFeature(e, a)) continue;
+      differs = true;
+      examples.add('windowsDiffering', { window: id, feature, expected: shown(e), actual: shown(a) });
+    }
+    if (differs) windows.differing++;
+    else windows.matching++;
+  }
+  const events = Object.values(byPipeline).reduce((t, p) => ({ lost: t.lost + p.lost, doubleCounted: t.doubleCounted + p.doubleCounted }), { lost: 0, doubleCounted: 0 });
+  const notClosedCounted = options.notClosedIsDifference ? windows.notClosed : 0;
+  return { windows, events: { ...events, byPipeline }, differences: windows.differing + windows.missing + windows.extra + windows.closedEarly + notClosedCounted };
+}
+
+function normaliseKafka(kafka: KafkaAlerts): { alerts: KafkaAlert[]; messages: number } {
+  return Array.isArray(kafka) ? { alerts: kafka, messages: new Set(kafka.map((a) => a.id)).size } : kafka;
+}
+
+function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: { alerts: KafkaAlert[]; messages: number } | undefined, examples: Examples) {
+  const expected = new Map(reference.alerts.map((a) => [alertKey(a, a.ruleId), a]));
+  const records = new Map<string, SystemState['alerts']>();
+  for (const a of system.alerts) {
+    const key = alertKey(a, a.ruleId);
+    const list = records.get(key);
+    if (list) list.push(a);
+    else records.set(key, [a]);
+  }
+
+  let missing = 0;
+  let extra = 0;
+  let duplicated = 0;
+  let levelMismatches = 0;
+  let typeMismatches = 0;
+  for (const key of [...new Set([...expected.keys(), ...records.keys()])].sort()) {
+    const ref = expected.get(key);
+    const recs = records.get(key);
+    if (!recs) {
+      missing++;
+      examples.add('alertsMissing', { alert: key, level: ref!.level, alertType: ref!.alertType });
+      continue;
+    }
+    // Ids are deterministic, so a second record for one logical alert means ids or keys drifted.
+    if (recs.length > 1) {
+      duplicated += recs.length - 1;
+      examples.add('alertsDuplicated', { alert: key, records: recs.length, ids: recs.map((r) => r.id).sort() });
+    }
+    if (!ref) {
+      extra++;
+      examples.add('alertsExtra', { alert: key, id: recs[0]!.id, level: recs[0]!.level });
+      continue;
+    }
+    const rec = recs[0]!;
+    if ((ref.level ?? null) !== rec.level) {
+      levelMismatches++;
+      examples.add('alertsLevelMismatch', { alert: key, expected: ref.level ?? null, actual: rec.level });
+    }
+    if (ref.alertType !== rec.alertType) {
+      typeMismatches++;
+      examples.add('alertsTypeMismatch', { alert: key, expected: ref.alertType, actual: rec.alertType });
+    }
+  }
+
+  const alerts: Comparison['alerts'] = { expected: expected.size, raised: system.alerts.length, missing, extra, duplicated, levelMismatches, typeMismatches };
+  let differences = missing + extra + duplicated + levelMismatches + typeMismatches;
+
+  if (kafka) {
+    const onTopic = new Map(kafka.alerts.map((a) => [a.id, a]));
+    const recordIds = new Set(system.alerts.map((a) => a.id));
+    let missingOnKafka = 0;
+    let extraOnKafka = 0;
+    for (const a of [...system.alerts].sort((x, y) => x.id.localeCompare(y.id))) {
+      if (onTopic.has(a.id)) continue;
+      missingOnKafka++;
+      examples.add('alertsMissingOnKafka', { id: a.id, alert: alertKey(a, a.ruleId) });
+    }
+    for (const [id, a] of [...onTopic].sort(([x], [y]) => x.localeCompare(y))) {
+      if (recordIds.has(id)) continue;
+      extraOnKafka++;
+      examples.add('alertsExtraOnKafka', { id, alert: alertKey(a, a.rule) });
+    }
+    alerts.kafka = {
+      unique: onTopic.size,
+      messages: kafka.messages,
+      redelivered: Math.max(0, kafka.messages - onTopic.size),
+      missing: missingOnKafka,
+      extra: extraOnKafka,
+    };
+    differences += missingOnKafka + extraOnKafka;
+  }
+  return { alerts, differences };
+}
+
+/** Compares two sets of record ids, each id with the example it is reported as. */
+function compareSets(expected: Map<string, Example>, stored: Map<string, Example>, examples: Examples, missingKind: DifferenceKind, extraKind: DifferenceKind): SetComparison {
+  const result = { expected: expected.size, stored: stored.size, missing: 0, extra: 0 };
+  for (const id of [...expected.keys()].sort()) {
+    if (stored.has(id)) continue;
+    result.missing++;
+    examples.add(missingKind, expected.get(id)!);
+  }
+  for (const id of [...stored.keys()].sort()) {
+    if (expected.has(id)) continue;
+    result.extra++;
+    examples.add(extraKind, stored.get(id)!);
+  }
+  return result;
+}
+
+const byRecord = (rs: { topic: string; partition: number; offset: number }[]) => new Map(rs.map((r) => [coordinates(r), { record: coordinates(r) }]));
+const byLate = (rs: { topic: string; partition: number; offset: number; pipeline: string }[]) =>
+  new Map(rs.map((r) => [`${coordinates(r)}#${r.pipeline}`, { record: coordinates(r), pipeline: r.pipeline }]));
+
+/**
+ * Compares the system's stored state (and, when given, what reached the alert topic) with the
+ * reference computation over the same log.
+ *
+ * `differences` adds up windows differing, missing, extra and (by default) not closed; alerts
+ * missing, extra, duplicated and mismatched in level or type; alert records missing from Kafka and
+ * Kafka ids without a record; quarantined and late records missing or extra. Events lost and double
+ * counted are not added: they are the same faults as the window differences, seen by event. Kafka
+ * redeliveries are not differences either: the topic is at-least-once by design.
+ *
+ * @param kafka what was read back from the alert topic: `{ alerts, messages }` (alerts unique by id,
+ *   messages counting redeliveries) or a bare array of alerts; omit when the topic was not read.
+ */
+export function compare(reference: ReferenceResult, system: SystemState, kafka?: KafkaAlerts, options: CompareOptions = {}): Comparison {
+  const examples = new Examples();
+  const w = compareWindows(reference, system, examples, { notClosedIsDifference: options.notClosedIsDifference ?? true });
+  const a = compareAlerts(reference, system, kafka && normaliseKafka(kafka), examples);
+  const quarantine = compareSets(byRecord(reference.quarantinedOffsets), byRecord(system.quarantined), examples, 'quarantineMissing', 'quarantineExtra');
+  const late = compareSets(byLate(reference.lateEvents), byLate(system.late), examples, 'lateMissing', 'lateExtra');
+  const differences = w.differences + a.differences + quarantine.missing + quarantine.extra + late.missing + late.extra;
+  return { ok: differences === 0, differences, windows: w.windows, events: w.events, alerts: a.alerts, quarantine, late, examples: examples.byKind };
+}

@@ -1,0 +1,202 @@
+/**
+ * The reference computation: from an event log (events.jsonl), every built-in pipeline's windows
+ * and features, the late and quarantined records, and the alerts the DEFAULT rules must raise,
+ * computed by SQL in an in-process DuckDB. It is the independent oracle `npm run verify` compares
+ * the running system against, so it shares no code with the engine: nothing from lib/ is imported;
+ * the rules were read there and re-expressed in SQL (./sql/*.ts, one temp table per stage).
+ *
+ * What it reads: each line's topic, partition, offset and value, nothing else. The generator's
+ * hints (eventTime, malformed, late, scenario) are ignored, so a hand-written log works the same.
+ * Records are identified by (topic, partition, offset); the same value at two offsets (a producer
+ * retry) is two records, and both count, as exactly-once is per Kafka offset.
+ *
+ * How it knows lateness: from the log's order. Within a topic-partition records are read in offset
+ * order, and a record is judged against the partition's watermark when it is read: the greatest
+ * event time of the earlier valid records of that topic-partition, minus the watermark delay. An
+ * event is late for a pipeline when that pipeline's window for it ends at or before that watermark;
+ * late events are counted per pipeline and applied to no window. This is the late rule the engine
+ * applies at ingest; it depends only on the log, not on how the mapping cut batches or when the
+ * closer ran, which is what lets a reference compute it.
+ *
+ * What it does NOT model:
+ * - Windows closed early. The closer closes a window once the pipeline's watermark (over the
+ *   topic's active partitions) passes its end, and partitions idle longer than the idle timeout do
+ *   not hold that watermark back. If a partition goes idle and then resumes, the engine turns away
+ *   as late events whose window closed meanwhile, which the reference still counts as on time.
+ *   verify runs with an idle timeout long enough that this cannot happen.
+ * - Spark's watermark policy (maximum over partitions), offered as an option by the engine.
+ * - Rules other than the defaults (lib/rules/defaults.ts), which are hard-coded here. Risk follows
+ *   the source system's CASE: at most one alert per window, risk-high before risk-medium. (The
+ *   engine's evaluateRules raises every matching alerting rule, so a window with two devices, two
+ *   cities and more than 5 logins would get both there; verify would report the extra alert.)
+ * - Local time: an ISO-8601 time without an offset is local time to Date.parse; the system runs in
+ *   UTC, and the reference reads such times as UTC.
+ * - Lone UTF-16 surrogates. In the log line itself (a value holding one, which JSON.stringify
+ *   writes as "\ud800") DuckDB refuses the file and computeReference throws; kafkajs would have sent
+ *   U+FFFD. Inside a value as a JSON escape, JSON.parse accepts one and DuckDB does not, so the
+ *   reference quarantines a record the engine would read. Generated logs contain neither.
+ */
+import { resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { jsSemanticsMacros } from './sql/js-semantics.ts';
+import { recordStatements } from './sql/records.ts';
+import { windowStatements } from './sql/windows.ts';
+import type { RecordCoordinates, ReferenceAlert, ReferenceOptions, ReferencePipeline, ReferenceResult, ReferenceWindow } from './types.ts';
+
+export type * from './types.ts';
+
+/** design.md: the watermark delay defaults to 10 minutes. */
+export const DEFAULT_WATERMARK_DELAY_MS = 600_000;
+
+/** The ingest function's default MAX_RECORD_BYTES (64 KiB). */
+export const MAX_RECORD_BYTES = 65_536;
+
+/** Each pipeline's features, in the order the pipeline declares them (the rejected count last). */
+export const PIPELINE_FEATURES: Readonly<Record<ReferencePipeline, readonly string[]>> = {
+  payments: ['count', 'amount'],
+  risk: ['events', 'devices', 'cities', 'logins'],
+  registrations: ['registrations', 'users'],
+  iot: ['count', 'temperatureMin', 'temperatureMax', 'temperatureAvg', 'humidityMin', 'humidityMax', 'humidityAvg', 'rejected'],
+};
+
+const PIPELINES = Object.keys(PIPELINE_FEATURES) as ReferencePipeline[];
+
+/**
+ * Computes the reference result of an event log.
+ *
+ * @throws Error when the log cannot be read, a line lacks topic/partition/offset, or two lines share
+ * the same (topic, partition, offset).
+ */
+export async function computeReference(eventLogPath: string, options: ReferenceOptions = {}): Promise<ReferenceResult> {
+  const delay = options.watermarkDelayMs ?? DEFAULT_WATERMARK_DELAY_MS;
+  if (!Number.isSafeInteger(delay) || delay < 0) throw new RangeError(`watermarkDelayMs must be a non-negative integer, got ${delay}`);
+  const path = resolve(eventLogPath);
+
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    await defineMacros(connection);
+    await connection.run(`SET VARIABLE event_log_path = ${quote(path)}`);
+    await connection.run(`SET VARIABLE max_record_bytes = ${MAX_RECORD_BYTES}`);
+    await connection.run(`SET VARIABLE watermark_delay_ms = ${delay}`);
+    try {
+      await connection.run(recordStatements[0]!);
+    } catch (err) {
+      throw new Error(`cannot read event log ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    await checkLog(connection, path);
+    for (const statement of [...recordStatements.slice(1), ...windowStatements]) await connection.run(statement);
+    return await readResult(connection);
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Creates the macros that re-express JavaScript's and the schemas' semantics (./sql/js-semantics.ts). */
+export async function defineMacros(connection: DuckDBConnection): Promise<void> {
+  for (const macro of jsSemanticsMacros) await connection.run(macro);
+}
+
+/** A SQL string literal. */
+function quote(s: string): string {
+  return `'${s.replaceAll("'", "''")}'`;
+}
+
+async function rows(connection: DuckDBConnection, query: string): Promise<Record<string, unknown>[]> {
+  return (await connection.runAndReadAll(query)).getRowObjectsJS() as Record<string, unknown>[];
+}
+
+/** Lines the reference cannot place; the engine would never see such records. */
+async function checkLog(connection: DuckDBConnection, path: string): Promise<void> {
+  const incomplete = await rows(
+    connection,
+    `SELECT rid FROM log_records WHERE topic IS NULL OR "partition" IS NULL OR "offset" IS NULL ORDER BY rid LIMIT 1`,
+  );
+  if (incomplete.length > 0) throw new Error(`${path}: record ${incomplete[0]!.rid} has no topic, partition or offset`);
+  const duplicated = await rows(
+    connection,
+    `SELECT topic, "partition", "offset", count(*) AS n FROM log_records GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 1`,
+  );
+  if (duplicated.length > 0) {
+    const d = duplicated[0]!;
+    throw new Error(`${path}: ${d.n} records at ${d.topic}-${d.partition}@${d.offset}; offsets must be unique per partition`);
+  }
+}
+
+const num = (v: unknown): number => Number(v as number | bigint);
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byCoordinates(a: RecordCoordinates, b: RecordCoordinates): number {
+  return compareStrings(a.topic, b.topic) || a.partition - b.partition || a.offset - b.offset;
+}
+
+function byWindow(a: { pipeline: string; key: string; windowStart: number }, b: { pipeline: string; key: string; windowStart: number }): number {
+  return compareStrings(a.pipeline, b.pipeline) || compareStrings(a.key, b.key) || a.windowStart - b.windowStart;
+}
+
+/** A feature as the engine reports it: counts and sums as numbers, distinct values sorted, null for none. */
+function featureValue(v: unknown): number | string[] | null {
+  if (v === null || v === undefined) return null;
+  if (Array.isArray(v)) return (v as string[]).slice().sort();
+  return num(v);
+}
+
+async function readResult(connection: DuckDBConnection): Promise<ReferenceResult> {
+  const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
+    const pipeline = w.pipeline as ReferencePipeline;
+    const features: ReferenceWindow['features'] = {};
+    for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name]);
+    return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
+  });
+  windows.sort(byWindow);
+
+  const alerts: ReferenceAlert[] = (await rows(connection, `SELECT * FROM alerts`)).map((a) => ({
+    pipeline: a.pipeline as string,
+    key: a.key as string,
+    windowStart: num(a.window_start),
+    ruleId: a.rule_id as string,
+    level: (a.level as string | null) ?? null,
+    alertType: a.alert_type as string,
+  }));
+  alerts.sort((a, b) => byWindow(a, b) || compareStrings(a.ruleId, b.ruleId));
+
+  const quarantinedOffsets: RecordCoordinates[] = (
+    await rows(
+      connection,
+      `SELECT topic, "partition", "offset" FROM log_records
+       WHERE rid NOT IN (SELECT rid FROM valid_events)`,
+    )
+  ).map((r) => ({ topic: r.topic as string, partition: num(r.partition), offset: num(r.offset) }));
+  quarantinedOffsets.sort(byCoordinates);
+
+  const lateEvents = (await rows(connection, `SELECT topic, "partition", "offset", pipeline FROM pipeline_events WHERE late`)).map((r) => ({
+    topic: r.topic as string,
+    partition: num(r.partition),
+    offset: num(r.offset),
+    pipeline: r.pipeline as string,
+  }));
+  lateEvents.sort((a, b) => byCoordinates(a, b) || compareStrings(a.pipeline, b.pipeline));
+
+  const [totals] = await rows(
+    connection,
+    `SELECT (SELECT count(*) FROM log_records) AS records,
+            (SELECT count(*) FROM valid_events) AS valid,
+            (SELECT count(DISTINCT rid) FROM pipeline_events WHERE late) AS late_records`,
+  );
+  const late: Record<string, number> = Object.fromEntries(PIPELINES.map((p) => [p, 0]));
+  for (const e of lateEvents) late[e.pipeline] = (late[e.pipeline] ?? 0) + 1;
+  const records = num(totals!.records);
+  const valid = num(totals!.valid);
+
+  return {
+    windows,
+    alerts,
+    counts: { records, valid, quarantined: records - valid, late, lateRecords: num(totals!.late_records) },
+    quarantinedOffsets,
+    lateEvents,
+  };
+}

@@ -1,0 +1,165 @@
+/**
+ * From valid events to windows, late events and alerts: the built-in pipelines
+ * (lib/pipelines/builtin.ts), the late-data rule, and the DEFAULT rules (lib/rules/defaults.ts),
+ * in SQL. Runs after ./records.ts. Session variable (set by reference.ts):
+ *   watermark_delay_ms   the watermark delay (600,000 by default)
+ */
+
+const sql = String.raw;
+
+export const windowStatements: readonly string[] = [
+  sql`
+-- Start of the epoch-aligned tumbling window of size_ms holding t, as the engine writes it
+-- (t - ((t % size + size) % size): also right for times before the epoch). Times are doubles, as
+-- in JavaScript, so the arithmetic is the same even for absurd (but accepted) times like 1e20.
+CREATE MACRO window_start_of(t, size_ms) AS t - (((t % size_ms) + size_ms) % size_ms)`,
+
+  sql`
+-- 11. Every (event, pipeline) pair the pipeline applies, with its window and whether it is late.
+--
+--    Routing (lib/pipelines/builtin.ts):
+--      payments       user events with action 'payment', by user id, 5 min
+--      risk           all user events, by user id, 1 h
+--      registrations  all registrations, by ip, 10 min
+--      iot            all telemetry, by device id, 1 min; readings outside temperature [-40, 100]
+--                     or humidity [0, 100] are not kept but still applied, as 'rejected'
+--
+--    Late rule: a topic-partition is read in offset order, and its watermark when a record is read
+--    is the greatest event time of the EARLIER valid records of that topic-partition, minus the
+--    delay. An event is late for a pipeline when that pipeline's window for it ends at or before
+--    the watermark; the first valid record of a partition has no watermark and is never late.
+--    Quarantined records do not move the watermark. Each pipeline judges with its own window, so an
+--    event can be late for payments (5 min) and on time for risk (1 h).
+CREATE TEMP TABLE pipeline_events AS
+WITH read_in_partition_order AS (
+  SELECT *,
+    max(event_time) OVER (
+      PARTITION BY topic, "partition" ORDER BY "offset"
+      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ) AS greatest_earlier_event_time
+  FROM valid_events
+),
+routed AS (
+  SELECT 'payments' AS pipeline, user_id AS key, 300000 AS window_ms, true AS kept, *
+  FROM read_in_partition_order WHERE family = 'user_event' AND action = 'payment'
+  UNION ALL
+  SELECT 'risk', user_id, 3600000, true, *
+  FROM read_in_partition_order WHERE family = 'user_event'
+  UNION ALL
+  SELECT 'registrations', ip, 600000, true, *
+  FROM read_in_partition_order WHERE family = 'registration'
+  UNION ALL
+  SELECT 'iot', device_id, 60000,
+    temperature BETWEEN -40 AND 100 AND humidity BETWEEN 0 AND 100, *
+  FROM read_in_partition_order WHERE family = 'telemetry'
+),
+windowed AS (
+  SELECT *, window_start_of(event_time, window_ms) AS window_start
+  FROM routed
+  -- plan.ts quarantines an event for a pipeline that finds no key in it (undefined or ''); the
+  -- built-in schemas require every key field non-empty, so this never filters anything out.
+  WHERE key IS NOT NULL AND key <> ''
+)
+SELECT *,
+  window_start + window_ms AS window_end,
+  coalesce(window_start + window_ms <= greatest_earlier_event_time - getvariable('watermark_delay_ms'), false) AS late
+FROM windowed`,
+
+  sql`
+-- 12. Windows: one per (pipeline, key, window) that at least one on-time event (kept or rejected)
+--    reached, with exactly the features its pipeline declares. Late events touch no window.
+--    Sums use fsum (compensated): the engine adds in DynamoDB's decimal arithmetic, closer to an
+--    exact sum than a naive double sum would be. Distinct features are lists here; reference.ts
+--    sorts them.
+CREATE TEMP TABLE windows AS
+WITH on_time AS (
+  SELECT * FROM pipeline_events WHERE NOT late
+),
+payments AS (
+  SELECT pipeline, key, window_start, window_end,
+    count(*) AS "count",
+    coalesce(fsum(amount), 0) AS amount -- a sum over no amounts reads as 0
+  FROM on_time WHERE pipeline = 'payments'
+  GROUP BY pipeline, key, window_start, window_end
+),
+risk AS (
+  SELECT pipeline, key, window_start, window_end,
+    count(*) AS events,
+    coalesce(list(DISTINCT device_id) FILTER (WHERE device_id IS NOT NULL), []) AS devices,
+    coalesce(list(DISTINCT city) FILTER (WHERE city IS NOT NULL), []) AS cities,
+    count(*) FILTER (WHERE action = 'login') AS logins
+  FROM on_time WHERE pipeline = 'risk'
+  GROUP BY pipeline, key, window_start, window_end
+),
+registrations AS (
+  SELECT pipeline, key, window_start, window_end,
+    count(*) AS registrations,
+    list(DISTINCT user_id) AS users
+  FROM on_time WHERE pipeline = 'registrations'
+  GROUP BY pipeline, key, window_start, window_end
+),
+iot AS (
+  SELECT pipeline, key, window_start, window_end,
+    count(*) FILTER (WHERE kept) AS "count",
+    min(temperature) FILTER (WHERE kept) AS "temperatureMin",
+    max(temperature) FILTER (WHERE kept) AS "temperatureMax",
+    fsum(temperature) FILTER (WHERE kept) / nullif(count(*) FILTER (WHERE kept), 0) AS "temperatureAvg",
+    min(humidity) FILTER (WHERE kept) AS "humidityMin",
+    max(humidity) FILTER (WHERE kept) AS "humidityMax",
+    fsum(humidity) FILTER (WHERE kept) / nullif(count(*) FILTER (WHERE kept), 0) AS "humidityAvg",
+    count(*) FILTER (WHERE NOT kept) AS rejected
+  FROM on_time WHERE pipeline = 'iot'
+  GROUP BY pipeline, key, window_start, window_end
+)
+SELECT * FROM payments
+UNION ALL BY NAME SELECT * FROM risk
+UNION ALL BY NAME SELECT * FROM registrations
+UNION ALL BY NAME SELECT * FROM iot`,
+
+  sql`
+-- 13. Which windows close. A verify run ends with every partition idle, and then each pipeline's
+--     watermark is the greatest valid event time of its topic minus the delay (the closer's rule
+--     once nothing holds it back). A window closes when its end is at or before that; later
+--     windows stay open and raise nothing yet.
+CREATE TEMP TABLE closing AS
+WITH final_watermarks AS (
+  SELECT family, max(event_time) - getvariable('watermark_delay_ms') AS watermark
+  FROM valid_events GROUP BY family
+),
+pipeline_families AS (
+  SELECT * FROM (VALUES ('payments', 'user_event'), ('risk', 'user_event'), ('registrations', 'registration'), ('iot', 'telemetry')) t(pipeline, family)
+)
+SELECT w.pipeline, w.key, w.window_start, coalesce(w.window_end <= f.watermark, false) AS closed
+FROM windows w JOIN pipeline_families p USING (pipeline) LEFT JOIN final_watermarks f USING (family)`,
+
+  sql`
+-- 14. The alerts of the DEFAULT rules (lib/rules/defaults.ts), hard-coded: this is the oracle for
+--     the rules streamguard ships with, not for rules an operator has edited. Only closed windows
+--     are evaluated. As lib/rules/rule.ts documents, every matching rule that emits an alert
+--     raises one, with its own level; priority only decides the window's level (the risk result).
+--     Distinct features compare by size.
+--       risk-high                     devices > 1 AND cities > 1   (HIGH)
+--       risk-medium                   logins > 5                   (MEDIUM)
+--       risk-low                      true, raises no alert
+--       registrations-suspicious-ip   registrations > 20
+--       payments-spree                count > 10
+--       iot-sensor-out-of-range       rejected > 3
+CREATE TEMP TABLE alerts AS
+WITH closed_windows AS (
+  SELECT windows.* FROM windows JOIN closing USING (pipeline, key, window_start) WHERE closing.closed
+)
+SELECT pipeline, key, window_start, 'risk-high' AS rule_id, 'HIGH' AS level, 'account_risk' AS alert_type
+FROM closed_windows WHERE pipeline = 'risk' AND len(devices) > 1 AND len(cities) > 1
+UNION ALL
+SELECT pipeline, key, window_start, 'risk-medium', 'MEDIUM', 'account_risk'
+FROM closed_windows WHERE pipeline = 'risk' AND logins > 5
+UNION ALL
+SELECT pipeline, key, window_start, 'registrations-suspicious-ip', NULL, 'suspicious_ip'
+FROM closed_windows WHERE pipeline = 'registrations' AND registrations > 20
+UNION ALL
+SELECT pipeline, key, window_start, 'payments-spree', NULL, 'payment_spree'
+FROM closed_windows WHERE pipeline = 'payments' AND "count" > 10
+UNION ALL
+SELECT pipeline, key, window_start, 'iot-sensor-out-of-range', NULL, 'sensor_out_of_range'
+FROM closed_windows WHERE pipeline = 'iot' AND rejected > 3`,
+];

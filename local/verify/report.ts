@@ -1,0 +1,119 @@
+/** The plain-text verification report: aligned columns, no colours, so it reads the same in CI logs. */
+import type { Comparison, DifferenceKind, Example, ExampleValue } from './compare.ts';
+
+const LABEL_WIDTH = 30;
+const VALUE_WIDTH = 10;
+/** Long values (distinct sets of a busy window) are cut so one example stays on one line. */
+const MAX_VALUE_CHARS = 80;
+
+const EXAMPLE_TITLES: Record<DifferenceKind, string> = {
+  windowsDiffering: 'windows differing',
+  windowsMissing: 'windows missing',
+  windowsExtra: 'windows extra',
+  windowsNotClosed: 'windows not closed',
+  windowsClosedEarly: 'windows closed before the watermark passed them',
+  alertsMissing: 'alerts missing',
+  alertsExtra: 'alerts extra',
+  alertsDuplicated: 'alerts duplicated',
+  alertsLevelMismatch: 'alert level mismatches',
+  alertsTypeMismatch: 'alert type mismatches',
+  alertsMissingOnKafka: 'alerts missing on Kafka',
+  alertsExtraOnKafka: 'alerts on Kafka without a record',
+  quarantineMissing: 'quarantined records missing',
+  quarantineExtra: 'quarantined records extra',
+  lateMissing: 'late records missing',
+  lateExtra: 'late records extra',
+};
+
+function row(label: string, value: string | number, note = ''): string {
+  return `  ${label.padEnd(LABEL_WIDTH)}${String(value).padStart(VALUE_WIDTH)}${note ? `  ${note}` : ''}`;
+}
+
+function value(v: ExampleValue): string {
+  const s = Array.isArray(v) ? `[${v.join(',')}]` : v === null ? 'null' : String(v);
+  return s.length > MAX_VALUE_CHARS ? `${s.slice(0, MAX_VALUE_CHARS - 3)}...` : s;
+}
+
+function example(e: Example): string {
+  return Object.entries(e)
+    .map(([k, v]) => `${k}=${value(v)}`)
+    .join(' ');
+}
+
+/** How many differences of a kind there are; the examples are the first few (per feature, for windows differing). */
+function totalOf(c: Comparison, kind: DifferenceKind): number {
+  const totals: Record<DifferenceKind, number> = {
+    windowsDiffering: c.windows.differing,
+    windowsMissing: c.windows.missing,
+    windowsExtra: c.windows.extra,
+    windowsNotClosed: c.windows.notClosed,
+    windowsClosedEarly: c.windows.closedEarly,
+    alertsMissing: c.alerts.missing,
+    alertsExtra: c.alerts.extra,
+    alertsDuplicated: c.alerts.duplicated,
+    alertsLevelMismatch: c.alerts.levelMismatches,
+    alertsTypeMismatch: c.alerts.typeMismatches,
+    alertsMissingOnKafka: c.alerts.kafka?.missing ?? 0,
+    alertsExtraOnKafka: c.alerts.kafka?.extra ?? 0,
+    quarantineMissing: c.quarantine.missing,
+    quarantineExtra: c.quarantine.extra,
+    lateMissing: c.late.missing,
+    lateExtra: c.late.extra,
+  };
+  return totals[kind];
+}
+
+/**
+ * Formats a comparison as a report: the run's metadata, windows, events, alerts (and Kafka),
+ * quarantined and late records, the faults injected by kind, examples of each difference, and a
+ * last line `RESULT: OK (0 differences)` or `RESULT: FAILED (N differences)`.
+ */
+export function formatComparison(c: Comparison, extra: { faults?: Record<string, number>; meta?: Record<string, string | number> } = {}): string {
+  const lines: string[] = ['streamguard verify'];
+  if (extra.meta && Object.keys(extra.meta).length > 0) {
+    for (const [k, v] of Object.entries(extra.meta)) lines.push(row(k, v));
+  }
+
+  lines.push('', 'windows');
+  lines.push(row('compared', c.windows.compared), row('matching', c.windows.matching), row('differing', c.windows.differing));
+  lines.push(row('missing', c.windows.missing), row('extra', c.windows.extra), row('not closed', c.windows.notClosed), row('closed early', c.windows.closedEarly));
+
+  lines.push('', 'events');
+  lines.push(row('lost', c.events.lost), row('double counted', c.events.doubleCounted));
+  for (const [pipeline, t] of Object.entries(c.events.byPipeline).sort(([a], [b]) => a.localeCompare(b))) {
+    if (t.lost > 0 || t.doubleCounted > 0) lines.push(row(`  ${pipeline}`, `${t.lost} / ${t.doubleCounted}`, 'lost / double counted'));
+  }
+
+  lines.push('', 'alerts');
+  lines.push(row('expected', c.alerts.expected), row('raised', c.alerts.raised), row('missing', c.alerts.missing), row('extra', c.alerts.extra));
+  lines.push(row('duplicated', c.alerts.duplicated), row('level mismatches', c.alerts.levelMismatches), row('type mismatches', c.alerts.typeMismatches));
+  if (c.alerts.kafka) {
+    const k = c.alerts.kafka;
+    lines.push(row('Kafka unique ids', k.unique), row('Kafka messages', k.messages));
+    lines.push(row('Kafka redelivered messages', k.redelivered, 'at-least-once: not a difference'));
+    lines.push(row('alert records not on Kafka', k.missing), row('Kafka ids without a record', k.extra));
+  }
+
+  for (const [title, s] of [['quarantined', c.quarantine], ['late', c.late]] as const) {
+    lines.push('', title);
+    lines.push(row('expected', s.expected), row('stored', s.stored), row('missing', s.missing), row('extra', s.extra));
+  }
+
+  if (extra.faults && Object.keys(extra.faults).length > 0) {
+    lines.push('', 'faults injected');
+    for (const [kind, n] of Object.entries(extra.faults)) lines.push(row(kind, n));
+  }
+
+  const kinds = (Object.keys(EXAMPLE_TITLES) as DifferenceKind[]).filter((k) => (c.examples[k]?.length ?? 0) > 0);
+  if (kinds.length > 0) {
+    lines.push('', 'examples');
+    for (const kind of kinds) {
+      const list = c.examples[kind]!;
+      lines.push(`  ${EXAMPLE_TITLES[kind]}: ${totalOf(c, kind)}`);
+      for (const e of list) lines.push(`    ${example(e)}`);
+    }
+  }
+
+  lines.push('', c.ok ? `RESULT: OK (0 differences)` : `RESULT: FAILED (${c.differences} differences)`);
+  return lines.join('\n');
+}

@@ -1,0 +1,128 @@
+/**
+ * What the system stored, read back for verification: windows with their features, alert records,
+ * and the quarantined and late side records. It decodes with the system's own readers (scanWindows,
+ * featuresOf); the independence of the check lies in the reference computation, not here.
+ */
+import { paginateScan, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
+import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
+import type { TableNames } from '../../lib/store/tables.ts';
+import { featuresOf, type Features } from '../../lib/windows/features-of.ts';
+
+/** A stored window; distinct features are sorted arrays, as in the reference. */
+export interface SystemWindow {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  /** closedAt is present: the closer took the window out of play. */
+  closed: boolean;
+  features: Features;
+}
+
+/** An alert record from the alerts table (risk results, which share the table, are left out). */
+export interface SystemAlert {
+  id: string;
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  ruleId: string;
+  level: string | null;
+  alertType: string;
+}
+
+/** Where a side record came from in the log. */
+export interface SideCoordinates {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** A late record: one per (record, pipeline), as a record may be late for several pipelines. */
+export interface LateCoordinates extends SideCoordinates {
+  pipeline: string;
+}
+
+export interface SystemState {
+  windows: SystemWindow[];
+  alerts: SystemAlert[];
+  quarantined: SideCoordinates[];
+  late: LateCoordinates[];
+}
+
+/**
+ * Reads everything the system stored, scanning each table to its end (scans paginate).
+ *
+ * @param pipelines the pipelines whose windows may be stored; a window of any other pipeline is an
+ *   error, since its slots could not be read as features.
+ */
+export async function readSystemState(client: DynamoDBClient, tables: TableNames, pipelines: readonly Pipeline[] = builtinPipelines): Promise<SystemState> {
+  const [windows, alerts, side] = await Promise.all([
+    readWindows(client, tables.windows, pipelines),
+    readAlerts(client, tables.alerts),
+    readSideOutputs(client, tables.sideOutput),
+  ]);
+  return { windows, alerts, ...side };
+}
+
+async function readWindows(client: DynamoDBClient, table: string, pipelines: readonly Pipeline[]): Promise<SystemWindow[]> {
+  const byName = new Map(pipelines.map((p) => [p.name, p]));
+  return (await scanWindows(client, table)).map((w) => {
+    const pipeline = byName.get(w.pipeline);
+    if (!pipeline) throw new Error(`window ${w.pipeline}#${w.key}@${w.windowStart}: unknown pipeline "${w.pipeline}"`);
+    const features = featuresOf(pipeline, w.slots);
+    // Storage keeps string sets in no particular order; the reference sorts them.
+    for (const [name, value] of Object.entries(features)) if (Array.isArray(value)) features[name] = [...value].sort();
+    return { pipeline: w.pipeline, key: w.key, windowStart: w.windowStart, windowEnd: w.windowEnd, closed: w.closedAt !== undefined, features };
+  });
+}
+
+/** Scans a table to its end, fetching only the named attributes (side records carry up to 1 KB samples). */
+async function* scanItems(client: DynamoDBClient, table: string, attributes: string[], filter?: { expression: string; values: Record<string, AttributeValue> }) {
+  // Names go through placeholders: several (partition, offset, level...) are DynamoDB reserved words.
+  const names = Object.fromEntries(attributes.map((a) => [`#${a}`, a]));
+  const pages = paginateScan(
+    { client },
+    {
+      TableName: table,
+      ProjectionExpression: Object.keys(names).join(', '),
+      ExpressionAttributeNames: names,
+      ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeValues: filter.values } : {}),
+    },
+  );
+  for await (const page of pages) yield* page.Items ?? [];
+}
+
+const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'rule', 'level', 'alertType'];
+
+async function readAlerts(client: DynamoDBClient, table: string): Promise<SystemAlert[]> {
+  const out: SystemAlert[] = [];
+  // Alert items are pk "alert#<id>", sk "alert"; risk results ("result#...") share the table.
+  const filter = { expression: 'begins_with(#pk, :alert) AND #sk = :sk', values: { ':alert': { S: 'alert#' }, ':sk': { S: 'alert' } } };
+  for await (const item of scanItems(client, table, ALERT_ATTRS, filter)) {
+    out.push({
+      id: item.id!.S!,
+      pipeline: item.pipeline!.S!,
+      key: item.windowKey!.S!,
+      windowStart: Number(item.windowStart!.N),
+      ruleId: item.rule!.S!,
+      level: item.level?.S ?? null,
+      alertType: item.alertType!.S!,
+    });
+  }
+  return out;
+}
+
+async function readSideOutputs(client: DynamoDBClient, table: string): Promise<Pick<SystemState, 'quarantined' | 'late'>> {
+  const quarantined: SideCoordinates[] = [];
+  const late: LateCoordinates[] = [];
+  for await (const item of scanItems(client, table, ['kind', 'topic', 'partition', 'offset', 'pipeline'])) {
+    const at = { topic: item.topic!.S!, partition: Number(item.partition!.N), offset: Number(item.offset!.N) };
+    const kind = item.kind?.S;
+    if (kind === 'quarantine') quarantined.push(at);
+    else if (kind === 'late') late.push({ ...at, pipeline: item.pipeline!.S! });
+    else throw new Error(`side output ${at.topic}-${at.partition}@${at.offset}: unknown kind "${kind}"`);
+  }
+  return { quarantined, late };
+}

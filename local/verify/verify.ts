@@ -1,0 +1,231 @@
+/**
+ * `streamguard verify`: runs the whole system on a generated event log (optionally under chaos),
+ * runs the independent DuckDB reference on the same log, and compares the two. Exits non-zero on
+ * any difference, so CI can hold the exactly-once and one-alert-per-window claims to account.
+ */
+import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
+import { Chaos, RUNTIME_FAULTS, type ChaosRates, type Sabotage } from '../chaos/chaos.ts';
+import { generate, type GeneratedRecord } from '../generator/generate.ts';
+import { toEventLog, writeEventLog, type EventLogEntry } from '../generator/jsonl.ts';
+import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
+import { Random } from '../generator/random.ts';
+import { tailAlerts } from '../runtime/alert-tail.ts';
+import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
+import { compare, type Comparison } from './compare.ts';
+import { computeReference } from './reference/reference.ts';
+import { formatComparison } from './report.ts';
+import { readSystemState } from './system-state.ts';
+
+export interface VerifyOptions {
+  events: number;
+  seed: number;
+  chaos: boolean;
+  /** Fail unless every fault kind was injected at least this often (chaos only). */
+  minFaults?: number;
+  /** Where events.jsonl, report.txt and comparison.json go (default: a temp directory). */
+  out?: string;
+  rates?: Partial<ChaosRates>;
+  /** Test only: break the system on purpose to show the comparison notices. */
+  sabotage?: Sabotage;
+  kafkaBrokers?: string[];
+  dynamoEndpoint?: string;
+  /** Table name prefix, for a run against a shared DynamoDB. */
+  tablePrefix?: string;
+  quiet?: boolean;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  comparison: Comparison;
+  faults: Record<string, number>;
+  report: string;
+  out: string;
+}
+
+const WATERMARK_DELAY_MS = 600_000;
+/** Longer than any stall chaos causes (a restart, a throttle storm), so no partition counts as idle mid-stream. */
+const IDLE_TIMEOUT_MS = 20_000;
+/** Produce in slices and wait while the mappings are this far behind: the mock broker keeps ~5 MB per partition. */
+const MAX_LAG = 10_000;
+const SLICE = 5_000;
+
+/**
+ * Producer retries: a copy of a keyed record a little later in the stream, as a producer that
+ * resends after a lost acknowledgement writes it. It is a record of its own (its own offset).
+ */
+function withProducerRetries(records: GeneratedRecord[], share: number, seed: number): { records: GeneratedRecord[]; duplicates: number } {
+  const rng = new Random(seed ^ 0x5eed);
+  const out: GeneratedRecord[] = [];
+  const pending: { at: number; record: GeneratedRecord }[] = [];
+  let duplicates = 0;
+  records.forEach((r, i) => {
+    out.push(r);
+    if (r.key !== null && rng.chance(share)) pending.push({ at: i + rng.int(1, 50), record: r });
+    for (let j = pending.length - 1; j >= 0; j--) {
+      if (pending[j]!.at <= i) {
+        out.push(pending[j]!.record);
+        pending.splice(j, 1);
+        duplicates++;
+      }
+    }
+  });
+  for (const p of pending) {
+    out.push(p.record);
+    duplicates++;
+  }
+  return { records: out, duplicates };
+}
+
+/** Records whose event time is behind an earlier record of their partition (late ones included). */
+function outOfOrder(log: EventLogEntry[]): number {
+  const max = new Map<string, number>();
+  let n = 0;
+  for (const e of [...log].sort((a, b) => a.offset - b.offset)) {
+    if (e.eventTime === undefined || e.malformed) continue;
+    const id = `${e.topic}-${e.partition}`;
+    const seen = max.get(id) ?? -Infinity;
+    if (e.eventTime < seen) n++;
+    else max.set(id, e.eventTime);
+  }
+  return n;
+}
+
+async function produceAtPace(runtime: LocalRuntime, records: GeneratedRecord[], say: (s: string) => void): Promise<ProducedRecord[]> {
+  const produced: ProducedRecord[] = [];
+  for (let i = 0; i < records.length; i += SLICE) {
+    while ((await runtime.lag().catch(() => 0)) > MAX_LAG) await new Promise((r) => setTimeout(r, 200));
+    produced.push(...(await produceRecords(runtime.services.brokers, records.slice(i, i + SLICE))));
+    say(`  produced ${produced.length}/${records.length}`);
+  }
+  return produced;
+}
+
+async function caughtUp(runtime: LocalRuntime, say: (s: string) => void): Promise<void> {
+  let last = Date.now();
+  for (;;) {
+    const lag = await runtime.lag().catch(() => NaN);
+    if (lag === 0) return;
+    if (Date.now() - last > 5_000) {
+      say(`  waiting for ingest: lag ${lag}`);
+      last = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Closer passes until one closes nothing and none is due; chaos may crash some of them. */
+async function closeEverything(runtime: LocalRuntime, say: (s: string) => void): Promise<void> {
+  for (let pass = 1; pass <= 20; pass++) {
+    try {
+      const report = await runtime.runCloser();
+      const closed = report.pipelines.reduce((n, p) => n + p.closed + p.recovered, 0);
+      if (!report.incomplete && closed === 0) return;
+    } catch (err) {
+      say(`  closer pass ${pass} failed (${(err as Error).message}); running another`);
+    }
+  }
+  throw new Error('windows were still due after 20 closer passes');
+}
+
+export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
+  const say = (line: string) => !o.quiet && console.log(line);
+  const t0 = Date.now();
+  const out = o.out ?? (await mkdtemp(join(tmpdir(), 'streamguard-verify-')));
+  await mkdir(out, { recursive: true });
+
+  const generated = generate({
+    events: o.events,
+    seed: o.seed,
+    // At least three hours of event time, so a small run still has late records and closed windows.
+    eventsPerSecondOfEventTime: Math.min(5, o.events / (3 * 3600)),
+    scenariosPerKind: Math.max(1, Math.round(o.events / 4_000)),
+  });
+  const { records, duplicates } = o.chaos ? withProducerRetries(generated.records, 0.001, o.seed) : { records: generated.records, duplicates: 0 };
+  const chaos = o.chaos || o.sabotage ? new Chaos({ seed: o.seed, rates: o.chaos ? o.rates : { ...zeroRates(), ...o.rates }, sabotage: o.sabotage }) : undefined;
+  const errors: string[] = [];
+  const runtime = await startRuntime({
+    kafkaBrokers: o.kafkaBrokers,
+    dynamoEndpoint: o.dynamoEndpoint,
+    tablePrefix: o.tablePrefix,
+    closerIntervalMs: 1_000,
+    // Smaller than the default 500: more invocations, so more of them to fault.
+    batchSize: 250,
+    watermarkDelayMs: WATERMARK_DELAY_MS,
+    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    chaos,
+    // Injected crashes surface here; they are expected, and counted by the chaos itself.
+    onError: (where, err) => {
+      if (!String((err as Error).message).startsWith('chaos:')) errors.push(`${where}: ${(err as Error).message}`);
+    },
+  });
+  try {
+    say(`verify: ${records.length} records (seed ${o.seed}${o.chaos ? ', chaos on' : ''}); services: ${runtime.services.started.join(', ') || 'external'}`);
+    const tail = await tailAlerts(runtime.services.brokers, process.env.ALERT_TOPIC ?? DEFAULT_ALERT_TOPIC);
+    const tIngest = Date.now();
+    const produced = await produceAtPace(runtime, records, say);
+    const log = toEventLog(records, produced);
+    const logPath = join(out, 'events.jsonl');
+    await writeEventLog(logPath, log);
+    await caughtUp(runtime, say);
+    const ingestSeconds = (Date.now() - tIngest) / 1000;
+    await runtime.calmDown();
+    await caughtUp(runtime, say);
+    runtime.stopSchedule();
+    say(`ingest caught up in ${ingestSeconds.toFixed(0)} s; waiting ${IDLE_TIMEOUT_MS / 1000} s for partitions to go idle, then closing every window`);
+    await new Promise((r) => setTimeout(r, IDLE_TIMEOUT_MS + 500));
+    await closeEverything(runtime, say);
+    await tail.caughtUp();
+    await tail.stop();
+
+    const mappingStats = runtime.allMappingStats();
+    const skipped = mappingStats.reduce((n, s) => n + s.offsetsSkipped, 0);
+    const givenUp = mappingStats.reduce((n, s) => n + s.recordsSentToOnFailure + s.recordsDropped, 0);
+    if (skipped > 0) errors.push(`the broker dropped ${skipped} records before they were read (mock broker retention); the run proves nothing`);
+    if (givenUp > 0) errors.push(`the mappings gave up on ${givenUp} records (sent to the on-failure topic)`);
+
+    const reference = await computeReference(logPath, { watermarkDelayMs: WATERMARK_DELAY_MS });
+    const system = await readSystemState(runtime.services.client, runtime.services.tables);
+    const kafkaAlerts = tail.alerts.map((a) => ({ id: a.id, pipeline: a.pipeline, key: a.key, windowStart: a.windowStart, rule: a.rule }));
+    const comparison = compare(reference, system, { alerts: kafkaAlerts, messages: tail.messages });
+
+    const faults: Record<string, number> = {};
+    if (chaos) {
+      faults.duplicateRecords = duplicates;
+      faults.outOfOrder = outOfOrder(log);
+      faults.late = reference.counts.lateRecords;
+      faults.poison = reference.counts.quarantined;
+      for (const k of RUNTIME_FAULTS) faults[k] = chaos.counts[k];
+      if (o.minFaults !== undefined && o.chaos) {
+        for (const [kind, n] of Object.entries(faults)) {
+          // A storm is a kind of throttle, counted within it.
+          if (kind !== 'throttleExhausted' && n < o.minFaults) errors.push(`fault "${kind}" was injected ${n} times, below --min-faults ${o.minFaults}`);
+        }
+      }
+    }
+    const meta = {
+      records: records.length,
+      seed: o.seed,
+      chaos: o.chaos ? 'on' : 'off',
+      'ingest seconds': Math.round(ingestSeconds),
+      'total seconds': Math.round((Date.now() - t0) / 1000),
+      'events.jsonl': logPath,
+    };
+    let report = formatComparison(comparison, { faults: chaos ? faults : undefined, meta });
+    if (errors.length > 0) report += `\nrun errors:\n${errors.map((e) => `  ${e}`).join('\n')}\n`;
+    const ok = comparison.ok && errors.length === 0;
+    if (!ok && comparison.ok) report += 'RESULT: FAILED (the run itself failed; see run errors)\n';
+    await writeFile(join(out, 'report.txt'), report);
+    await writeFile(join(out, 'comparison.json'), JSON.stringify({ ok, comparison, faults, meta, errors }, null, 2) + '\n');
+    say(report);
+    return { ok, comparison, faults, report, out };
+  } finally {
+    await runtime.stop();
+  }
+}
+
+function zeroRates(): ChaosRates {
+  return { handlerCrash: 0, redelivery: 0, recut: 0, throttle: 0, throttleStorm: 0, closerCrash: 0, concurrentClosers: 0, emulatorRestartEveryMs: 0 };
+}

@@ -1,0 +1,205 @@
+/** compare and formatComparison on small hand-built inputs: what counts as a difference, and what does not. */
+import { describe, expect, it } from 'vitest';
+import { compare, sameFeature } from '../../local/verify/compare.ts';
+import { formatComparison } from '../../local/verify/report.ts';
+import type { SystemState } from '../../local/verify/system-state.ts';
+
+type Reference = Parameters<typeof compare>[0];
+
+const T = 1795428000000;
+const H = 3_600_000;
+
+function reference(): Reference {
+  return {
+    windows: [
+      { pipeline: 'payments', key: '7', windowStart: T, windowEnd: T + 300_000, closed: true, features: { count: 12, amount: 0.1 + 0.2 } },
+      { pipeline: 'risk', key: '7', windowStart: T, windowEnd: T + H, closed: true, features: { events: 14, devices: ['a', 'b'], cities: ['Berlin', 'Lagos'], logins: 2 } },
+      { pipeline: 'iot', key: 's-1', windowStart: T, windowEnd: T + 60_000, closed: true, features: { count: 0, rejected: 3, temperatureAvg: null } },
+    ],
+    alerts: [
+      { pipeline: 'payments', key: '7', windowStart: T, ruleId: 'payments-spree', level: null, alertType: 'payment_spree' },
+      { pipeline: 'risk', key: '7', windowStart: T, ruleId: 'risk-level', level: 'HIGH', alertType: 'account_risk' },
+    ],
+    counts: { records: 20, valid: 17, quarantined: 1, late: { payments: 1, risk: 1 }, lateRecords: 1 },
+    quarantinedOffsets: [{ topic: 'user_events', partition: 0, offset: 5 }],
+    lateEvents: [
+      { topic: 'user_events', partition: 1, offset: 9, pipeline: 'payments' },
+      { topic: 'user_events', partition: 1, offset: 9, pipeline: 'risk' },
+    ],
+  };
+}
+
+/** The system state a correct run would store for reference(). */
+function system(): SystemState {
+  const ref = reference();
+  return {
+    windows: ref.windows.map((w) => ({ ...w, closed: true, features: { ...w.features } })),
+    alerts: ref.alerts.map((a, i) => ({ id: `alert-${i}`, pipeline: a.pipeline, key: a.key, windowStart: a.windowStart, ruleId: a.ruleId, level: a.level, alertType: a.alertType })),
+    quarantined: ref.quarantinedOffsets.map((q) => ({ ...q })),
+    late: ref.lateEvents.map((l) => ({ ...l })),
+  };
+}
+
+const kafkaOf = (s: SystemState) => s.alerts.map((a) => ({ id: a.id, pipeline: a.pipeline, key: a.key, windowStart: a.windowStart, rule: a.ruleId }));
+
+describe('compare', () => {
+  it('finds nothing to report when the system matches the reference', () => {
+    const c = compare(reference(), system(), kafkaOf(system()));
+    expect(c.ok).toBe(true);
+    expect(c.differences).toBe(0);
+    expect(c.windows).toEqual({ compared: 3, matching: 3, differing: 0, missing: 0, extra: 0, notClosed: 0, closedEarly: 0 });
+    expect(c.events).toMatchObject({ lost: 0, doubleCounted: 0 });
+    expect(c.alerts).toMatchObject({ expected: 2, raised: 2, missing: 0, extra: 0, duplicated: 0, levelMismatches: 0 });
+    expect(c.quarantine).toEqual({ expected: 1, stored: 1, missing: 0, extra: 0 });
+    expect(c.late).toEqual({ expected: 2, stored: 2, missing: 0, extra: 0 });
+    expect(c.examples).toEqual({});
+  });
+
+  it('reports a double-counted window as one differing window and one double-counted event', () => {
+    const s = system();
+    s.windows[0]!.features.count = 13;
+    const c = compare(reference(), s);
+    expect(c.ok).toBe(false);
+    expect(c.differences).toBe(1);
+    expect(c.windows).toMatchObject({ differing: 1, matching: 2 });
+    expect(c.events).toMatchObject({ lost: 0, doubleCounted: 1 });
+    expect(c.events.byPipeline.payments).toEqual({ lost: 0, doubleCounted: 1 });
+    expect(c.examples.windowsDiffering).toEqual([{ window: `payments|7|${T}`, feature: 'count', expected: 12, actual: 13 }]);
+  });
+
+  it('counts every event of a missing window as lost, and of an extra window as double counted', () => {
+    const s = system();
+    s.windows = s.windows.filter((w) => w.pipeline !== 'risk');
+    s.windows.push({ pipeline: 'registrations', key: '10.0.0.1', windowStart: T, windowEnd: T + 600_000, closed: true, features: { registrations: 4, users: ['1'] } });
+    const c = compare(reference(), s);
+    expect(c.windows).toMatchObject({ compared: 4, missing: 1, extra: 1, matching: 2 });
+    expect(c.events).toMatchObject({ lost: 14, doubleCounted: 4 });
+    expect(c.examples.windowsMissing).toEqual([{ window: `risk|7|${T}`, events: 14 }]);
+    expect(c.differences).toBe(2);
+  });
+
+  it('counts rejected iot readings as events', () => {
+    const s = system();
+    s.windows[2]!.features.rejected = 1;
+    expect(compare(reference(), s).events.byPipeline.iot).toEqual({ lost: 2, doubleCounted: 0 });
+  });
+
+  it('reports a second alert record for the same (pipeline, key, window, rule) as duplicated', () => {
+    const s = system();
+    s.alerts.push({ ...s.alerts[0]!, id: 'alert-other' });
+    const c = compare(reference(), s);
+    expect(c.alerts).toMatchObject({ expected: 2, raised: 3, duplicated: 1, missing: 0, extra: 0 });
+    expect(c.examples.alertsDuplicated).toEqual([{ alert: `payments|7|${T}|payments-spree`, records: 2, ids: ['alert-0', 'alert-other'] }]);
+    expect(c.differences).toBe(1);
+  });
+
+  it('reports missing, extra and level-mismatched alerts', () => {
+    const s = system();
+    s.alerts[1]!.level = 'LOW';
+    s.alerts[0]!.ruleId = 'other-rule';
+    const c = compare(reference(), s);
+    expect(c.alerts).toMatchObject({ missing: 1, extra: 1, levelMismatches: 1 });
+    expect(c.examples.alertsLevelMismatch).toEqual([{ alert: `risk|7|${T}|risk-level`, expected: 'HIGH', actual: 'LOW' }]);
+    expect(c.differences).toBe(3);
+  });
+
+  it('reports an extra quarantined record and a missing late one by coordinates', () => {
+    const s = system();
+    s.quarantined.push({ topic: 'iot_telemetry', partition: 2, offset: 77 });
+    s.late = s.late.filter((l) => l.pipeline !== 'risk');
+    const c = compare(reference(), s);
+    expect(c.quarantine).toEqual({ expected: 1, stored: 2, missing: 0, extra: 1 });
+    expect(c.late).toEqual({ expected: 2, stored: 1, missing: 1, extra: 0 });
+    expect(c.examples.quarantineExtra).toEqual([{ record: 'iot_telemetry-2@77' }]);
+    expect(c.examples.lateMissing).toEqual([{ record: 'user_events-1@9', pipeline: 'risk' }]);
+    expect(c.differences).toBe(2);
+  });
+
+  it('treats float sums that differ by 1e-12 as equal, and distinct sets in any order as equal', () => {
+    const s = system();
+    s.windows[0]!.features.amount = 0.3 + 1e-12;
+    s.windows[1]!.features.devices = ['b', 'a'];
+    expect(compare(reference(), s).ok).toBe(true);
+    expect(sameFeature(1e12, 1e12 + 0.5)).toBe(true); // relative tolerance
+    expect(sameFeature(0.3, 0.30001)).toBe(false);
+    expect(sameFeature(null, 0)).toBe(false);
+    expect(sameFeature(['a'], ['a', 'b'])).toBe(false);
+  });
+
+  it('reports a feature present on one side only', () => {
+    const s = system();
+    delete s.windows[2]!.features.temperatureAvg;
+    expect(compare(reference(), s).examples.windowsDiffering).toEqual([{ window: `iot|s-1|${T}`, feature: 'temperatureAvg', expected: null, actual: '(absent)' }]);
+  });
+
+  it('counts windows left open as differences unless told not to', () => {
+    const s = system();
+    s.windows[1]!.closed = false;
+    expect(compare(reference(), s)).toMatchObject({ ok: false, differences: 1, windows: { notClosed: 1, matching: 3 } });
+    expect(compare(reference(), s, undefined, { notClosedIsDifference: false })).toMatchObject({ ok: true, windows: { notClosed: 1 } });
+  });
+
+  it('counts a window closed before the final watermark passed it as a difference, and one left open then as none', () => {
+    const r = reference();
+    r.windows[1]!.closed = false;
+    expect(compare(r, system())).toMatchObject({ ok: false, differences: 1, windows: { closedEarly: 1, notClosed: 0 } });
+    const s = system();
+    s.windows[1]!.closed = false;
+    expect(compare(r, s)).toMatchObject({ ok: true, windows: { closedEarly: 0, notClosed: 0 } });
+  });
+
+  it('reports Kafka redeliveries without counting them as differences, and alerts missing on Kafka as differences', () => {
+    const s = system();
+    const c = compare(reference(), s, { alerts: kafkaOf(s), messages: 5 });
+    expect(c.ok).toBe(true);
+    expect(c.alerts.kafka).toEqual({ unique: 2, messages: 5, redelivered: 3, missing: 0, extra: 0 });
+
+    const partial = compare(reference(), s, { alerts: kafkaOf(s).slice(1), messages: 1 });
+    expect(partial.alerts.kafka).toMatchObject({ unique: 1, missing: 1, extra: 0, redelivered: 0 });
+    expect(partial.differences).toBe(1);
+    expect(partial.examples.alertsMissingOnKafka).toEqual([{ id: 'alert-0', alert: `payments|7|${T}|payments-spree` }]);
+
+    // A bare array: no redelivery is known; an id on the topic without a record is a difference.
+    const stray = { id: 'stray', pipeline: 'risk', key: '9', windowStart: T, rule: 'risk-level' };
+    const c2 = compare(reference(), s, [...kafkaOf(s), stray]);
+    expect(c2.alerts.kafka).toEqual({ unique: 3, messages: 3, redelivered: 0, missing: 0, extra: 1 });
+    expect(c2.differences).toBe(1);
+  });
+
+  it('keeps at most 10 examples per kind but counts them all', () => {
+    const s = system();
+    for (let i = 0; i < 25; i++) s.quarantined.push({ topic: 'user_events', partition: 3, offset: 100 + i });
+    const c = compare(reference(), s);
+    expect(c.quarantine.extra).toBe(25);
+    expect(c.examples.quarantineExtra).toHaveLength(10);
+  });
+});
+
+describe('formatComparison', () => {
+  it('ends with RESULT: OK when nothing differs, and lists the faults injected', () => {
+    const text = formatComparison(compare(reference(), system(), { alerts: kafkaOf(system()), messages: 4 }), {
+      faults: { 'throttle': 12, 'lambda-crash': 3 },
+      meta: { events: 20, seed: 42 },
+    });
+    expect(text.split('\n').at(-1)).toBe('RESULT: OK (0 differences)');
+    expect(text).toMatch(/^ {2}throttle +12$/m);
+    expect(text).toMatch(/^ {2}lambda-crash +3$/m);
+    expect(text).toMatch(/^ {2}Kafka redelivered messages +2 {2}at-least-once: not a difference$/m);
+    expect(text).toMatch(/^ {2}seed +42$/m);
+    // Columns align: every counter row puts its value in the same column.
+    const rows = text.split('\n').filter((l) => /^ {2}\S.* \d+$/.test(l));
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1);
+    expect(text).not.toMatch(/\u001b\[/);
+  });
+
+  it('ends with RESULT: FAILED and shows examples of each difference', () => {
+    const s = system();
+    s.windows[0]!.features.count = 13;
+    s.quarantined = [];
+    const text = formatComparison(compare(reference(), s), {});
+    expect(text.split('\n').at(-1)).toBe('RESULT: FAILED (2 differences)');
+    expect(text).toContain(`window=payments|7|${T} feature=count expected=12 actual=13`);
+    expect(text).toContain('record=user_events-0@5');
+    expect(text).toMatch(/^ {2}double counted +1$/m);
+  });
+});
