@@ -12,7 +12,7 @@ import { isTransient } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
-import type { Alert, AlertSink, AlertStore, CloserStore, DueWindow } from './ports.ts';
+import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -101,7 +101,6 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     };
 
     // One throttled window must not cost the run every other window: it stays due for the next.
-    const deferred = new Set<string>();
     const closeOrDefer = async (due: DueWindow) => {
       try {
         await closeOne(due);
@@ -109,23 +108,33 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         if (!isTransient(err)) throw err;
         pr.deferred++;
         report.incomplete = true;
-        deferred.add(`${due.key}|${due.windowStart}`);
       }
     };
 
+    // Pages are read ahead while earlier ones close, at most two in flight: one slow window (a
+    // throttle in its SDK retries) holds up the page after next, not every window behind it.
+    const inFlight: Promise<unknown>[] = [];
+    const settle = async (keep: number) => {
+      while (inFlight.length > keep) await inFlight.shift();
+    };
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
-      for (;;) {
+      let cursor: DueCursor | undefined;
+      do {
         if (deps.remainingMs() < deps.reserveMs) {
           report.incomplete = true;
+          await settle(0);
           return report;
         }
-        const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE);
-        // A page of windows all deferred in this run would come back forever: leave them for the next.
-        if (page.length > 0 && page.every((w) => deferred.has(`${w.key}|${w.windowStart}`))) break;
-        await Promise.all(page.map((w) => limit(() => closeOrDefer(w))));
-        if (page.length < PAGE) break;
-      }
+        const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
+        cursor = page.next;
+        const closing = Promise.all(page.windows.map((w) => limit(() => closeOrDefer(w))));
+        // Awaited by settle(); if the run fails first, this keeps the page from going unhandled.
+        closing.catch(() => {});
+        inFlight.push(closing);
+        await settle(1);
+      } while (cursor);
     }
+    await settle(0);
   }
   return report;
 }

@@ -10,11 +10,17 @@ export interface DueWindow {
   windowEnd: number;
 }
 
+/** Where a page of due windows ended; opaque to the closer. */
+export type DueCursor = Record<string, unknown>;
+
 export interface CloserStore {
   /** Every partition's mark for a topic. */
   partitionMarks(topic: string): Promise<PartitionMark[]>;
-  /** Windows of one due-index shard whose end is at or before `upTo`, oldest first. */
-  dueWindows(pipeline: string, shard: number, upTo: number, limit: number): Promise<DueWindow[]>;
+  /**
+   * Up to `limit` windows of one due-index shard whose end is at or before `upTo`, oldest first,
+   * from `after` on; `next` is where the following page starts (absent after the last page).
+   */
+  dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }>;
   /**
    * Closes a window (no write is applied to it afterwards) and returns its final content; if it
    * was closed already (by a racing closer, or by a run that crashed before finishing) returns it too.

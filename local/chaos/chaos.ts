@@ -33,22 +33,22 @@ export interface ChaosRates {
   throttleStorm: number;
   /** Share of closer window finishes after an alert that crash the closer instead. */
   closerCrash: number;
-  /** Share of scheduled closer runs that get a second closer at the same time. */
+  /** Chance, every 1-3 s while a scheduled closer runs, that a second one starts beside it. */
   concurrentClosers: number;
-  /** Wall-clock ms between kills of an event source mapping (0: never). */
+  /** Wall-clock ms between kills of an event source mapping, one at a time (0: never). */
   emulatorRestartEveryMs: number;
 }
 
 /** Dense enough that a 100,000-event run sees every fault well over 50 times. */
 export const DEFAULT_RATES: ChaosRates = {
-  handlerCrash: 0.15,
-  redelivery: 0.15,
-  recut: 0.15,
+  handlerCrash: 0.2,
+  redelivery: 0.2,
+  recut: 0.2,
   throttle: 0.01,
   throttleStorm: 0.25,
-  closerCrash: 0.5,
+  closerCrash: 0.7,
   concurrentClosers: 1,
-  emulatorRestartEveryMs: 2_500,
+  emulatorRestartEveryMs: 1_500,
 };
 
 /** A test-only way to break the system on purpose, so a check can prove it would notice. */
@@ -75,6 +75,8 @@ export class Chaos {
   readonly sabotage: Sabotage;
   readonly counts: Record<RuntimeFault, number> = Object.fromEntries(RUNTIME_FAULTS.map((k) => [k, 0])) as Record<RuntimeFault, number>;
   readonly random: Random;
+  /** Set once the stream is over: closers stop crashing, so the last windows can be closed. */
+  calm = false;
   private readonly invocations = new AsyncLocalStorage<InvocationPlan>();
 
   constructor(options: ChaosOptions) {

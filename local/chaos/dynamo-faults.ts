@@ -87,8 +87,8 @@ export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables:
     if (isFinish) {
       const id = `${input.Key.pk.S}|${input.Key.sk.N}`;
       const crashes = alerted.get(id);
-      // At most twice per window, so every window is finished in the end.
-      if (crashes !== undefined && crashes < 2 && chaos.random.chance(chaos.rates.closerCrash)) {
+      // At most once per window: a crash ends the whole run, and every window must finish in the end.
+      if (crashes !== undefined && crashes < 1 && !chaos.calm && chaos.random.chance(chaos.rates.closerCrash)) {
         alerted.set(id, crashes + 1);
         chaos.count('closerCrash');
         throw new Error('chaos: the closer crashed after emitting alerts, before finishing the window');

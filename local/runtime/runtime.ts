@@ -107,10 +107,20 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       }
     };
 
-    /** A second closer at the same time as the scheduled one: they must not double anything. */
-    const concurrentCloser = async () => {
-      chaos!.count('concurrentClosers');
-      await functions.closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 60_000));
+    /**
+     * A second closer while a scheduled run is under way: together they must not double anything.
+     * It gets a short Lambda budget (it stops taking windows 5 s before its end), so it races the
+     * scheduled run on the same due windows without doubling the closer's load for long.
+     */
+    const twinLoop = async () => {
+      while (!calm && !stopped) {
+        await new Promise((r) => setTimeout(r, chaos!.random.between(1_000, 3_000)));
+        if (calm || stopped || !closing || !chaos!.random.chance(chaos!.rates.concurrentClosers)) continue;
+        chaos!.count('concurrentClosers');
+        await functions
+          .closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 8_000))
+          .catch((err) => o.onError?.('closer', err));
+      }
     };
 
     let restarting = Promise.resolve();
@@ -123,14 +133,14 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       mappings[index] = fresh;
       await fresh.start();
     };
-    let calm = !chaos || chaos.rates.emulatorRestartEveryMs === 0;
-    // One loop per mapping: a restart takes seconds (the group rejoins), the others run meanwhile.
-    const restartLoop = async (index: number) => {
-      while (!calm && !stopped) {
+    let calm = !chaos;
+    // One mapping at a time, as a poller host would die: the group takes seconds to rejoin.
+    const restartLoop = async () => {
+      while (!calm && !stopped && chaos!.rates.emulatorRestartEveryMs > 0) {
         await new Promise((r) => setTimeout(r, chaos!.random.between(0.5, 1.5) * chaos!.rates.emulatorRestartEveryMs));
         if (calm || stopped) return;
         chaos!.count('emulatorRestart');
-        await restartMapping(index, 'kill').catch((err) => o.onError?.('emulator restart', err));
+        await restartMapping(chaos!.random.int(0, defaultMappings.length - 1), 'kill').catch((err) => o.onError?.('emulator restart', err));
       }
     };
 
@@ -153,6 +163,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       allMappingStats: () => everyMapping.map((m) => m.stats()),
       async calmDown() {
         calm = true;
+        if (chaos) chaos.calm = true;
         await restarting;
       },
       stopSchedule() {
@@ -177,12 +188,10 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     await runtime.startMappings();
     if (o.schedule ?? true) {
       timer = setInterval(() => {
-        if (closing) return;
-        runCloser().catch((err) => o.onError?.('closer', err));
-        if (chaos && !calm && chaos.random.chance(chaos.rates.concurrentClosers)) concurrentCloser().catch((err) => o.onError?.('closer', err));
+        if (!closing) runCloser().catch((err) => o.onError?.('closer', err));
       }, o.closerIntervalMs ?? 60_000);
     }
-    restarting = Promise.all(defaultMappings.map((_, i) => restartLoop(i))).then(() => {});
+    restarting = chaos ? Promise.all([restartLoop(), twinLoop()]).then(() => {}) : Promise.resolve();
     return runtime;
   } catch (err) {
     if (timer) clearInterval(timer);

@@ -65,17 +65,28 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   const port = options.port ?? (await freePort());
   const workDir = mkdtempSync(join(tmpdir(), 'streamguard-ddb-'));
   // A small serial-GC heap starts in ~1.5 s and was faster here than the defaults (design.md).
+  const javaArgs = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)];
   const child = spawn(
-    'java',
-    ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)],
+    'sh',
+    // The JVM does not notice its parent dying; this shell does, when its stdin (a pipe from us)
+    // closes, however we ended (a SIGKILL, a CI timeout), and takes the JVM with it.
+    // The shell exits with the JVM's status, so a JVM that fails to start is still noticed.
+    ['-c', 'exec 3<&0; java "$@" </dev/null & jvm=$!; (read _ <&3; kill -9 $jvm 2>/dev/null) & wait $jvm', 'dynamodb-local', ...javaArgs],
     // Its own working directory: DynamoDB Local drops a metadata file where it runs. Its own
     // process group: Ctrl-C reaches only the parent, which stops this after the functions are done.
-    { stdio: ['ignore', 'ignore', 'pipe'], cwd: workDir, detached: true },
+    { stdio: ['pipe', 'ignore', 'pipe'], cwd: workDir, detached: true },
   );
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // Already gone.
+    }
+  };
   const kill = () => {
-    child.kill('SIGKILL');
+    signalGroup('SIGKILL');
     rmSync(workDir, { recursive: true, force: true });
   };
   process.once('exit', kill);
@@ -96,8 +107,8 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
           rmSync(workDir, { recursive: true, force: true });
           resolve();
         });
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 3000).unref();
+        signalGroup('SIGTERM');
+        setTimeout(() => signalGroup('SIGKILL'), 3000).unref();
       }),
   };
 }

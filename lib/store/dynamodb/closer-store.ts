@@ -5,9 +5,10 @@ import {
   QueryCommand,
   UpdateItemCommand,
   paginateQuery,
+  type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { CloserStore, DueWindow } from '../../closer/ports.ts';
+import type { CloserStore, DueCursor, DueWindow } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
 import { WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
@@ -48,7 +49,7 @@ export class DynamoCloserStore implements CloserStore {
     return marks;
   }
 
-  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number): Promise<DueWindow[]> {
+  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.options.windowsTable,
@@ -57,12 +58,14 @@ export class DynamoCloserStore implements CloserStore {
         ExpressionAttributeNames: { '#ds': A.dueShard, '#we': A.windowEnd },
         ExpressionAttributeValues: { ':ds': { S: `${pipeline}#${shard}` }, ':upTo': { N: String(upTo) } },
         Limit: limit,
+        ExclusiveStartKey: after as Record<string, AttributeValue> | undefined,
       }),
     );
-    return (out.Items ?? []).map((item) => {
+    const windows = (out.Items ?? []).map((item) => {
       const pk = item.pk!.S!;
       return { pipeline, key: pk.slice(pipeline.length + 1), windowStart: Number(item.sk!.N), windowEnd: Number(item[A.windowEnd]!.N) };
     });
+    return out.LastEvaluatedKey ? { windows, next: out.LastEvaluatedKey } : { windows };
   }
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
