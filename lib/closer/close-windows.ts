@@ -111,30 +111,45 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       }
     };
 
-    // Pages are read ahead while earlier ones close, at most two in flight: one slow window (a
-    // throttle in its SDK retries) holds up the page after next, not every window behind it.
-    const inFlight: Promise<unknown>[] = [];
-    const settle = async (keep: number) => {
-      while (inFlight.length > keep) await inFlight.shift();
+    // The next page is read as soon as the pool has less than a page waiting, whatever the windows
+    // in flight are doing: one slow window (a throttle in its SDK retries) holds up only itself.
+    const started: Promise<void>[] = [];
+    let waiting = 0;
+    let wake: (() => void) | undefined;
+    let fatal: { err: unknown } | undefined;
+    const enqueue = (due: DueWindow) => {
+      waiting++;
+      const run = limit(async () => {
+        waiting--;
+        wake?.();
+        if (fatal) return;
+        await closeOrDefer(due);
+      }).catch((err: unknown) => {
+        fatal ??= { err };
+        wake?.();
+      });
+      started.push(run);
+    };
+    const drain = async () => {
+      await Promise.all(started);
+      if (fatal) throw fatal.err;
     };
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
       let cursor: DueCursor | undefined;
       do {
+        while (waiting >= PAGE && !fatal) await new Promise<void>((resolve) => (wake = resolve));
+        if (fatal) await drain();
         if (deps.remainingMs() < deps.reserveMs) {
           report.incomplete = true;
-          await settle(0);
+          await drain();
           return report;
         }
         const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
         cursor = page.next;
-        const closing = Promise.all(page.windows.map((w) => limit(() => closeOrDefer(w))));
-        // Awaited by settle(); if the run fails first, this keeps the page from going unhandled.
-        closing.catch(() => {});
-        inFlight.push(closing);
-        await settle(1);
+        for (const w of page.windows) enqueue(w);
       } while (cursor);
     }
-    await settle(0);
+    await drain();
   }
   return report;
 }

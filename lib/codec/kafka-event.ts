@@ -99,6 +99,49 @@ export function valueBytes(record: DecodedRecord): Buffer | undefined {
   return record instanceof LazyRecord ? record.peekValue() : record.value;
 }
 
+/**
+ * Reads values one at a time through one reused buffer: `read` decodes a record's value (base64 as
+ * Buffer.from decodes it, byte for byte) and `text` returns it as UTF-8 text, allocating no Buffer
+ * per record. For a single synchronous pass; the text must be taken before the next `read`.
+ */
+export class ValueReader {
+  private scratch: Buffer;
+  private current: Buffer | undefined = undefined;
+  private length = 0;
+
+  constructor(capacity = 64 * 1024) {
+    this.scratch = Buffer.allocUnsafe(capacity);
+  }
+
+  /** Decodes the record's value; returns its size in bytes, or -1 when it has none (a tombstone). */
+  read(record: DecodedRecord): number {
+    let value: Buffer | undefined;
+    if (record instanceof LazyRecord) {
+      const encoded = record.encodedValue();
+      if (typeof encoded === 'string') {
+        // byteLength is what Buffer.from allocates for it: never less than what decoding writes.
+        if (Buffer.byteLength(encoded, 'base64') <= this.scratch.length) {
+          this.current = this.scratch;
+          return (this.length = this.scratch.write(encoded, 0, 'base64'));
+        }
+        value = Buffer.from(encoded, 'base64');
+      } else {
+        value = encoded;
+      }
+    } else {
+      value = record.value;
+    }
+    if (value === undefined) return -1;
+    this.current = value;
+    return (this.length = value.length);
+  }
+
+  /** The value last read, as UTF-8 text. */
+  text(): string {
+    return this.current!.toString('utf8', 0, this.length);
+  }
+}
+
 /** A decoded record that reads its coordinates from the event's record and decodes bytes on demand. */
 class LazyRecord implements DecodedRecord {
   readonly offset: number;
@@ -135,6 +178,13 @@ class LazyRecord implements DecodedRecord {
 
   get headers(): Record<string, Buffer> {
     return (this.decodedHeaders ??= decodeHeaders(this.source.headers));
+  }
+
+  /** The value if already decoded, else its base64 text as the event holds it (undefined: no value). */
+  encodedValue(): Buffer | string | undefined {
+    if (this.decodedValue !== undefined) return this.decodedValue;
+    const value = this.source.value;
+    return value == null ? undefined : value;
   }
 
   /** The value, decoded now unless already held. */

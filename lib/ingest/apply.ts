@@ -6,7 +6,7 @@
  */
 import { TransientStoreError } from '../store/errors.ts';
 import type { MarkGuard, SlotWrite, WindowStore } from '../store/ports.ts';
-import type { SlotDelta } from './fold.ts';
+import { PlannedDelta, type SlotDelta } from './fold.ts';
 import { refoldAbove, type Contribution, type OffsetRange, type WindowAggregate } from './plan.ts';
 
 export type ApplyOutcome =
@@ -22,11 +22,22 @@ const MAX_CAS_ROUNDS = 5;
 export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] {
   const writes: SlotWrite[] = [];
   const slots = agg.pipeline.slots;
-  for (let i = 0; i < slots.length; i++) {
-    const v = delta.values[i];
-    if (v === undefined) continue;
-    const slot = slots[i]!;
-    writes.push({ name: slot.name, op: slot.op, value: v instanceof Set ? [...v] : v });
+  if (delta instanceof PlannedDelta) {
+    // Straight from the planner's store: distinct values come out as arrays, no Set in between.
+    const { store, compiled, base } = delta;
+    for (let i = 0; i < slots.length; i++) {
+      const v = store.valueAt(compiled, i, base + i);
+      if (v === undefined) continue;
+      const slot = slots[i]!;
+      writes.push({ name: slot.name, op: slot.op, value: v });
+    }
+  } else {
+    for (let i = 0; i < slots.length; i++) {
+      const v = delta.values[i];
+      if (v === undefined) continue;
+      const slot = slots[i]!;
+      writes.push({ name: slot.name, op: slot.op, value: v instanceof Set ? [...v] : v });
+    }
   }
   if (delta.rejected > 0 && agg.pipeline.rejectedAs) writes.push({ name: agg.pipeline.rejectedAs, op: 'add', value: delta.rejected });
   return writes;
@@ -45,8 +56,9 @@ function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[],
 
 /** Applies one aggregate exactly once, however often its records have been delivered before. */
 export async function applyAggregate(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
-  let result = await store.write(writeOf(agg, agg.delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last })));
-  if (result.applied) return { status: 'applied', events: agg.delta.events };
+  const delta = agg.delta;
+  let result = await store.write(writeOf(agg, delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last })));
+  if (result.applied) return { status: 'applied', events: delta.events };
 
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const marks = result.marks;

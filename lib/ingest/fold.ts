@@ -74,36 +74,67 @@ export function compileSlots(pipeline: Pipeline): CompiledSlots {
   return { ops, values, length: ops.length };
 }
 
+/** Compiled slots by pipeline: a pipeline's slots never change, so each is compiled once. */
+const compiledByPipeline = new WeakMap<Pipeline, CompiledSlots>();
+
+/** compileSlots, once per pipeline. */
+export function compiledSlotsOf(pipeline: Pipeline): CompiledSlots {
+  let compiled = compiledByPipeline.get(pipeline);
+  if (compiled === undefined) compiledByPipeline.set(pipeline, (compiled = compileSlots(pipeline)));
+  return compiled;
+}
+
+/** The distinct values of a chain (oldest first), in first-seen order, as `[...new Set(values)]`. */
+function distinctValues(values: string[]): string[] {
+  // A chain never repeats its first value nor the value just before, so two values are distinct.
+  if (values.length <= 2) return values;
+  if (values.length > 16) return [...new Set(values)];
+  const out: string[] = [];
+  for (const v of values) if (!out.includes(v)) out.push(v);
+  return out;
+}
+
 /**
  * The slot values of many deltas, flat: numbers in one Float64Array (with presence flags), distinct
- * values as their first value plus a chain of later ones in shared arrays, deduplicated into a Set
- * only when the delta is built. Folding allocates nothing per event or delta (arrays grow amortised).
+ * values as a chain of values in shared arrays (the first value's place kept, so a repeat of it or
+ * of the newest is not chained again), deduplicated only when read. Folding allocates nothing per
+ * event or delta (arrays grow amortised), and reserving room for a delta writes nothing.
  */
 export class SlotStore {
   /** Numeric slots; for a distinct slot, the newest entry of its chain (1-based, 0: none). */
-  nums = new Float64Array(4096);
-  has = new Uint8Array(4096);
-  /** A distinct slot's first value. */
-  first: (string | undefined)[] = [];
-  /** Later values of distinct slots, each linking to the one folded before it (1-based, 0: none). */
+  nums: Float64Array;
+  /** 1 when the slot holds a value. */
+  has: Uint8Array;
+  /** For a distinct slot, the entry of its first value (1-based). */
+  firstAt: Int32Array;
+  /** Values of distinct slots, each linking to the one folded before it (1-based, 0: none). */
   chainValue: string[] = [];
   chainNext: number[] = [];
   size = 0;
+
+  constructor(capacity = 4096) {
+    [this.nums, this.firstAt, this.has] = SlotStore.arrays(capacity);
+  }
+
+  /** The three per-slot arrays, in one allocation (zeroed). */
+  private static arrays(capacity: number): [Float64Array, Int32Array, Uint8Array] {
+    const buffer = new ArrayBuffer(capacity * 13);
+    return [new Float64Array(buffer, 0, capacity), new Int32Array(buffer, capacity * 8, capacity), new Uint8Array(buffer, capacity * 12, capacity)];
+  }
 
   /** Room for one delta's slots; returns its base index. */
   reserve(n: number): number {
     const base = this.size;
     const size = base + n;
     if (size > this.nums.length) {
-      const capacity = Math.max(size, this.nums.length * 2);
-      const nums = new Float64Array(capacity);
+      const [nums, firstAt, has] = SlotStore.arrays(Math.max(size, this.nums.length * 2));
       nums.set(this.nums);
-      const has = new Uint8Array(capacity);
+      firstAt.set(this.firstAt);
       has.set(this.has);
       this.nums = nums;
+      this.firstAt = firstAt;
       this.has = has;
     }
-    for (let i = 0; i < n; i++) this.first.push(undefined);
     this.size = size;
     return base;
   }
@@ -136,14 +167,19 @@ export class SlotStore {
           break;
         default: {
           const s = String(v);
-          const first = this.first[j];
-          if (first === undefined) this.first[j] = s;
-          else if (first !== s) {
+          const chainValue = this.chainValue;
+          if (has[j] === 0) {
+            chainValue.push(s);
+            this.chainNext.push(0);
+            nums[j] = chainValue.length;
+            this.firstAt[j] = chainValue.length;
+            has[j] = 1;
+          } else {
             const newest = nums[j]!;
-            if (newest === 0 || this.chainValue[newest - 1] !== s) {
-              this.chainValue.push(s);
+            if (chainValue[newest - 1] !== s && chainValue[this.firstAt[j]! - 1] !== s) {
+              chainValue.push(s);
               this.chainNext.push(newest);
-              nums[j] = this.chainValue.length;
+              nums[j] = chainValue.length;
             }
           }
         }
@@ -151,26 +187,55 @@ export class SlotStore {
     }
   }
 
-  /** The delta folded at `base`, in SlotDelta's shape (Sets in first-seen order, as foldKept makes them). */
-  deltaAt(compiled: CompiledSlots, base: number, events: number, rejected: number): SlotDelta {
-    const values: SlotDelta['values'] = [];
-    for (let i = 0; i < compiled.length; i++) {
-      const j = base + i;
-      if (compiled.ops[i] === SET) {
-        const first = this.first[j];
-        if (first === undefined) {
-          values.push(undefined);
-          continue;
-        }
-        const later: string[] = [];
-        for (let c = this.nums[j]!; c !== 0; c = this.chainNext[c - 1]!) later.push(this.chainValue[c - 1]!);
-        const set = new Set([first]);
-        for (let k = later.length - 1; k >= 0; k--) set.add(later[k]!);
-        values.push(set);
-      } else {
-        values.push(this.has[j] === 1 ? this.nums[j]! : undefined);
+  /** A distinct slot's values in first-seen order, deduplicated (a new array). */
+  distinctAt(j: number): string[] {
+    const newest = this.nums[j]!;
+    const older = this.chainNext[newest - 1]!;
+    // One or two values (most windows of a batch): distinct by construction.
+    if (older === 0) return [this.chainValue[newest - 1]!];
+    if (this.chainNext[older - 1] === 0) return [this.chainValue[older - 1]!, this.chainValue[newest - 1]!];
+    const chain: string[] = [];
+    for (let c = this.nums[j]!; c !== 0; c = this.chainNext[c - 1]!) chain.push(this.chainValue[c - 1]!);
+    chain.reverse();
+    return distinctValues(chain);
+  }
+
+  /** The value of slot `j` as a write carries it: a number, distinct values, or undefined when none. */
+  valueAt(compiled: CompiledSlots, i: number, j: number): number | string[] | undefined {
+    if (this.has[j] === 0) return undefined;
+    return compiled.ops[i] === SET ? this.distinctAt(j) : this.nums[j]!;
+  }
+
+  /** The delta folded at `base`, in SlotDelta's shape (its values built when first read). */
+  deltaAt(compiled: CompiledSlots, base: number, events: number, rejected: number): PlannedDelta {
+    return new PlannedDelta(this, compiled, base, events, rejected);
+  }
+}
+
+/**
+ * A delta folded in a SlotStore: `values` (with Sets in first-seen order, as foldKept makes them)
+ * is built only when read; writes are built from the store directly (slotWrites), without Sets.
+ */
+export class PlannedDelta implements SlotDelta {
+  private built: SlotDelta['values'] | undefined = undefined;
+
+  constructor(
+    readonly store: SlotStore,
+    readonly compiled: CompiledSlots,
+    readonly base: number,
+    readonly events: number,
+    readonly rejected: number,
+  ) {}
+
+  get values(): SlotDelta['values'] {
+    if (this.built === undefined) {
+      const values: SlotDelta['values'] = [];
+      for (let i = 0; i < this.compiled.length; i++) {
+        const v = this.store.valueAt(this.compiled, i, this.base + i);
+        values.push(Array.isArray(v) ? new Set(v) : v);
       }
+      this.built = values;
     }
-    return { values, rejected, events };
+    return this.built;
   }
 }

@@ -4,21 +4,24 @@
  *
  * This is the hot loop: per event it allocates nothing beyond the parsed event itself (aggregates
  * remember their events as indexes into the batch, and lookups are by nested maps, not joined keys).
+ * Nor does the batch keep the parsed events: what outlives an event is its slot values (folded),
+ * its offset (in its aggregates' ranges and members) and its record, which decodes it again in the
+ * rare cases that need the event itself (contributionsOf: partial overlaps, late or rejected writes).
  */
-import { valueBytes, type DecodedRecord } from '../codec/kafka-event.ts';
+import { ValueReader, valueBytes, type DecodedRecord } from '../codec/kafka-event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { windowStartOf } from '../pipelines/window.ts';
 import type { ParseResult } from '../schemas/family.ts';
-import { compileSlots, emptyDelta, foldKept, foldRejected, SlotStore, type CompiledSlots, type SlotDelta } from './fold.ts';
+import type { EventFamily } from '../schemas/family.ts';
+import { compiledSlotsOf, emptyDelta, foldKept, foldRejected, SlotStore, type CompiledSlots, type SlotDelta } from './fold.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router, TopicRoute } from './router.ts';
 
 type TimedEvent = { eventTime: number };
 
-/** The valid events of a batch, by index, with the record each came from. */
+/** The valid events of a batch, by index, as the records they came from (see eventOf). */
 export interface BatchEvents {
   records: DecodedRecord[];
-  events: TimedEvent[];
 }
 
 /** One event's place in an aggregate. */
@@ -94,15 +97,18 @@ export interface PlanOptions {
   lateness?: Lateness;
 }
 
-/** Why a record cannot be parsed before its value is even read, or undefined. */
-function unreadable(record: DecodedRecord, value: Buffer | undefined, route: TopicRoute | undefined, options: PlanOptions): ParseResult<TimedEvent> | undefined {
+/** Why a record cannot be parsed before its value (of `size` bytes, -1: none) is even parsed, or undefined. */
+function unreadable(record: DecodedRecord, size: number, route: TopicRoute | undefined, options: PlanOptions): ParseResult<TimedEvent> | undefined {
   if (!route) return { ok: false, reason: `no pipeline reads topic "${record.topic}"`, field: undefined };
-  if (value === undefined) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
-  if (value.length > options.maxRecordBytes) {
-    return { ok: false, reason: `value is ${value.length} bytes, over the ${options.maxRecordBytes}-byte limit`, field: 'value' };
+  if (size < 0) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
+  if (size > options.maxRecordBytes) {
+    return { ok: false, reason: `value is ${size} bytes, over the ${options.maxRecordBytes}-byte limit`, field: 'value' };
   }
   return undefined;
 }
+
+/** One reader for every batch: planning is synchronous, and each value is read once, then dropped. */
+const reader = new ValueReader();
 
 /** Records of a partition arrive in offset order, so a range only ever grows at its end. */
 function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
@@ -115,13 +121,46 @@ function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
   ranges.push({ partitionId: record.partitionId, topic: record.topic, partition: record.partition, first: record.offset, last: record.offset });
 }
 
+/**
+ * A valid record's event, parsed again from its value (parsing is pure, so this is the event the
+ * planner folded): for the rare paths that need it, so the batch need not keep every event.
+ */
+function eventOf(record: DecodedRecord, family: EventFamily<TimedEvent>): TimedEvent {
+  const value = valueBytes(record);
+  if (value !== undefined) {
+    const json: unknown = JSON.parse(value.toString('utf8'));
+    const event = family.parseFast(json);
+    if (event !== undefined) return event;
+    const parsed = family.parseSlow(json);
+    if (parsed.ok) return parsed.event;
+  }
+  throw new Error(`record ${record.partitionId}@${record.offset} no longer parses as it did when planned`);
+}
+
+/** Where an aggregate's offsets come from: one per partition id met in the batch. */
+interface RangeSource {
+  partitionId: string;
+  topic: string;
+  partition: number;
+}
+
 /** Per-batch storage the aggregates share: slot values, and members as linked lists in flat arrays. */
 class PlanState {
-  readonly slots = new SlotStore();
+  readonly slots: SlotStore;
   /** Member values (event index * 2 + kept) and the next member of the same aggregate (-1: none). */
   readonly memberValue: number[] = [];
   readonly memberNext: number[] = [];
-  constructor(readonly batch: BatchEvents) {}
+  /** Offset ranges of aggregates beyond their first partition, as linked lists (-1: none). */
+  readonly rangeSource: RangeSource[] = [];
+  readonly rangeFirst: number[] = [];
+  readonly rangeLast: number[] = [];
+  readonly rangeNext: number[] = [];
+  constructor(
+    readonly batch: BatchEvents,
+    slotCapacity: number,
+  ) {
+    this.slots = new SlotStore(slotCapacity);
+  }
 }
 
 /** One pipeline of a route, with what the loop needs of it at hand. */
@@ -133,92 +172,121 @@ interface PipelineState {
   window: Pipeline['window'];
   compiled: CompiledSlots;
   state: PlanState;
-  /** Aggregates by window start, then key; the last window used is at hand (a batch is mostly one or two). */
-  windows: Map<number, Map<string, Aggregate>>;
-  lastWindowStart: number;
-  lastKeys: Map<string, Aggregate> | undefined;
+  /** Aggregates by window, then key; the last window used is at hand (a batch is mostly one or two). */
+  windows: Map<number, WindowKeys>;
+  lastWindow: WindowKeys | undefined;
 }
 
-/** What an aggregate builds when first read, after planning. */
-interface Built {
-  delta: SlotDelta | undefined;
-  offsets: OffsetRange[] | undefined;
-  members: number[] | undefined;
+/** One window of one pipeline in a batch: its start (shared by its aggregates) and its aggregates by key. */
+interface WindowKeys {
+  start: number;
+  /** start + size, when the window may be found by comparing an event time with it; else -Infinity. */
+  end: number;
+  keys: Map<string, Aggregate>;
 }
 
 /**
- * A WindowAggregate folded inline, small (it is one of ~0.5 per event and lives for the batch):
- * its delta, offsets and members are built from the shared PlanState when first read.
+ * A WindowAggregate folded inline, small (it is one of ~0.5-1 per event and lives for the batch):
+ * it keeps its offset range per partition as it goes (the first partition's inline), and builds
+ * its delta, offsets and members from the shared PlanState when read, keeping none of them.
  */
 class Aggregate implements WindowAggregate {
   events = 0;
   rejected = 0;
   head = -1;
   tail = -1;
-  private built: Built | undefined = undefined;
+  /** The first partition's range. */
+  source: RangeSource;
+  first: number;
+  last: number;
+  /** Ranges of further partitions, in the order first met: head and tail of a list in PlanState (-1: none). */
+  moreHead = -1;
+  moreTail = -1;
 
   constructor(
     private readonly ps: PipelineState,
     readonly key: string,
-    readonly windowStart: number,
+    private readonly window: WindowKeys,
     private readonly base: number,
-  ) {}
+    source: RangeSource,
+    offset: number,
+  ) {
+    this.source = source;
+    this.first = offset;
+    this.last = offset;
+  }
 
   get pipeline(): Pipeline {
     return this.ps.pipeline;
   }
 
+  get windowStart(): number {
+    return this.window.start;
+  }
+
   get windowEnd(): number {
-    return this.windowStart + this.ps.window.sizeMs;
+    return this.window.start + this.ps.window.sizeMs;
   }
 
   get batch(): BatchEvents {
     return this.ps.state.batch;
   }
 
-  private get cache(): Built {
-    return (this.built ??= { delta: undefined, offsets: undefined, members: undefined });
-  }
-
   get delta(): SlotDelta {
-    const cache = this.cache;
-    return (cache.delta ??= this.ps.state.slots.deltaAt(this.ps.compiled, this.base, this.events, this.rejected));
+    return this.ps.state.slots.deltaAt(this.ps.compiled, this.base, this.events, this.rejected);
   }
 
   get members(): number[] {
-    const cache = this.cache;
-    if (cache.members === undefined) {
-      const members: number[] = [];
-      const { memberValue, memberNext } = this.ps.state;
-      for (let m = this.head; m !== -1; m = memberNext[m]!) members.push(memberValue[m]!);
-      cache.members = members;
-    }
-    return cache.members;
+    const members: number[] = [];
+    const { memberValue, memberNext } = this.ps.state;
+    for (let m = this.head; m !== -1; m = memberNext[m]!) members.push(memberValue[m]!);
+    return members;
   }
 
   get offsets(): OffsetRange[] {
-    const cache = this.cache;
-    if (cache.offsets === undefined) {
-      const offsets: OffsetRange[] = [];
-      const records = this.batch.records;
-      for (const m of this.members) extendRange(offsets, records[m >> 1]!);
-      cache.offsets = offsets;
+    const s = this.source;
+    const offsets: OffsetRange[] = [{ partitionId: s.partitionId, topic: s.topic, partition: s.partition, first: this.first, last: this.last }];
+    const { rangeSource, rangeFirst, rangeLast, rangeNext } = this.ps.state;
+    for (let r = this.moreHead; r !== -1; r = rangeNext[r]!) {
+      const rs = rangeSource[r]!;
+      offsets.push({ partitionId: rs.partitionId, topic: rs.topic, partition: rs.partition, first: rangeFirst[r]!, last: rangeLast[r]! });
     }
-    return cache.offsets;
+    return offsets;
   }
 
   /** Adds the member; `kept` events are folded into the slots, others counted as rejected. */
-  add(index: number, kept: boolean, event: TimedEvent): void {
+  add(index: number, kept: boolean, event: TimedEvent, source: RangeSource, offset: number): void {
     const state = this.ps.state;
     this.events++;
     if (kept) state.slots.fold(this.ps.compiled, this.base, event);
     else this.rejected++;
+    // As extendRange: records of a partition arrive in offset order, so a range only grows at its end.
+    if (source === this.source || source.partitionId === this.source.partitionId) this.last = offset;
+    else this.extendMore(source, offset);
     const m = state.memberValue.length;
     state.memberValue.push(index * 2 + (kept ? 1 : 0));
     state.memberNext.push(-1);
     if (this.tail === -1) this.head = m;
     else state.memberNext[this.tail] = m;
     this.tail = m;
+  }
+
+  private extendMore(source: RangeSource, offset: number): void {
+    const { rangeSource, rangeFirst, rangeLast, rangeNext } = this.ps.state;
+    for (let r = this.moreHead; r !== -1; r = rangeNext[r]!) {
+      if (rangeSource[r]!.partitionId === source.partitionId) {
+        rangeLast[r] = offset;
+        return;
+      }
+    }
+    const r = rangeSource.length;
+    rangeSource.push(source);
+    rangeFirst.push(offset);
+    rangeLast.push(offset);
+    rangeNext.push(-1);
+    if (this.moreTail === -1) this.moreHead = r;
+    else rangeNext[this.moreTail] = r;
+    this.moreTail = r;
   }
 }
 
@@ -227,8 +295,11 @@ class Aggregate implements WindowAggregate {
  * it into its (pipeline, key, window) aggregate. Bad records become side records; nothing throws.
  */
 export function planBatch(partitions: DecodedRecord[][], router: Router, options: PlanOptions): BatchPlan {
-  const batch: BatchEvents = { records: [], events: [] };
-  const state = new PlanState(batch);
+  const batch: BatchEvents = { records: [] };
+  let total = 0;
+  for (const records of partitions) total += records.length;
+  // Slots: a few per aggregate, about one aggregate per event and pipeline; the store grows if short.
+  const state = new PlanState(batch, Math.max(128, total * 6));
   const statesByRoute = new Map<TopicRoute, PipelineState[]>();
   const aggregates: WindowAggregate[] = [];
   const sideRecords: SideRecord[] = [];
@@ -245,11 +316,10 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
         keyOf: pipeline.keyOf,
         keepsRejected: pipeline.rejectedAs !== undefined,
         window: pipeline.window,
-        compiled: compileSlots(pipeline),
+        compiled: compiledSlotsOf(pipeline),
         state,
         windows: new Map(),
-        lastWindowStart: NaN,
-        lastKeys: undefined,
+        lastWindow: undefined,
       }));
       statesByRoute.set(route, states);
     }
@@ -259,6 +329,8 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
   let topic: string | undefined;
   let route: TopicRoute | undefined;
   let states: PipelineState[] = [];
+  /** The partition of the records at hand: a record of another starts a new source (and may change topic). */
+  let source: RangeSource | undefined;
   for (const records of partitions) {
     if (records.length === 0) continue;
     const head = records[0]!;
@@ -285,19 +357,22 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
         part.firstPlannedOffset = record.offset + 1;
         continue;
       }
-      if (record.topic !== topic) {
-        topic = record.topic;
-        route = router.get(topic);
-        states = route ? statesOf(route) : [];
+      if (source === undefined || record.partitionId !== source.partitionId) {
+        source = { partitionId: record.partitionId, topic: record.topic, partition: record.partition };
+        if (source.topic !== topic) {
+          topic = source.topic;
+          route = router.get(topic);
+          states = route ? statesOf(route) : [];
+        }
       }
       let event: TimedEvent | undefined;
       // Read once and not kept: the record decodes it again if a side record needs it.
-      const value = route ? valueBytes(record) : undefined;
-      let failed = unreadable(record, value, route, options);
+      const size = route ? reader.read(record) : -1;
+      let failed = unreadable(record, size, route, options);
       if (failed === undefined) {
         let json: unknown;
         try {
-          json = JSON.parse(value!.toString('utf8'));
+          json = JSON.parse(reader.text());
         } catch (err) {
           json = undefined;
           failed = { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
@@ -318,8 +393,7 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
         continue;
       }
       stats.valid++;
-      const index = batch.events.length;
-      batch.events.push(event);
+      const index = batch.records.length;
       batch.records.push(record);
       part.offsets.push(record.offset);
       part.eventTimes.push(event.eventTime);
@@ -339,7 +413,12 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
           sideRecords.push(sideRecord('quarantine', record, `pipeline "${ps.pipeline.name}" found no key in the event`));
           continue;
         }
-        const windowStart = windowStartOf(ps.window, event.eventTime);
+        const t = event.eventTime;
+        let win = ps.lastWindow;
+        // In the last window used (the common case), its start is what windowStartOf would compute:
+        // for a whole number of ms in the safe range, that arithmetic is exact.
+        const windowStart =
+          win !== undefined && t >= win.start && t < win.end && Math.floor(t) === t && t <= Number.MAX_SAFE_INTEGER ? win.start : windowStartOf(ps.window, t);
         if (windowStart + ps.window.sizeMs <= watermark) {
           stats.late++;
           sideRecords.push(
@@ -351,20 +430,23 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
           );
           continue;
         }
-        let keys = ps.lastKeys;
-        if (windowStart !== ps.lastWindowStart || keys === undefined) {
-          keys = ps.windows.get(windowStart);
-          if (keys === undefined) ps.windows.set(windowStart, (keys = new Map()));
-          ps.lastKeys = keys;
-          ps.lastWindowStart = windowStart;
+        if (win === undefined || win.start !== windowStart) {
+          win = ps.windows.get(windowStart);
+          if (win === undefined) {
+            // Only an aligned, positive, safe whole start serves as a shortcut; any other always computes.
+            const size = ps.window.sizeMs;
+            const exact = windowStart > 0 && Number.isSafeInteger(windowStart + size) && windowStart % size === 0;
+            ps.windows.set(windowStart, (win = { start: windowStart, end: exact ? windowStart + size : -Infinity, keys: new Map() }));
+          }
+          ps.lastWindow = win;
         }
-        let agg = keys.get(key);
+        let agg = win.keys.get(key);
         if (agg === undefined) {
-          agg = new Aggregate(ps, key, windowStart, state.slots.reserve(ps.compiled.length));
-          keys.set(key, agg);
+          agg = new Aggregate(ps, key, win, state.slots.reserve(ps.compiled.length), source, record.offset);
+          win.keys.set(key, agg);
           aggregates.push(agg);
         }
-        agg.add(index, kept, event);
+        agg.add(index, kept, event, source, record.offset);
       }
     }
   }
@@ -373,9 +455,10 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
 
 /** The events of an aggregate, materialised (off the hot path: late, rejected or partial writes). */
 export function contributionsOf(agg: WindowAggregate): Contribution[] {
+  const family = agg.pipeline.source.family;
   return agg.members.map((m) => {
     const record = agg.batch.records[m >> 1]!;
-    return { partitionId: record.partitionId, offset: record.offset, record, event: agg.batch.events[m >> 1]!, kept: (m & 1) === 1 };
+    return { partitionId: record.partitionId, offset: record.offset, record, event: eventOf(record, family), kept: (m & 1) === 1 };
   });
 }
 
