@@ -95,6 +95,8 @@ const closerSchema = z.strictObject({
     .default(`rate(${DEFAULT_CLOSER_SCHEDULE_MINUTES} minute${DEFAULT_CLOSER_SCHEDULE_MINUTES === 1 ? '' : 's'})`),
   watermarkDelayMs: z.number().int().min(0).default(600_000),
   idleTimeoutMs: z.number().int().min(1).default(300_000),
+  /** Partitions per source topic: a partition that has not reported yet then holds the watermark back. */
+  sourcePartitions: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), z.number().int().min(1)).optional(),
   watermarkPolicy: z.enum(['min', 'max']).default('min'),
   concurrency: z.number().int().min(1).max(256).default(16),
   alertTopic: topicName.default(DEFAULT_ALERT_TOPIC),

@@ -109,6 +109,9 @@ export class StreamGuardStack extends Stack {
       [TABLE_ENV.alerts]: t.alerts.tableName,
       WATERMARK_DELAY_MS: String(cfg.closer.watermarkDelayMs),
       IDLE_TIMEOUT_MS: String(cfg.closer.idleTimeoutMs),
+      ...(cfg.closer.sourcePartitions
+        ? { SOURCE_PARTITIONS: Object.entries(cfg.closer.sourcePartitions).map(([topic, n]) => `${topic}=${n}`).join(',') }
+        : {}),
       WATERMARK_POLICY: cfg.closer.watermarkPolicy,
       CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
       ALERT_TOPIC: cfg.closer.alertTopic,

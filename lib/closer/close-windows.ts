@@ -60,7 +60,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
 
   for (const pipeline of deps.pipelines) {
     const marks = await deps.store.partitionMarks(pipeline.source.topic);
-    const computed = watermarkOf(marks, deps.now(), deps.watermark);
+    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic);
     const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0 };
     report.pipelines.push(pr);
     if (computed === undefined) continue;

@@ -6,6 +6,10 @@
  *   clock is idle and stops holding the watermark back. When every partition is idle the stream has
  *   gone quiet, and the greatest time seen counts, so the last windows still close.
  * - `max` (Spark's policy): the greatest max event time over all partitions, minus the delay.
+ *
+ * With `partitions` (the topic's partition count, when known), a partition that has not reported
+ * yet holds the watermark back while any reported one is active: otherwise its first events could
+ * find their windows closed by partitions that simply started sooner.
  */
 
 export type WatermarkPolicy = 'min' | 'max';
@@ -21,14 +25,18 @@ export interface WatermarkOptions {
   delayMs: number;
   idleTimeoutMs: number;
   policy: WatermarkPolicy;
+  /** Partitions per source topic, where known (SOURCE_PARTITIONS). */
+  partitions?: Readonly<Record<string, number>>;
 }
 
 /** The watermark, or undefined while no partition has shown an event. */
-export function watermarkOf(marks: readonly PartitionMark[], now: number, o: WatermarkOptions): number | undefined {
+export function watermarkOf(marks: readonly PartitionMark[], now: number, o: WatermarkOptions, topic?: string): number | undefined {
   if (marks.length === 0) return undefined;
   const greatest = Math.max(...marks.map((m) => m.maxEventTime));
   if (o.policy === 'max') return greatest - o.delayMs;
   const active = marks.filter((m) => now - m.advancedAt < o.idleTimeoutMs);
   if (active.length === 0) return greatest - o.delayMs;
+  const expected = topic === undefined ? undefined : o.partitions?.[topic];
+  if (expected !== undefined && marks.length < expected) return undefined;
   return Math.min(...active.map((m) => m.maxEventTime)) - o.delayMs;
 }

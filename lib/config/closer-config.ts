@@ -31,6 +31,10 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]').optional(),
       KAFKA_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/, 'must be a Secrets Manager secret ARN').optional(),
       AWS_REGION: z.string().optional(),
+      SOURCE_PARTITIONS: z
+        .string()
+        .regex(/^[a-zA-Z0-9._-]+=[1-9]\d*(,[a-zA-Z0-9._-]+=[1-9]\d*)*$/, 'must be topic=partitions[,topic=partitions...], e.g. user_events=12,iot_telemetry=6')
+        .optional(),
     },
     env,
     'streamguard close-windows',
@@ -47,7 +51,12 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
   }
   return {
     tables: { windows: e.WINDOWS_TABLE, state: e.STATE_TABLE, alerts: e.ALERTS_TABLE },
-    watermark: { delayMs: e.WATERMARK_DELAY_MS, idleTimeoutMs: e.IDLE_TIMEOUT_MS, policy: e.WATERMARK_POLICY },
+    watermark: {
+      delayMs: e.WATERMARK_DELAY_MS,
+      idleTimeoutMs: e.IDLE_TIMEOUT_MS,
+      policy: e.WATERMARK_POLICY,
+      ...(e.SOURCE_PARTITIONS ? { partitions: Object.fromEntries(e.SOURCE_PARTITIONS.split(',').map((p) => [p.split('=')[0]!, Number(p.split('=')[1])])) } : {}),
+    },
     concurrency: e.CLOSER_CONCURRENCY,
     retentionMs: e.RETENTION_DAYS * 86_400_000,
     alertTopic: e.ALERT_TOPIC,

@@ -6,7 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { BatchItemFailuresResponse, KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
-import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
+import { DEFAULT_ALERT_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
 import type { Services } from './services.ts';
 
 export interface FunctionSettings {
@@ -59,6 +59,11 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     IDLE_TIMEOUT_MS: String(s.idleTimeoutMs),
     RULE_CACHE_TTL_MS: String(s.ruleCacheTtlMs),
   });
+  // The topics of a broker started here have known partition counts: a partition slow to start
+  // must hold the watermark back (an external cluster's topics may differ, so nothing is assumed).
+  if (services.started.some((s) => s.startsWith('Kafka'))) {
+    process.env.SOURCE_PARTITIONS = defaultMappings.map((m) => `${m.topic}=${m.partitions}`).join(',');
+  }
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';

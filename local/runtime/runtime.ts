@@ -112,15 +112,19 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
      * It gets a short Lambda budget (it stops taking windows 5 s before its end), so it races the
      * scheduled run on the same due windows without doubling the closer's load for long.
      */
+    const twins = new Set<Promise<unknown>>();
     const twinLoop = async () => {
       while (!calm && !stopped) {
-        await new Promise((r) => setTimeout(r, chaos!.random.between(1_000, 3_000)));
-        if (calm || stopped || !closing || !chaos!.random.chance(chaos!.rates.concurrentClosers)) continue;
+        await new Promise((r) => setTimeout(r, chaos!.random.between(1_000, 2_000)));
+        if (calm || stopped || !closing || twins.size >= 2 || !chaos!.random.chance(chaos!.rates.concurrentClosers)) continue;
         chaos!.count('concurrentClosers');
-        await functions
-          .closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 8_000))
-          .catch((err) => o.onError?.('closer', err));
+        const twin = functions
+          .closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 12_000))
+          .catch((err) => o.onError?.('second closer', err))
+          .finally(() => twins.delete(twin));
+        twins.add(twin);
       }
+      await Promise.all(twins);
     };
 
     let restarting = Promise.resolve();
@@ -134,13 +138,19 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       await fresh.start();
     };
     let calm = !chaos;
-    // One mapping at a time, as a poller host would die: the group takes seconds to rejoin.
+    // Two loops, never on the same mapping: a restart takes seconds (the group rejoins).
+    const restartingNow = new Set<number>();
     const restartLoop = async () => {
       while (!calm && !stopped && chaos!.rates.emulatorRestartEveryMs > 0) {
         await new Promise((r) => setTimeout(r, chaos!.random.between(0.5, 1.5) * chaos!.rates.emulatorRestartEveryMs));
         if (calm || stopped) return;
+        const free = defaultMappings.map((_, i) => i).filter((i) => !restartingNow.has(i));
+        const index = chaos!.random.pick(free);
+        restartingNow.add(index);
         chaos!.count('emulatorRestart');
-        await restartMapping(chaos!.random.int(0, defaultMappings.length - 1), 'kill').catch((err) => o.onError?.('emulator restart', err));
+        await restartMapping(index, 'kill')
+          .catch((err) => o.onError?.('emulator restart', err))
+          .finally(() => restartingNow.delete(index));
       }
     };
 
@@ -191,7 +201,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         if (!closing) runCloser().catch((err) => o.onError?.('closer', err));
       }, o.closerIntervalMs ?? 60_000);
     }
-    restarting = chaos ? Promise.all([restartLoop(), twinLoop()]).then(() => {}) : Promise.resolve();
+    restarting = chaos ? Promise.all([restartLoop(), restartLoop(), twinLoop()]).then(() => {}) : Promise.resolve();
     return runtime;
   } catch (err) {
     if (timer) clearInterval(timer);
