@@ -1,95 +1,92 @@
 /**
- * Ingest benchmark, each comparison measured side by side in one run:
- * - CPU: the pure ingest path (decode, validate, route, window, pre-aggregate, down to the content
- *   of each write request) vs a baseline that
- *   only base64-decodes and JSON.parses every record;
- * - DynamoDB writes: requests actually sent to DynamoDB Local for one batch, vs this design's
- *   minimum (distinct aggregates + one watermark write per partition) and a naive design (one
- *   write per event per pipeline it feeds), for uniform and Zipf keys.
+ * Section `ingest`: the CPU path, three ways, side by side in one run, per batch size:
+ * - baseline: base64-decode and JSON.parse every record, nothing else;
+ * - streamguard: the pure ingest path (decode, validate, route, judge lateness, window,
+ *   pre-aggregate) down to the content of each write request (slot values and offset ranges);
+ * - Powertools: `@aws-lambda-powertools/kafka`'s kafkaConsumer with a zod schema per record, then
+ *   a Map update per event per pipeline, down to each write's slot values (bench/powertools.ts).
+ * Batches are cut per topic, as one event source mapping per topic delivers them.
  */
 import { encodeKafkaEvent } from '../lib/codec/encode.ts';
-import { decodeKafkaEvent, type KafkaEvent } from '../lib/codec/kafka-event.ts';
-import { loadIngestConfig } from '../lib/config/ingest-config.ts';
-import { slotWrites } from '../lib/ingest/apply.ts';
-import { ingestBatch } from '../lib/ingest/ingest-batch.ts';
-import { planBatch } from '../lib/ingest/plan.ts';
-import { createRouter } from '../lib/ingest/router.ts';
-import { wireIngest } from '../lib/ingest/wire.ts';
-import { builtinPipelines } from '../lib/pipelines/builtin.ts';
-import type { BenchContext } from './context.ts';
-import { workload, type KeyDistribution } from './workload.ts';
+import type { KafkaEvent } from '../lib/codec/kafka-event.ts';
+import { baseline, ingestPath } from './paths.ts';
+import { powertoolsPath } from './powertools.ts';
+import { perSecond, ratio } from './stats.ts';
+import { topicBatches, workload, WORKLOADS, type KeyDistribution } from './workload.ts';
 
-const router = createRouter(builtinPipelines);
-const planOptions = { maxRecordBytes: 64 * 1024 };
-
-function baseline(event: KafkaEvent): number {
-  let n = 0;
-  for (const records of Object.values(event.records)) {
-    for (const r of records) {
-      const parsed = JSON.parse(Buffer.from(r.value!, 'base64').toString('utf8'));
-      if (parsed) n++;
-    }
-  }
-  return n;
+export interface CpuRow {
+  workload: KeyDistribution;
+  batchSize: number;
+  batches: number;
+  events: number;
+  baselineEventsPerSec: number;
+  ingestEventsPerSec: number;
+  powertoolsEventsPerSec: number;
+  /** streamguard / baseline (target >= 0.5). */
+  ratioVsBaseline: number;
+  /** streamguard / Powertools. */
+  ratioVsPowertools: number;
+  powertoolsVsBaseline: number;
+  aggregatesPerEvent: number;
 }
 
-/** Up to the write requests' content: each aggregate's slot values and offset ranges, materialised. */
-function ingestPath(event: KafkaEvent): number {
-  let n = 0;
-  for (const agg of planBatch(decodeKafkaEvent(event), router, planOptions).aggregates) {
-    n += slotWrites(agg, agg.delta).length + agg.offsets.length;
-  }
-  return n;
-}
-
-/** Best of `rounds` timings of each, interleaved so both see the same machine state. */
-function sideBySide(event: KafkaEvent, records: number, rounds: number) {
-  const best = { baseline: Infinity, ingest: Infinity };
+/** Best of `rounds` timings of each path over the same batches, interleaved so all see the same machine state. */
+export async function sideBySide(events: KafkaEvent[], records: number, rounds: number) {
+  const best = { baseline: Infinity, ingest: Infinity, powertools: Infinity };
+  let aggregates = 0;
+  let powertoolsAggregates = 0;
   for (let i = 0; i < rounds; i++) {
     let t = performance.now();
-    baseline(event);
+    for (const e of events) baseline(e);
     best.baseline = Math.min(best.baseline, performance.now() - t);
     t = performance.now();
-    ingestPath(event);
+    aggregates = 0;
+    for (const e of events) aggregates += ingestPath(e);
     best.ingest = Math.min(best.ingest, performance.now() - t);
+    t = performance.now();
+    powertoolsAggregates = 0;
+    for (const e of events) powertoolsAggregates += await powertoolsPath(e);
+    best.powertools = Math.min(best.powertools, performance.now() - t);
   }
-  const baselinePerSec = Math.round(records / (best.baseline / 1000));
-  const ingestPerSec = Math.round(records / (best.ingest / 1000));
-  return { baselineEventsPerSec: baselinePerSec, ingestEventsPerSec: ingestPerSec, ratio: +(ingestPerSec / baselinePerSec).toFixed(2) };
-}
-
-async function writesFor(ctx: BenchContext, event: KafkaEvent, distribution: KeyDistribution) {
-  const plan = planBatch(decodeKafkaEvent(event), router, planOptions);
-  const tables = await ctx.freshTables(`bench-${distribution}`);
-  const counted = ctx.countingClient();
-  const deps = wireIngest(counted.client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }));
-  const t = performance.now();
-  const report = await ingestBatch(decodeKafkaEvent(event), deps);
-  const seconds = (performance.now() - t) / 1000;
-  counted.client.destroy();
-  const feeds = plan.aggregates.reduce((n, a) => n + a.delta.events, 0);
+  if (aggregates !== powertoolsAggregates) {
+    throw new Error(`the Powertools path found ${powertoolsAggregates} aggregates, streamguard ${aggregates}: they must do the same work`);
+  }
   return {
-    distribution,
-    aggregates: plan.aggregates.length,
-    partitions: plan.partitions.length,
-    writeRequests: counted.counts.UpdateItemCommand ?? 0,
-    otherRequests: Object.entries(counted.counts).filter(([k]) => k !== 'UpdateItemCommand').reduce((n, [, v]) => n + v, 0),
-    minimum: plan.aggregates.length + plan.partitions.length,
-    naivePerEvent: feeds,
-    reductionVsNaive: +(feeds / (counted.counts.UpdateItemCommand ?? 1)).toFixed(1),
-    resumed: report.resumeAt.size,
-    secondsAgainstDynamoDbLocal: +seconds.toFixed(1),
+    baselineEventsPerSec: perSecond(records, best.baseline),
+    ingestEventsPerSec: perSecond(records, best.ingest),
+    powertoolsEventsPerSec: perSecond(records, best.powertools),
+    aggregates,
   };
 }
 
-export async function benchIngest(ctx: BenchContext, options: { events: number; rounds: number }) {
-  const cpu: Record<string, unknown> = {};
-  const writes: unknown[] = [];
-  for (const distribution of ['uniform', 'zipf'] as const) {
-    const records = workload({ events: options.events, distribution });
-    const event = encodeKafkaEvent(records);
-    cpu[distribution] = sideBySide(event, records.length, options.rounds);
-    writes.push(await writesFor(ctx, event, distribution));
+export interface IngestOptions {
+  events: number;
+  rounds: number;
+  batchSizes: number[];
+  workloads?: readonly KeyDistribution[];
+}
+
+export async function benchIngest(o: IngestOptions) {
+  const rows: CpuRow[] = [];
+  for (const distribution of o.workloads ?? WORKLOADS) {
+    const records = workload({ events: o.events, distribution });
+    for (const batchSize of o.batchSizes) {
+      const events = [...topicBatches(records, batchSize)].map((b) => encodeKafkaEvent(b));
+      const r = await sideBySide(events, records.length, o.rounds);
+      rows.push({
+        workload: distribution,
+        batchSize,
+        batches: events.length,
+        events: records.length,
+        baselineEventsPerSec: r.baselineEventsPerSec,
+        ingestEventsPerSec: r.ingestEventsPerSec,
+        powertoolsEventsPerSec: r.powertoolsEventsPerSec,
+        ratioVsBaseline: ratio(r.ingestEventsPerSec, r.baselineEventsPerSec),
+        ratioVsPowertools: ratio(r.ingestEventsPerSec, r.powertoolsEventsPerSec),
+        powertoolsVsBaseline: ratio(r.powertoolsEventsPerSec, r.baselineEventsPerSec),
+        aggregatesPerEvent: ratio(r.aggregates, records.length, 3),
+      });
+    }
   }
-  return { batchRecords: options.events, cpu, writes };
+  return { events: o.events, rounds: o.rounds, target: { ratioVsBaseline: 0.5 }, rows };
 }

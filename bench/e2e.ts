@@ -1,0 +1,26 @@
+/**
+ * Section `e2e`: events/s end to end through the local runtime (embedded broker, event source
+ * mapping emulator, the real handlers, DynamoDB Local), the closer's windows closed per second and
+ * the alert latency from a closer run's start to the alerts it raises. One child process per run
+ * (bench/e2e-child.ts). A run that lost records in the broker (offsetsSkipped > 0) fails the section.
+ */
+import { runChild } from './child.ts';
+import type { E2eResult } from './e2e-child.ts';
+
+export interface E2eOptions {
+  sizes: number[];
+  seed: number;
+  closerIntervalMs: number;
+  idleTimeoutMs: number;
+}
+
+export async function benchE2e(o: E2eOptions) {
+  const runs: E2eResult[] = [];
+  for (const events of o.sizes) {
+    console.error(`e2e: ${events.toLocaleString('en-US')} events through the local runtime…`);
+    const r = await runChild<E2eResult>('e2e-child.ts', { events, seed: o.seed, closerIntervalMs: o.closerIntervalMs, idleTimeoutMs: o.idleTimeoutMs });
+    if (r.offsetsSkipped !== 0) throw new Error(`e2e ${events}: the mock broker dropped ${r.offsetsSkipped} offsets before they were consumed; use fewer events`);
+    runs.push(r);
+  }
+  return { seed: o.seed, runs };
+}

@@ -1,0 +1,260 @@
+/**
+ * Section `writes`: DynamoDB write requests and write capacity units per event, counted as sent to
+ * DynamoDB Local, for the default and the skewed workload cut into batches of 500 per topic:
+ * - streamguard: the real ingest (lib/ingest) through a counting client;
+ * - (a) one atomic-counter UpdateItem per event per pipeline (bench/naive.ts);
+ * - (b) the Powertools idempotency pattern (bench/naive.ts).
+ * Then one closer pass over our windows of the first 1,000 events of the default workload, counted
+ * the same way: its cost per window is the same for every design (they keep the same window items),
+ * and the cost section uses it.
+ */
+import { encodeKafkaEvent, type RecordInput } from '../lib/codec/encode.ts';
+import { decodeKafkaEvent } from '../lib/codec/kafka-event.ts';
+import { closeWindows } from '../lib/closer/close-windows.ts';
+import type { Alert } from '../lib/closer/ports.ts';
+import { loadIngestConfig } from '../lib/config/ingest-config.ts';
+import { ingestBatch } from '../lib/ingest/ingest-batch.ts';
+import { planBatch } from '../lib/ingest/plan.ts';
+import { createRouter } from '../lib/ingest/router.ts';
+import { wireIngest } from '../lib/ingest/wire.ts';
+import { builtinPipelines, risk } from '../lib/pipelines/builtin.ts';
+import { wireRules } from '../lib/rules/wire.ts';
+import { DynamoAlertStore } from '../lib/store/dynamodb/alert-store.ts';
+import { DynamoCloserStore } from '../lib/store/dynamodb/closer-store.ts';
+import type { TableTally } from './capacity.ts';
+import type { BenchContext } from './context.ts';
+import { PLAN_OPTIONS } from './paths.ts';
+import { applyAtomicCounters, applyIdempotentRecords, naiveRecords } from './naive.ts';
+import { ratio } from './stats.ts';
+import { topicBatches, workload, WORKLOADS, type KeyDistribution } from './workload.ts';
+
+const router = createRouter(builtinPipelines);
+const WRITE_CONCURRENCY = 32;
+
+export interface DesignFigures {
+  design: 'streamguard' | 'atomic-counter' | 'powertools-idempotency';
+  writeRequests: number;
+  writeUnits: number;
+  /** Of writeUnits: the due index's share. */
+  indexWriteUnits: number;
+  readRequests: number;
+  readUnits: number;
+  writeRequestsPerEvent: number;
+  writeUnitsPerEvent: number;
+  readUnitsPerEvent: number;
+  seconds: number;
+  /** Breakdown by table role and command. */
+  detail: Record<string, number>;
+}
+
+export interface WorkloadWrites {
+  workload: KeyDistribution;
+  events: number;
+  batchSize: number;
+  batches: number;
+  /** Events each pipeline receives, summed: what a per-event design writes. */
+  eventPipelineFeeds: number;
+  /** Planned in process: aggregates (distinct (pipeline, key, window) per batch) and partitions per batch. */
+  plannedAggregates: number;
+  plannedPartitionBatches: number;
+  /** Window writes beyond one per aggregate: what idempotency costs us in extra requests. */
+  idempotencyExtraWrites: number;
+  designs: DesignFigures[];
+  /** (a) requests / ours, (b) requests / ours: targets >= 5 and >= 10 on the skewed workload. */
+  fewerWritesThanAtomic: number;
+  fewerWritesThanPowertoolsAsBriefed: number;
+  fewerWritesThanPowertoolsFull: number;
+  fewerUnitsThanAtomic: number;
+  fewerUnitsThanPowertoolsFull: number;
+}
+
+export interface CloserFigures {
+  windowsClosed: number;
+  alerts: number;
+  seconds: number;
+  windowsClosedPerSec: number;
+  writeRequests: number;
+  writeUnits: number;
+  readRequests: number;
+  readUnits: number;
+  writeUnitsPerWindow: number;
+  readUnitsPerWindow: number;
+  writeRequestsPerWindow: number;
+}
+
+function figures(design: DesignFigures['design'], t: TableTally, events: number, seconds: number, detail: Record<string, number>): DesignFigures {
+  return {
+    design,
+    writeRequests: t.writeRequests,
+    writeUnits: t.writeUnits,
+    indexWriteUnits: t.indexWriteUnits,
+    readRequests: t.readRequests,
+    readUnits: t.readUnits,
+    writeRequestsPerEvent: ratio(t.writeRequests, events, 4),
+    writeUnitsPerEvent: ratio(t.writeUnits, events, 4),
+    readUnitsPerEvent: ratio(t.readUnits, events, 4),
+    seconds: ratio(seconds, 1, 1),
+    detail,
+  };
+}
+
+export interface WritesOptions {
+  events: number;
+  batchSize: number;
+  workloads?: readonly KeyDistribution[];
+  /** Run one closer pass over our windows of the default workload (for the cost section). */
+  closer?: boolean;
+  /** Events of the default workload ingested for the closer pass (default 1,000: it closes every window they make). */
+  closerEvents?: number;
+}
+
+export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
+  const rows: WorkloadWrites[] = [];
+  let closer: CloserFigures | undefined;
+  for (const distribution of o.workloads ?? WORKLOADS) {
+    const records = workload({ events: o.events, distribution });
+    const batches = [...topicBatches(records, o.batchSize)].map((b) => encodeKafkaEvent(b));
+    let plannedAggregates = 0;
+    let plannedPartitionBatches = 0;
+    let eventPipelineFeeds = 0;
+    for (const b of batches) {
+      const plan = planBatch(decodeKafkaEvent(b), router, PLAN_OPTIONS);
+      plannedAggregates += plan.aggregates.length;
+      plannedPartitionBatches += plan.partitions.length;
+      for (const a of plan.aggregates) eventPipelineFeeds += a.delta.events;
+    }
+
+    // streamguard
+    const tables = await ctx.freshTables(`ours-${distribution}`);
+    const ours = ctx.countingClient();
+    const deps = wireIngest(ours.client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }));
+    let t = performance.now();
+    for (const b of batches) {
+      const report = await ingestBatch(decodeKafkaEvent(b), deps);
+      if (report.resumeAt.size > 0) throw new Error(`ingest reported transient failures on ${[...report.resumeAt.keys()].join(', ')}`);
+    }
+    const oursSeconds = (performance.now() - t) / 1000;
+    const windowsTally = ours.tally.table(tables.windows);
+    const oursFig = figures('streamguard', ours.tally.total(), records.length, oursSeconds, {
+      windowWrites: windowsTally.writeRequests,
+      watermarkWrites: ours.tally.table(tables.state).writeRequests,
+      sideOutputWrites: ours.tally.table(tables.sideOutput).writeRequests,
+      failedConditionalWrites: ours.tally.total().failedConditionalWrites,
+      batchGetItem: ours.counts.BatchGetItemCommand ?? 0,
+    });
+
+    ours.client.destroy();
+    if (o.closer !== false && distribution === 'uniform') closer = await closerSample(ctx, records.slice(0, o.closerEvents ?? 1_000), o.batchSize);
+
+    // (a) atomic counters
+    const aTables = await ctx.freshTables(`naive-a-${distribution}`);
+    const a = ctx.countingClient();
+    t = performance.now();
+    for (const b of batches) await applyAtomicCounters(a.client, aTables.windows, naiveRecords(b, router), WRITE_CONCURRENCY);
+    const aFig = figures('atomic-counter', a.tally.total(), records.length, (performance.now() - t) / 1000, {
+      counterUpdates: a.tally.table(aTables.windows).writeRequests,
+    });
+    a.client.destroy();
+
+    // (b) Powertools idempotency
+    const bTables = await ctx.freshTables(`naive-b-${distribution}`);
+    const idempotency = await ctx.createTable(
+      { AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }], KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }] },
+      `idempotency-${distribution}`,
+    );
+    const b = ctx.countingClient();
+    t = performance.now();
+    let duplicates = 0;
+    for (const batch of batches) {
+      duplicates += (await applyIdempotentRecords(b.client, { counters: bTables.windows, idempotency }, naiveRecords(batch, router), WRITE_CONCURRENCY)).duplicates;
+    }
+    if (duplicates > 0) throw new Error(`the idempotency table refused ${duplicates} first deliveries`);
+    const idem = b.tally.table(idempotency);
+    const bFig = figures('powertools-idempotency', b.tally.total(), records.length, (performance.now() - t) / 1000, {
+      idempotencyPuts: b.counts.PutItemCommand ?? 0,
+      completionUpdates: idem.writeRequests - (b.counts.PutItemCommand ?? 0),
+      counterUpdates: b.tally.table(bTables.windows).writeRequests,
+    });
+    b.client.destroy();
+
+    // The in-process counts the scaling section relies on must be what DynamoDB Local received.
+    const check = (what: string, measured: number, planned: number) => {
+      if (measured !== planned) throw new Error(`${distribution}: ${what}: ${measured} requests sent, ${planned} counted in process`);
+    };
+    check('(a) counter updates', aFig.writeRequests, eventPipelineFeeds);
+    check('(b) counter updates', bFig.detail.counterUpdates!, eventPipelineFeeds);
+    check('(b) idempotency puts', bFig.detail.idempotencyPuts!, records.length);
+    if (oursFig.detail.watermarkWrites! > plannedPartitionBatches) check('our watermark writes', oursFig.detail.watermarkWrites!, plannedPartitionBatches);
+    const briefedB = bFig.detail.idempotencyPuts! + bFig.detail.counterUpdates!;
+    rows.push({
+      workload: distribution,
+      events: records.length,
+      batchSize: o.batchSize,
+      batches: batches.length,
+      eventPipelineFeeds,
+      plannedAggregates,
+      plannedPartitionBatches,
+      idempotencyExtraWrites: windowsTally.writeRequests - plannedAggregates,
+      designs: [oursFig, aFig, bFig],
+      fewerWritesThanAtomic: ratio(aFig.writeRequests, oursFig.writeRequests),
+      fewerWritesThanPowertoolsAsBriefed: ratio(briefedB, oursFig.writeRequests),
+      fewerWritesThanPowertoolsFull: ratio(bFig.writeRequests, oursFig.writeRequests),
+      fewerUnitsThanAtomic: ratio(aFig.writeUnits, oursFig.writeUnits),
+      fewerUnitsThanPowertoolsFull: ratio(bFig.writeUnits, oursFig.writeUnits),
+    });
+  }
+  return { events: o.events, batchSize: o.batchSize, capacitySource: CAPACITY_SOURCE, targets: { skewedVsAtomic: 5, skewedVsPowertools: 10 }, rows, closer };
+}
+
+export const CAPACITY_SOURCE =
+  'ConsumedCapacity (ReturnConsumedCapacity INDEXES) as DynamoDB Local reports it, through a middleware on a counting client; ' +
+  'failed conditional writes (no answer to read) are computed from the returned item size, at least 1 WCU';
+
+/** Ingests `records` into fresh tables, then counts one closer pass that closes every window they made. */
+async function closerSample(ctx: BenchContext, records: RecordInput[], batchSize: number): Promise<CloserFigures> {
+  const tables = await ctx.freshTables('closer');
+  const { client } = ctx.countingClient();
+  const deps = wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }));
+  for (const b of topicBatches(records, batchSize)) await ingestBatch(decodeKafkaEvent(encodeKafkaEvent(b)), deps);
+  client.destroy();
+  return runCloser(ctx, tables);
+}
+
+/** One closer pass over the tables that closes every window (as at the end of a stream), counted. */
+async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchContext['freshTables']>>): Promise<CloserFigures> {
+  const counted = ctx.countingClient();
+  const alerts: Alert[] = [];
+  const { cache } = wireRules(counted.client, { stateTable: tables.state, ttlMs: 60_000 });
+  const t = performance.now();
+  const report = await closeWindows({
+    store: new DynamoCloserStore(counted.client, { windowsTable: tables.windows, stateTable: tables.state }),
+    alerts: new DynamoAlertStore(counted.client, { tableName: tables.alerts, retentionMs: 7 * 86_400_000 }),
+    sink: { emit: async (a) => void alerts.push(...a) },
+    pipelines: builtinPipelines,
+    rules: () => cache.rules(),
+    // Every partition idle and the watermark a day past the last event: every window closes.
+    watermark: { delayMs: -86_400_000, idleTimeoutMs: 1, policy: 'min' },
+    resultPipelines: new Set([risk.name]),
+    concurrency: 16,
+    now: () => Date.now() + 1_000,
+    remainingMs: () => 600_000,
+    reserveMs: 0,
+  });
+  const seconds = (performance.now() - t) / 1000;
+  counted.client.destroy();
+  const closed = report.pipelines.reduce((n, p) => n + p.closed, 0);
+  const total = counted.tally.total();
+  return {
+    windowsClosed: closed,
+    alerts: report.pipelines.reduce((n, p) => n + p.alerts, 0),
+    seconds: ratio(seconds, 1, 1),
+    windowsClosedPerSec: Math.round(closed / seconds),
+    writeRequests: total.writeRequests,
+    writeUnits: total.writeUnits,
+    readRequests: total.readRequests,
+    readUnits: total.readUnits,
+    writeUnitsPerWindow: ratio(total.writeUnits, closed, 3),
+    readUnitsPerWindow: ratio(total.readUnits, closed, 3),
+    writeRequestsPerWindow: ratio(total.writeRequests, closed, 3),
+  };
+}
