@@ -135,7 +135,7 @@ try {
     ctx = undefined;
   }
   if (needed.has('e2e')) {
-    results.e2e = await benchE2e({ sizes: options.e2eSizes, seed: options.seed, closerIntervalMs: 2_000, idleTimeoutMs: 15_000 });
+    results.e2e = await benchE2e({ sizes: options.e2eSizes, seed: options.seed, closerIntervalMs: 2_000, idleTimeoutMs: 30_000 });
   }
   if (needed.has('scaling')) {
     results.scaling = await benchScaling({ sizes: options.scalingSizes, cpuBatchSize: options.writeBatch, countBatchSizes: options.countBatchSizes, memoryBatchSizes: options.memoryBatchSizes });

@@ -44,9 +44,10 @@ async function count(client: DynamoDBClient, table: string, filter?: { expr: str
 
 /**
  * Locally event time runs far faster than wall time and a busy partition can take seconds per
- * batch, so the idle timeout must outlast a slow batch (AWS default: 5 minutes).
+ * batch (over 15 s at 100,000 events, with DynamoDB Local saturated), so the idle timeout must
+ * outlast a slow batch (AWS default: 5 minutes).
  */
-const LOCAL_IDLE_TIMEOUT_MS = 15_000;
+const LOCAL_IDLE_TIMEOUT_MS = 30_000;
 
 /** Features for one line: sets by their size, numbers rounded. */
 const brief = (f: Record<string, unknown>) =>
