@@ -14,7 +14,8 @@ import { loadCloserConfig } from '../lib/config/closer-config.ts';
 import { createDynamoClient } from '../lib/store/dynamodb/client.ts';
 
 const logger = new Logger({ serviceName: 'streamguard-closer' });
-const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer' });
+// Its own warnings go through our logger: structured, and at our log level.
+const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer', logger });
 
 const config = loadCloserConfig();
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */

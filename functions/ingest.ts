@@ -14,7 +14,8 @@ import { wireIngest } from '../lib/ingest/wire.ts';
 import { createDynamoClient } from '../lib/store/dynamodb/client.ts';
 
 const logger = new Logger({ serviceName: 'streamguard-ingest' });
-const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'ingest' });
+// Its own warnings go through our logger: structured, and at our log level.
+const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'ingest', logger });
 
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
 export const dynamoClient = createDynamoClient();

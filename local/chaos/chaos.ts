@@ -41,9 +41,9 @@ export interface ChaosRates {
 
 /** Dense enough that a 100,000-event run sees every fault well over 50 times. */
 export const DEFAULT_RATES: ChaosRates = {
-  handlerCrash: 0.2,
+  handlerCrash: 0.25,
   redelivery: 0.2,
-  recut: 0.2,
+  recut: 0.3,
   throttle: 0.01,
   throttleStorm: 0.25,
   closerCrash: 0.7,
