@@ -6,6 +6,7 @@ import { createEventSourceMapping, type EsmStats, type EventSourceMapping } from
 import type { Chaos } from '../chaos/chaos.ts';
 import { deliveryFaults } from '../chaos/delivery-faults.ts';
 import { injectCloserFaults, injectIngestFaults } from '../chaos/dynamo-faults.ts';
+import { startRuntimeFaults, type RuntimeFaults } from '../chaos/runtime-faults.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { DEFAULT_FAILURE_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
 import { lambdaContext, loadFunctions, type FunctionSettings, type LocalFunctions } from './functions.ts';
@@ -97,7 +98,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     const runCloser = async (): Promise<CloserReport> => {
       while (closing) await closing.catch(() => {});
       const startedAt = Date.now();
-      closing = functions.closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 60_000));
+      closing = invokeCloser(60_000);
       try {
         const report = await closing;
         o.onCloserRun?.(report, startedAt);
@@ -107,27 +108,6 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       }
     };
 
-    /**
-     * A second closer while a scheduled run is under way: together they must not double anything.
-     * It gets a short Lambda budget (it stops taking windows 5 s before its end), so it races the
-     * scheduled run on the same due windows without doubling the closer's load for long.
-     */
-    const twins = new Set<Promise<unknown>>();
-    const twinLoop = async () => {
-      while (!calm && !stopped) {
-        await new Promise((r) => setTimeout(r, chaos!.random.between(1_000, 2_000)));
-        if (calm || stopped || !closing || twins.size >= 2 || !chaos!.random.chance(chaos!.rates.concurrentClosers)) continue;
-        chaos!.count('concurrentClosers');
-        const twin = functions
-          .closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', 12_000))
-          .catch((err) => o.onError?.('second closer', err))
-          .finally(() => twins.delete(twin));
-        twins.add(twin);
-      }
-      await Promise.all(twins);
-    };
-
-    let restarting = Promise.resolve();
     const restartMapping = async (index: number, how: 'kill' | 'stop') => {
       const old = mappings[index];
       if (!old) throw new RangeError(`no mapping ${index}`);
@@ -137,22 +117,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       mappings[index] = fresh;
       await fresh.start();
     };
-    let calm = !chaos;
-    // Two loops, never on the same mapping: a restart takes seconds (the group rejoins).
-    const restartingNow = new Set<number>();
-    const restartLoop = async () => {
-      while (!calm && !stopped && chaos!.rates.emulatorRestartEveryMs > 0) {
-        await new Promise((r) => setTimeout(r, chaos!.random.between(0.5, 1.5) * chaos!.rates.emulatorRestartEveryMs));
-        if (calm || stopped) return;
-        const free = defaultMappings.map((_, i) => i).filter((i) => !restartingNow.has(i));
-        const index = chaos!.random.pick(free);
-        restartingNow.add(index);
-        chaos!.count('emulatorRestart');
-        await restartMapping(index, 'kill')
-          .catch((err) => o.onError?.('emulator restart', err))
-          .finally(() => restartingNow.delete(index));
-      }
-    };
+    const invokeCloser = (timeoutMs: number) =>
+      functions.closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', timeoutMs));
+    let faults: RuntimeFaults | undefined;
 
     const runtime: LocalRuntime = {
       services,
@@ -172,9 +139,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       restartMapping,
       allMappingStats: () => everyMapping.map((m) => m.stats()),
       async calmDown() {
-        calm = true;
-        if (chaos) chaos.calm = true;
-        await restarting;
+        await faults?.calm();
       },
       stopSchedule() {
         if (timer) clearInterval(timer);
@@ -186,9 +151,8 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       async stop() {
         if (stopped) return;
         stopped = true;
-        calm = true;
         if (timer) clearInterval(timer);
-        await restarting.catch(() => {});
+        await faults?.calm().catch(() => {});
         await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
         await closing?.catch(() => {});
         await functions.shutdown().catch(() => {});
@@ -201,7 +165,15 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         if (!closing) runCloser().catch((err) => o.onError?.('closer', err));
       }, o.closerIntervalMs ?? 60_000);
     }
-    restarting = chaos ? Promise.all([restartLoop(), restartLoop(), twinLoop()]).then(() => {}) : Promise.resolve();
+    if (chaos) {
+      faults = startRuntimeFaults(chaos, {
+        mappingCount: defaultMappings.length,
+        killAndRestart: (index) => restartMapping(index, 'kill'),
+        closerRunning: () => closing !== undefined,
+        invokeCloser,
+        onError: (where, err) => o.onError?.(where, err),
+      });
+    }
     return runtime;
   } catch (err) {
     if (timer) clearInterval(timer);
