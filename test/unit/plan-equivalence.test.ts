@@ -15,22 +15,12 @@ import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
 import { windowStartOf } from '../../lib/pipelines/window.ts';
 import type { SlotWrite } from '../../lib/store/ports.ts';
+import { rng } from '../support/records.ts';
 
 const router = createRouter(builtinPipelines);
 const T = Date.parse('2026-11-23T10:00:00Z');
 const MIN = 60_000;
 
-/** mulberry32, so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A batch of mixed topics, partitions interleaved, with bad, late, out-of-range and keyless records. */
 function generate(seed: number, size: number): RecordInput[] {

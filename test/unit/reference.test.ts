@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../local/generator/generate.ts';
 import { computeReference, defineMacros, PIPELINE_FEATURES, type ReferenceResult, type ReferenceWindow } from '../../local/verify/reference/reference.ts';
 import { dateParseStatement } from '../../local/verify/reference/sql/js-semantics.ts';
+import { rng as prng } from '../support/records.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -422,17 +423,6 @@ describe('reference: default rules', () => {
 // ---------------------------------------------------------------------------------------------
 // Date.parse, fuzzed
 
-/** mulberry32: a small seeded PRNG, so the fuzz is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 

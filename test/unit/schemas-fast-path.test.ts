@@ -7,18 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { isoUtcOf } from '../../lib/schemas/fast.ts';
 import { registrations, telemetry, userEvents } from '../../lib/schemas/events.ts';
 import type { EventFamily } from '../../lib/schemas/family.ts';
+import { rng } from '../support/records.ts';
 
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T = Date.parse('2026-11-23T10:00:00Z');
 
