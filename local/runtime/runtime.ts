@@ -37,8 +37,6 @@ export interface LocalRuntime {
   stopMappings(): Promise<void>;
   /** Stops the closer schedule (runCloser still works). */
   stopSchedule(): void;
-  /** Kills (no commit of work in flight) or stops one mapping, then starts a fresh one in its place. */
-  restartMapping(index: number, how: 'kill' | 'stop'): Promise<void>;
   /** Counters of every mapping this runtime has run, restarted ones included. */
   allMappingStats(): EsmStats[];
   /** Ends the chaos that runs on its own (mapping kills, concurrent closers); client faults stay. */
@@ -108,10 +106,11 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       }
     };
 
-    const restartMapping = async (index: number, how: 'kill' | 'stop') => {
+    /** Kills one mapping (nothing in flight is committed) and starts a fresh one in its place. */
+    const killAndRestart = async (index: number) => {
       const old = mappings[index];
       if (!old) throw new RangeError(`no mapping ${index}`);
-      await (how === 'kill' ? old.kill() : old.stop());
+      await old.kill();
       if (stopped) return;
       const fresh = makeMapping(defaultMappings[index]!);
       mappings[index] = fresh;
@@ -136,7 +135,6 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         mappings = makeMappings();
         await Promise.all(mappings.map((m) => m.start()));
       },
-      restartMapping,
       allMappingStats: () => everyMapping.map((m) => m.stats()),
       async calmDown() {
         await faults?.calm();
@@ -168,7 +166,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     if (chaos) {
       faults = startRuntimeFaults(chaos, {
         mappingCount: defaultMappings.length,
-        killAndRestart: (index) => restartMapping(index, 'kill'),
+        killAndRestart,
         closerRunning: () => closing !== undefined,
         invokeCloser,
         onError: (where, err) => o.onError?.(where, err),
