@@ -11,15 +11,27 @@ import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
 
 export interface DynamoWindowStoreOptions {
   tableName: string;
-  /** How long a window item outlives its end, for TTL. */
+  /** How long a window item outlives its end (or its first write, if later), for TTL. */
   retentionMs: number;
+  /** Wall clock of the writes (epoch ms); the TTL counts from it for windows that ended before it. */
+  now?: () => number;
+}
+
+/**
+ * The item's expiry (epoch seconds): retention after the window's end, but never before retention
+ * after the write itself. Counted from the window end alone, a replay or backfill of data older
+ * than the retention would write items already expired, which TTL may delete at any moment: state
+ * lost silently while the windows are still being filled and closed (docs/design.md, "Retention").
+ */
+export function windowTtl(windowEnd: number, now: number, retentionMs: number): number {
+  return Math.ceil((Math.max(windowEnd, now) + retentionMs) / 1000);
 }
 
 const num = (n: number): AttributeValue => ({ N: String(n) });
 const str = (s: string): AttributeValue => ({ S: s });
 
 /** Builds the UpdateItem input for a window write. Exported for the benchmark's request count. */
-export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStoreOptions) {
+export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStoreOptions, now: number = (options.now ?? Date.now)()) {
   const names: Record<string, string> = {};
   const values: Record<string, AttributeValue> = {};
   const sets: string[] = [];
@@ -34,7 +46,7 @@ export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStore
     ['#ws', A.windowStart, num(write.windowStart)],
     ['#we', A.windowEnd, num(write.windowEnd)],
     ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key))],
-    ['#ttl', A.ttl, num(Math.ceil((write.windowEnd + options.retentionMs) / 1000))],
+    ['#ttl', A.ttl, num(windowTtl(write.windowEnd, now, options.retentionMs))],
   ];
   for (const [ph, name, value] of ident) {
     names[ph] = name;
