@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
-import { windowTtl } from '../../lib/store/dynamodb/window-store.ts';
+import { windowTtl } from '../../lib/store/retention.ts';
 import { windowPk, type TableNames } from '../../lib/store/tables.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 

@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isTransient, RejectedWriteError, TransientStoreError } from '../errors.ts';
 import type { WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
+import { windowTtl } from '../retention.ts';
 import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
 
 export interface DynamoWindowStoreOptions {
@@ -15,16 +16,6 @@ export interface DynamoWindowStoreOptions {
   retentionMs: number;
   /** Wall clock of the writes (epoch ms); the TTL counts from it for windows that ended before it. */
   now?: () => number;
-}
-
-/**
- * The item's expiry (epoch seconds): retention after the window's end, but never before retention
- * after the write itself. Counted from the window end alone, a replay or backfill of data older
- * than the retention would write items already expired, which TTL may delete at any moment: state
- * lost silently while the windows are still being filled and closed (docs/design.md, "Retention").
- */
-export function windowTtl(windowEnd: number, now: number, retentionMs: number): number {
-  return Math.ceil((Math.max(windowEnd, now) + retentionMs) / 1000);
 }
 
 const num = (n: number): AttributeValue => ({ N: String(n) });
