@@ -13,8 +13,8 @@ import type { CloserDeps } from './close-windows.ts';
 export function wireCloser(
   client: DynamoDBClient,
   config: CloserConfig,
-  runtime: { remainingMs: () => number; now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number },
-): CloserDeps & { sink: KafkaAlertSink } {
+  runtime: { now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number } = {},
+): Omit<CloserDeps, 'remainingMs'> & { sink: KafkaAlertSink } {
   const pipelines = runtime.pipelines ?? builtinPipelines;
   const now = runtime.now ?? Date.now;
   const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs });
@@ -28,7 +28,6 @@ export function wireCloser(
     resultPipelines: new Set([risk.name]),
     concurrency: config.concurrency,
     now,
-    remainingMs: runtime.remainingMs,
     // Room to finish the windows in flight and return before Lambda's timeout.
     reserveMs: 5_000,
   };

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts';
+import { createCloserHandler } from '../../lib/closer/closer-handler.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { applyAggregate } from '../../lib/ingest/apply.ts';
 import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
@@ -192,6 +193,18 @@ describe('closeWindows on the memory store', () => {
     expect(again.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ closed: 0, recovered: 1, alerts: 0, duplicateAlerts: 1 });
     expect(stores.tables.alerts.size).toBe(1);
     expect(stores.sink.emitted.map((a) => a.id)).toEqual([...stores.tables.alerts.keys(), ...stores.tables.alerts.keys()]);
+  });
+
+  it('gives each invocation of the closer handler its own time budget', async () => {
+    const { stores, closer } = await ingested(true);
+    await stores.watermarks.advance({ topic: 'user_events', partition: 0, maxEventTime: T0 + 2 * 3_600_000, lastOffset: 99 });
+    const { remainingMs: _, ...deps } = closer({ reserveMs: 5_000 });
+    const handler = createCloserHandler(deps);
+    // Out of time at once, started beside a run with a minute left: only the latter closes anything.
+    const [starved, full] = await Promise.all([handler({}, { getRemainingTimeInMillis: () => 1_000 }), handler({}, { getRemainingTimeInMillis: () => 60_000 })]);
+    expect(starved.incomplete).toBe(true);
+    expect(starved.pipelines.reduce((n, p) => n + p.closed, 0)).toBe(0);
+    expect(full.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ closed: 1, alerts: 1 });
   });
 
   it('raises nothing for a window whose rule does not match', async () => {
