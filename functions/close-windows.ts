@@ -20,7 +20,7 @@ const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer', l
 const config = loadCloserConfig();
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
 export const dynamoClient = createDynamoClient();
-const deps = wireCloser(dynamoClient, config);
+const deps = wireCloser(dynamoClient, config, { log: logger });
 
 function record(report: CloserReport, startedAt: number): void {
   for (const p of report.pipelines) {

@@ -1,4 +1,5 @@
 /** CloserStore in memory: partition marks, the due index (a filter over open windows) and closing. */
+import { StoreInconsistencyError } from '../errors.ts';
 import type { CloserStore, DueCursor, DueWindow } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
@@ -35,7 +36,7 @@ export class MemoryCloserStore implements CloserStore {
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
-    if (!item) throw new Error(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+    if (!item) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
     if (item.closedAt !== undefined) return { window: storedWindowOf(item), closedNow: false };
     item.closedAt = now;
     return { window: storedWindowOf(item), closedNow: true };
@@ -43,7 +44,7 @@ export class MemoryCloserStore implements CloserStore {
 
   async finish(w: DueWindow): Promise<void> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
-    if (item?.closedAt === undefined) throw new Error(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
+    if (item?.closedAt === undefined) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
     item.dueShard = undefined;
   }
 
