@@ -12,7 +12,7 @@ import { isTransient } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
-import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow } from './ports.ts';
+import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow, SourceBacklog } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -23,6 +23,8 @@ export interface CloserDeps {
   /** The rules in force for this run (one consistent set for every window). */
   rules: () => Promise<readonly Rule[]>;
   watermark: WatermarkOptions;
+  /** The source topics' uncommitted records, when known: a partition with a backlog is never idle. */
+  backlog?: SourceBacklog;
   /** Pipelines whose every closed window gets a result record (the risk verdict). */
   resultPipelines: ReadonlySet<string>;
   concurrency: number;
@@ -60,7 +62,8 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
 
   for (const pipeline of deps.pipelines) {
     const marks = await deps.store.partitionMarks(pipeline.source.topic);
-    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic);
+    const backlog = await deps.backlog?.of(pipeline.source.topic);
+    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic, backlog);
     const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0 };
     report.pipelines.push(pr);
     if (computed === undefined) continue;
