@@ -22,11 +22,7 @@ import { recut, rng, T0 } from '../support/records.ts';
 import { normalise, storedFeatures } from '../support/stored.ts';
 
 const DELAY_MS = 3_600_000;
-/**
- * The records' times are fixed (T0, 2026-11-23): with the default 7-day retention their TTL has
- * passed and DynamoDB Local's TTL sweeper deletes window items while a test reads them.
- */
-const RETENTION_DAYS = '3650';
+
 
 let client: DynamoDBClient;
 beforeAll(() => {
@@ -36,7 +32,7 @@ afterAll(() => client.destroy());
 
 async function setup() {
   const tables = await freshTables(client);
-  const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, WATERMARK_DELAY_MS: String(DELAY_MS), RETENTION_DAYS });
+  const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, WATERMARK_DELAY_MS: String(DELAY_MS) });
   const deps = wireIngest(client, config);
   const reports: IngestReport[] = [];
   return { tables, deps, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
@@ -93,7 +89,7 @@ describe('fan-in: one key fed by many partitions in one batch', () => {
       slots: [{ name: 'count', op: 'add' as const, value: 1 }],
       marks: Array.from({ length: marks }, (_, i) => ({ partitionId: `user_events-${i}`, below: 0, setTo: 0 })),
     });
-    const send = (marks: number) => client.send(new UpdateItemCommand(buildWindowUpdate(write(marks), { tableName: tables.windows, retentionMs: 3650 * 86_400_000 })));
+    const send = (marks: number) => client.send(new UpdateItemCommand(buildWindowUpdate(write(marks), { tableName: tables.windows, retentionMs: 86_400_000 })));
     await expect(send(75)).rejects.toMatchObject({ name: 'ValidationException' });
     await expect(send(MAX_MARKS_PER_WRITE)).resolves.toBeDefined();
   });
