@@ -14,6 +14,7 @@ import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import type { IngestDeps, IngestReport } from '../../lib/ingest/ingest-batch.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
+import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { buildWindowUpdate, MAX_MARKS_PER_WRITE } from '../../lib/store/dynamodb/window-store.ts';
 import type { WindowStore } from '../../lib/store/ports.ts';
 import { directComputation } from '../support/direct.ts';
@@ -142,6 +143,30 @@ describe('fan-in: one key fed by many partitions in one batch', () => {
       expect(await handler(encodeKafkaEvent(records))).toEqual({ batchItemFailures: [] });
       await expectExact(records, tables);
     }
+  });
+
+  it('turns away as late every group of a wide aggregate whose window closed in between', async () => {
+    const { tables, handler, reports } = await setup();
+    const records = fanIn(150, 6);
+    const first = records.filter((r) => r.offset === 0);
+    expect(await handler(encodeKafkaEvent(first))).toEqual({ batchItemFailures: [] });
+    // The closer closes user 7's risk window before the rest of the partitions' records arrive.
+    const closer = new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state });
+    const riskWindow = storedFeatures(client, tables.windows).then((m) => [...m.keys()].find((k) => k.startsWith('risk|7|'))!);
+    const windowStart = Number((await riskWindow).split('|')[2]);
+    await closer.close({ pipeline: 'risk', key: '7', windowStart, windowEnd: windowStart + 3_600_000 }, Date.now());
+
+    expect(await handler(encodeKafkaEvent(records))).toEqual({ batchItemFailures: [] });
+    const lateForRisk = records.filter((r) => r.offset > 0 && (r.value as { user_id: number }).user_id === 7);
+    expect(lateForRisk.length).toBeGreaterThan(100);
+    expect(reports[1]!.late).toBe(lateForRisk.length);
+    const late = ((await client.send(new ScanCommand({ TableName: tables.sideOutput }))).Items ?? []).filter((i) => i.kind!.S === 'late');
+    expect(late.map((i) => `${i.partition!.N}@${i.offset!.N}:${i.pipeline!.S}/${i.windowKey!.S}`).sort()).toEqual(lateForRisk.map((r) => `${r.partition}@${r.offset}:risk/7`).sort());
+    // The closed window holds the first delivery only; everything else is as if all were applied.
+    const expected = directComputation(records.filter((r) => r.offset === 0 || (r.value as { user_id: number }).user_id !== 7).map((r) => ({ topic: r.topic, partition: r.partition, value: r.value as Record<string, unknown> })), { delayMs: DELAY_MS });
+    const stored = await storedFeatures(client, tables.windows);
+    const risk7 = [...stored.keys()].filter((k) => k.startsWith('risk|7|'));
+    expect(normalise(new Map(risk7.map((k) => [k, stored.get(k)!])))).toEqual(normalise(new Map(risk7.map((k) => [k, expected.get(k)!]))));
   });
 
   it('reads the marks of a 120-partition batch through the handler (BatchGetItem takes 100 keys)', async () => {
