@@ -16,6 +16,7 @@ import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { buildWindowUpdate, MAX_MARKS_PER_WRITE } from '../../lib/store/dynamodb/window-store.ts';
+import { RejectedWriteError } from '../../lib/store/errors.ts';
 import type { WindowStore } from '../../lib/store/ports.ts';
 import { directComputation } from '../support/direct.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
@@ -167,6 +168,36 @@ describe('fan-in: one key fed by many partitions in one batch', () => {
     const stored = await storedFeatures(client, tables.windows);
     const risk7 = [...stored.keys()].filter((k) => k.startsWith('risk|7|'));
     expect(normalise(new Map(risk7.map((k) => [k, stored.get(k)!])))).toEqual(normalise(new Map(risk7.map((k) => [k, expected.get(k)!]))));
+  });
+
+  it('quarantines only the group DynamoDB refuses for good, and applies the other groups of the aggregate', async () => {
+    const { tables, deps } = await setup();
+    // The write covering partition 120 of user 7's risk window is refused, as an item over 400 KB would be.
+    const refusing: WindowStore = {
+      maxMarksPerWrite: deps.windows.maxMarksPerWrite,
+      write: async (w) => {
+        if (w.pipeline === 'risk' && w.key === '7' && w.marks.some((m) => m.partitionId === 'user_events-120')) {
+          throw new RejectedWriteError('window risk/7: Item size has exceeded the maximum allowed size');
+        }
+        return deps.windows.write(w);
+      },
+    };
+    const handler = createIngestHandler({ ...deps, windows: refusing });
+    const records = fanIn(150, 8);
+    expect(await handler(encodeKafkaEvent(records))).toEqual({ batchItemFailures: [] });
+    const quarantined = ((await client.send(new ScanCommand({ TableName: tables.sideOutput }))).Items ?? []).map((i) => ({ kind: i.kind!.S, partition: Number(i.partition!.N), offset: Number(i.offset!.N) }));
+    const group = new Set(quarantined.map((q) => q.partition));
+    expect(group.has(120)).toBe(true);
+    expect(group.size).toBeLessThanOrEqual(MAX_MARKS_PER_WRITE);
+    const refused = records.filter((r) => group.has(r.partition) && (r.value as { user_id: number }).user_id === 7);
+    expect(quarantined.every((q) => q.kind === 'quarantine')).toBe(true);
+    expect(quarantined.map((q) => `${q.partition}@${q.offset}`).sort()).toEqual(refused.map((r) => `${r.partition}@${r.offset}`).sort());
+    // User 7's risk window holds the other 100 partitions' events; every other window all of them.
+    const expected = directComputation(records.filter((r) => !refused.includes(r)).map((r) => ({ topic: r.topic, partition: r.partition, value: r.value as Record<string, unknown> })), { delayMs: DELAY_MS });
+    const all = directComputation(records.map((r) => ({ topic: r.topic, partition: r.partition, value: r.value as Record<string, unknown> })), { delayMs: DELAY_MS });
+    const stored = await storedFeatures(client, tables.windows);
+    for (const [id, features] of stored) expect(normalise(new Map([[id, features]]))).toEqual(normalise(new Map([[id, (id.startsWith('risk|7|') ? expected : all).get(id)!]])));
+    expect(stored.size).toBe(all.size);
   });
 
   it('reads the marks of a 120-partition batch through the handler (BatchGetItem takes 100 keys)', async () => {
