@@ -29,7 +29,10 @@ function record(report: CloserReport, startedAt: number): void {
   }
   metrics.addMetric('CloserDuration', MetricUnit.Milliseconds, Date.now() - startedAt);
   metrics.addMetric('CloserIncomplete', MetricUnit.Count, report.incomplete ? 1 : 0);
-  logger.info('closer run', { ...report });
+  // Alarmed (infra/monitoring.ts): each is a window with no result or alerts until an operator looks.
+  metrics.addMetric('WindowsSetAside', MetricUnit.Count, report.setAside.length);
+  for (const w of report.setAside) logger.error('window set aside', { ...w });
+  logger.info('closer run', { ...report, setAside: report.setAside.length });
 }
 
 export const handler = middy(createCloserHandler(deps, record))

@@ -51,6 +51,7 @@ export class Monitoring extends Construct {
     const quarantined = emf('ingest', 'Quarantined', 'Sum');
     const late = emf('ingest', 'LateEvents', 'Sum');
     const closerDuration = emf('closer', 'CloserDuration', 'Maximum');
+    const setAside = emf('closer', 'WindowsSetAside', 'Sum');
     const alertsBy = p.pipelines.map((name) => emf('closer', `AlertsFired_${name}`, 'Sum').with({ label: name }));
     const alertsFired = new cw.MathExpression({
       expression: alertsBy.map((_, i) => `FILL(a${i}, 0)`).join(' + ') || '0',
@@ -83,6 +84,8 @@ export class Monitoring extends Construct {
     alarm('Quarantined', `more than ${p.alarms.quarantined} records quarantined in 5 minutes (bad input)`, quarantined, p.alarms.quarantined, 1, 1);
     alarm('LateEvents', `more than ${p.alarms.lateEvents} late events in 5 minutes (watermark delay too short?)`, late, p.alarms.lateEvents, 1, 1);
     alarm('CloserDuration', 'closer runs near its timeout (windows left for the next run)', closerDuration, Math.floor(p.closerTimeoutMs * 0.8), 3, 2);
+    // Any: a set-aside window gets no result or alerts until someone looks (records: pk "aside#<pipeline>" in the alerts table).
+    alarm('WindowsSetAside', 'windows the closer could not close were set aside (see the "aside#<pipeline>" records of the alerts table)', setAside, 1, 1, 1);
     alarm('AlertsFired', `risk alerts fired (${p.alarms.alertsFired} or more in 5 minutes)`, alertsFired, p.alarms.alertsFired, 1, 1);
     if (p.failureQueue) {
       alarm(
@@ -103,7 +106,7 @@ export class Monitoring extends Construct {
       graph('Quarantined / late events', [quarantined, late]),
     );
     this.dashboard.addWidgets(
-      graph('Closer duration (ms, max)', [closerDuration]),
+      graph('Closer duration (ms, max) / windows set aside', [closerDuration, setAside]),
       graph('Alerts fired by pipeline', alertsBy),
       graph('Closer errors / throttles', [closerErrors, closerThrottles.with({ period: minute })]),
     );

@@ -3,16 +3,25 @@
  * whose end it has passed, evaluate the rules on the window's final features, record results and
  * alerts, emit alerts, and only then take the window out of the due index. A run that dies midway
  * leaves closed windows in the index; the next run finds them and finishes them (idempotently).
+ *
+ * Failures are sorted three ways, so that no window holds up the others:
+ * - passing (throttling, 5xx, timeouts, an alert topic out of reach): the window, or the
+ *   pipeline whose marks or due index could not be read, waits for the next run (`incomplete`);
+ * - the window's own (DynamoDB refuses its result or alert item, its item is missing or
+ *   malformed, the rules fail on it, the alert topic refuses its message): the window is set
+ *   aside, recorded with the reason for an operator and taken out of the due index;
+ * - anything else (a missing grant, a bug outside one window's data, a crash) fails the run as
+ *   before: it is no window's fault, and setting every window aside would hide an outage.
  */
 import pLimit from 'p-limit';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
 import type { Rule } from '../rules/rule.ts';
-import { isTransient } from '../store/errors.ts';
+import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
-import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow, SourceBacklog } from './ports.ts';
+import { AlertRejectedError, UnclosableWindowError, type Alert, type AlertSink, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -45,38 +54,86 @@ export interface PipelineReport {
   duplicateAlerts: number;
   /** Windows left due after throttling outlasted the retries; the next run finishes them. */
   deferred: number;
+  /** Windows that could not be closed, recorded and taken out of the due index (see `setAside`). */
+  setAside: number;
+  /** Why the pipeline's marks, watermark or part of its due index were not read this run, if so. */
+  readsDeferred?: string;
 }
 
 export interface CloserReport {
   pipelines: PipelineReport[];
   /** True when due windows were left (out of time, or deferred after throttling); the next run continues. */
   incomplete: boolean;
+  /** The windows set aside in this run, with the reason. */
+  setAside: SetAsideWindow[];
 }
+
+/** A failure that passes with time: what it stopped waits for the next run. */
+class Deferred extends Error {
+  override readonly name = 'Deferred';
+}
+
+function passes(err: unknown): boolean {
+  return err instanceof Deferred || err instanceof TransientStoreError || isTransient(err);
+}
+
+/** A failure that is the window's own: retrying it every run would only repeat it. */
+function isWindowFault(err: unknown): boolean {
+  // DynamoDB refused an item of this window (over 400 KB, a value out of range...).
+  return err instanceof UnclosableWindowError || err instanceof AlertRejectedError || (err instanceof Error && err.name === 'ValidationException');
+}
+
+const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 const PAGE = 100;
 
 export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
-  const rules = await deps.rules();
-  const report: CloserReport = { pipelines: [], incomplete: false };
+  const report: CloserReport = { pipelines: [], incomplete: false, setAside: [] };
+  let rules: readonly Rule[];
+  try {
+    rules = await deps.rules();
+  } catch (err) {
+    // Rules never loaded and their table throttled: nothing can be evaluated yet.
+    if (!passes(err)) throw err;
+    report.incomplete = true;
+    return report;
+  }
   const limit = pLimit(deps.concurrency);
 
   for (const pipeline of deps.pipelines) {
-    const marks = await deps.store.partitionMarks(pipeline.source.topic);
-    const backlog = await deps.backlog?.of(pipeline.source.topic);
-    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic, backlog);
-    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0 };
+    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0, setAside: 0 };
     report.pipelines.push(pr);
-    if (computed === undefined) continue;
-    // Never move backwards, even if a partition's mark was reset or a late closer computed less.
-    const watermark = await deps.store.saveWatermark(pipeline.name, computed);
+    const deferReads = (err: unknown) => {
+      if (!passes(err)) throw err;
+      pr.readsDeferred ??= describe(err);
+      report.incomplete = true;
+    };
+    let watermark: number;
+    try {
+      const marks = await deps.store.partitionMarks(pipeline.source.topic);
+      const backlog = await deps.backlog?.of(pipeline.source.topic);
+      const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic, backlog);
+      if (computed === undefined) continue;
+      // Never move backwards, even if a partition's mark was reset or a late closer computed less.
+      watermark = await deps.store.saveWatermark(pipeline.name, computed);
+    } catch (err) {
+      // The other pipelines still close; this one waits for the next run.
+      deferReads(err);
+      continue;
+    }
     pr.watermark = watermark;
 
-    const closeOne = async (due: DueWindow) => {
+    /** Closes a window and sends its results and alerts; whether this run closed it (or found it closed). */
+    const closeAndEmit = async (due: DueWindow): Promise<boolean> => {
       const { window, closedNow } = await deps.store.close(due, deps.now());
-      if (closedNow) pr.closed++;
-      else pr.recovered++;
-      const features = featuresOf(pipeline, window.slots);
-      const verdict = evaluateRules(rules, pipeline.name, features);
+      let features: ReturnType<typeof featuresOf>;
+      let verdict: ReturnType<typeof evaluateRules>;
+      try {
+        features = featuresOf(pipeline, window.slots);
+        verdict = evaluateRules(rules, pipeline.name, features);
+      } catch (err) {
+        throw new UnclosableWindowError(`rules could not be evaluated on window ${pipeline.name}/${due.key}/${due.windowStart}: ${describe(err)}`, { cause: err });
+      }
       const now = deps.now();
       if (deps.resultPipelines.has(pipeline.name)) {
         await deps.alerts.putResult({ pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, level: verdict.level, features, evaluatedAt: now });
@@ -98,20 +155,57 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         else pr.duplicateAlerts++;
       }
       // Emitted even when the record existed: the run that wrote it may have died before emitting.
-      if (alerts.length > 0) await deps.sink.emit(alerts);
-      await deps.beforeFinish?.(due);
-      await deps.store.finish(due);
+      if (alerts.length > 0) {
+        try {
+          await deps.sink.emit(alerts);
+        } catch (err) {
+          // A topic out of reach is no window's fault: the window waits, whatever the error says.
+          if (err instanceof AlertRejectedError) throw err;
+          throw new Deferred(`alert topic: ${describe(err)}`, { cause: err });
+        }
+      }
+      return closedNow;
     };
 
-    // One throttled window must not cost the run every other window: it stays due for the next.
-    const closeOrDefer = async (due: DueWindow) => {
+    /** Records the window with the reason, then takes it out of the due index. */
+    const setAside = async (due: DueWindow, err: unknown) => {
+      const record: SetAsideWindow = { pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, reason: describe(err), at: deps.now() };
+      // Recorded first: a run that dies between the two leaves it due, and the next records it again.
+      await deps.alerts.putSetAside(record);
+      await deps.store.setAside(due, record.at);
+      pr.setAside++;
+      report.setAside.push(record);
+    };
+
+    const onFailure = async (due: DueWindow, err: unknown) => {
       try {
-        await closeOne(due);
-      } catch (err) {
-        if (!isTransient(err)) throw err;
+        if (!isWindowFault(err)) throw err;
+        await setAside(due, err);
+      } catch (failure) {
+        // One throttled window must not cost the run every other window: it stays due for the next.
+        if (!passes(failure)) throw failure;
         pr.deferred++;
         report.incomplete = true;
       }
+    };
+
+    const closeOrSetAside = async (due: DueWindow) => {
+      let closedNow: boolean;
+      try {
+        closedNow = await closeAndEmit(due);
+      } catch (err) {
+        return onFailure(due, err);
+      }
+      // Outside the catch: a crash simulated here ends the run, as a real one would.
+      await deps.beforeFinish?.(due);
+      try {
+        await deps.store.finish(due);
+      } catch (err) {
+        return onFailure(due, err);
+      }
+      // Counted once done: a window set aside or left for the next run is counted as such.
+      if (closedNow) pr.closed++;
+      else pr.recovered++;
     };
 
     // The next page is read as soon as the pool has less than a page waiting, whatever the windows
@@ -126,7 +220,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         waiting--;
         wake?.();
         if (fatal) return;
-        await closeOrDefer(due);
+        await closeOrSetAside(due);
       }).catch((err: unknown) => {
         fatal ??= { err };
         wake?.();
@@ -147,7 +241,14 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           await drain();
           return report;
         }
-        const page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
+        let page: Awaited<ReturnType<CloserStore['dueWindows']>>;
+        try {
+          page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
+        } catch (err) {
+          // This shard's rest waits for the next run; the other shards are read.
+          deferReads(err);
+          break;
+        }
         cursor = page.next;
         for (const w of page.windows) enqueue(w);
       } while (cursor);

@@ -1,4 +1,5 @@
 /** What the window closer needs from storage and from the alert topic. */
+import { StreamguardError } from '../errors.ts';
 import type { StoredWindow } from '../windows/features-of.ts';
 import type { PartitionMark } from './watermark.ts';
 
@@ -28,6 +29,11 @@ export interface CloserStore {
   close(window: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }>;
   /** Takes a window out of the due index once its results and alerts are out. */
   finish(window: DueWindow): Promise<void>;
+  /**
+   * Takes a window that cannot be closed out of the due index, so it stops being retried, and
+   * closes it to further writes (later events are late). A no-op for a window no longer stored.
+   */
+  setAside(window: DueWindow, now: number): Promise<void>;
   /** Records a pipeline's watermark (never lowering it); returns the stored one. */
   saveWatermark(pipeline: string, watermark: number): Promise<number>;
 }
@@ -57,11 +63,35 @@ export interface WindowResult {
   evaluatedAt: number;
 }
 
+/** A window the closer could not close, recorded for an operator with the reason. */
+export interface SetAsideWindow {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  reason: string;
+  at: number;
+}
+
 export interface AlertStore {
   /** Conditional put; false when the alert was already recorded. */
   putAlert(alert: Alert): Promise<boolean>;
   putResult(result: WindowResult): Promise<void>;
+  /** Records a set-aside window (upserted per window, so a repeat overwrites). */
+  putSetAside(record: SetAsideWindow): Promise<void>;
 }
+
+/**
+ * A window that cannot be closed because of what it holds or lacks (its item is missing or
+ * malformed, the rules fail on its features): retrying cannot help, so the window is set aside.
+ */
+export class UnclosableWindowError extends StreamguardError {}
+
+/**
+ * The alert topic refused these alerts for good (a message too large, say): retrying cannot help,
+ * so the window is set aside. Every other sink failure is taken as passing (the window waits).
+ */
+export class AlertRejectedError extends StreamguardError {}
 
 /** How far the source topics' mappings are behind, for the watermark's idle rule. */
 export interface SourceBacklog {

@@ -4,10 +4,10 @@
  * a closed window (the rest is late), marks at or past every offset (a duplicate, skip), or marks
  * inside the batch (re-fold what lies above them and compare-and-set on the marks seen).
  */
-import { TransientStoreError } from '../store/errors.ts';
+import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { MarkGuard, SlotWrite, WindowStore } from '../store/ports.ts';
 import { PlannedDelta, type SlotDelta } from './fold.ts';
-import { refoldAbove, type Contribution, type OffsetRange, type WindowAggregate } from './plan.ts';
+import { contributionsOf, refoldAbove, type Contribution, type OffsetRange, type WindowAggregate } from './plan.ts';
 
 export type ApplyOutcome =
   | { status: 'applied'; events: number }
@@ -54,8 +54,93 @@ function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[],
   };
 }
 
-/** Applies one aggregate exactly once, however often its records have been delivered before. */
+/**
+ * Some partitions' share of a wide aggregate was refused for good while the rest was applied: only
+ * `contributions` are to be quarantined.
+ */
+export class PartlyRejectedWriteError extends RejectedWriteError {
+  constructor(
+    message: string,
+    readonly contributions: Contribution[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * Applies one aggregate exactly once, however often its records have been delivered before.
+ *
+ * An aggregate fed by more partitions than the store can guard in one write (a hot key on a topic
+ * of hundreds of partitions) is written in groups of partitions. Exactly-once holds per partition
+ * mark: each group's write carries its own partitions' events and marks and nothing else, so it is
+ * applied, skipped or re-folded on its own, whatever happened to the other groups (a crash between
+ * them included: the redelivery finds the groups already written by their marks).
+ */
 export async function applyAggregate(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
+  const max = store.maxMarksPerWrite ?? Infinity;
+  if (agg.offsets.length <= max) return applyWhole(store, agg);
+  const outcomes: ApplyOutcome[] = [];
+  const rejected: Contribution[] = [];
+  let refusal: RejectedWriteError | undefined;
+  for (const group of partitionGroups(agg, max)) {
+    try {
+      outcomes.push(await applyWhole(store, group));
+    } catch (err) {
+      // One group refused (say the item reached 400 KB) leaves the others to be applied.
+      if (!(err instanceof RejectedWriteError)) throw err;
+      refusal ??= err;
+      rejected.push(...contributionsOf(group));
+    }
+  }
+  if (refusal) throw new PartlyRejectedWriteError(refusal.message, rejected, { cause: refusal });
+  return combine(outcomes);
+}
+
+/** The aggregate cut into aggregates of at most `max` partitions each, each with its own delta. */
+function partitionGroups(agg: WindowAggregate, max: number): WindowAggregate[] {
+  const groups: WindowAggregate[] = [];
+  for (let i = 0; i < agg.offsets.length; i += max) {
+    const offsets = agg.offsets.slice(i, i + max);
+    const inGroup = new Set(offsets.map((r) => r.partitionId));
+    const members = agg.members.filter((m) => inGroup.has(agg.batch.records[m >> 1]!.partitionId));
+    const group: WindowAggregate = { pipeline: agg.pipeline, key: agg.key, windowStart: agg.windowStart, windowEnd: agg.windowEnd, delta: agg.delta, offsets, members, batch: agg.batch };
+    // Folded again from the group's own events (decoded again: wide fan-in is rare, and off the hot path).
+    group.delta = refoldAbove(group, new Map()).delta;
+    groups.push(group);
+  }
+  return groups;
+}
+
+/** One outcome for the groups of a wide aggregate: late if any group was, partial unless all applied. */
+function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
+  let events = 0;
+  let skipped = 0;
+  const late: Contribution[] = [];
+  let lateSeen = false;
+  let allApplied = true;
+  let anyWritten = false;
+  for (const o of outcomes) {
+    if (o.status !== 'duplicate' && o.status !== 'late') {
+      events += o.events;
+      anyWritten = true;
+    }
+    if (o.status !== 'applied') {
+      allApplied = false;
+      skipped += o.skipped;
+    }
+    if (o.status === 'late') {
+      lateSeen = true;
+      late.push(...o.late);
+    }
+  }
+  if (lateSeen) return { status: 'late', late, skipped };
+  if (allApplied) return { status: 'applied', events };
+  return anyWritten ? { status: 'partial', events, skipped } : { status: 'duplicate', skipped };
+}
+
+/** The write protocol for an aggregate within the store's mark limit. */
+async function applyWhole(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
   const delta = agg.delta;
   let result = await store.write(writeOf(agg, delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last })));
   if (result.applied) return { status: 'applied', events: delta.events };

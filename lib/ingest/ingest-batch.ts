@@ -6,7 +6,7 @@ import pLimit from 'p-limit';
 import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
-import { applyAggregate, type ApplyOutcome } from './apply.ts';
+import { applyAggregate, PartlyRejectedWriteError, type ApplyOutcome } from './apply.ts';
 import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
@@ -107,8 +107,10 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
             fatal ??= err;
             return;
           }
-          report.quarantined += agg.members.length;
-          for (const c of contributionsOf(agg)) sideRecords.push(sideRecord('quarantine', c.record, `storage rejected the window write: ${err.message}`));
+          // A wide aggregate refused in part had its other partitions' events applied: only the refused go.
+          const refused = err instanceof PartlyRejectedWriteError ? err.contributions : contributionsOf(agg);
+          report.quarantined += refused.length;
+          for (const c of refused) sideRecords.push(sideRecord('quarantine', c.record, `storage rejected the window write: ${err.message}`));
         }
       }),
     ),

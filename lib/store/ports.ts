@@ -39,6 +39,11 @@ export type WindowWriteResult =
   | { applied: false; closed: boolean; marks: Map<string, number> };
 
 export interface WindowStore {
+  /**
+   * The most offset marks one write may carry (the store's expression limits); absent: no limit.
+   * Wider aggregates are written per group of partitions, each group guarded by its own marks.
+   */
+  readonly maxMarksPerWrite?: number;
   /** One conditional write: applies every slot and mark, or nothing. */
   write(write: WindowWrite): Promise<WindowWriteResult>;
 }

@@ -67,7 +67,8 @@ export const sideOutputTable: TableDef = {
 
 /**
  * Closer output: alerts (pk "alert#<alert id>", sk "alert"), written once with a conditional put,
- * and risk results (pk "result#<pipeline>#<key>", sk window start), upserted per window.
+ * risk results (pk "result#<pipeline>#<key>", sk window start), upserted per window, and windows
+ * the closer set aside (pk "aside#<pipeline>", sk "<window start>#<key>", with the reason).
  */
 export const alertsTable: TableDef = {
   id: 'alerts',
@@ -95,6 +96,8 @@ export const WINDOW_ATTR = {
   windowEnd: 'windowEnd',
   dueShard: 'dueShard',
   closedAt: 'closedAt',
+  /** When the closer gave up on the window (see CloserStore.setAside); absent on closed windows. */
+  setAsideAt: 'setAsideAt',
   ttl: 'ttl',
   /** Feature slots: "f_<slot>". */
   slotPrefix: 'f_',

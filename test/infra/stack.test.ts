@@ -165,13 +165,23 @@ describe('StreamGuard stack (MSK)', () => {
     expect(JSON.stringify(data)).toContain('/index/due');
   });
 
-  it('has alarms for errors, OffsetLag, throttles, quarantined and late events, closer duration, alerts fired; and a dashboard', () => {
+  it('has alarms for errors, OffsetLag, throttles, quarantined and late events, closer duration, windows set aside, alerts fired; and a dashboard', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'OffsetLag', Statistic: 'Maximum' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors' });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Throttles' });
     for (const [service, name] of [['ingest', 'Quarantined'], ['ingest', 'LateEvents'], ['closer', 'CloserDuration']]) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'streamguard', MetricName: name, Dimensions: [{ Name: 'service', Value: service }] });
     }
+    // One window set aside is enough to alarm: it has no result or alerts until an operator looks.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'streamguard',
+      MetricName: 'WindowsSetAside',
+      Dimensions: [{ Name: 'service', Value: 'closer' }],
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
+    });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AlertsFired_payments', Namespace: 'streamguard' }) }) })]),
     });

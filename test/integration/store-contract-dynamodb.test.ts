@@ -1,7 +1,7 @@
 /** The DynamoDB adapters, on DynamoDB Local, against the store contract the in-memory ones pass too. */
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import { DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
+import { DynamoAlertStore, setAsideKey } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { DynamoSideOutputStore } from '../../lib/store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../../lib/store/dynamodb/watermark-store.ts';
@@ -49,6 +49,10 @@ storeContract('DynamoDB', async ({ retentionMs, now }) => {
       async resultLevel(pipeline, key, windowStart) {
         const Key = { pk: { S: `result#${pipeline}#${key}` }, sk: { S: String(windowStart).padStart(16, '0') } };
         return (await client.send(new GetItemCommand({ TableName: tables.alerts, Key, ConsistentRead: true }))).Item?.level?.S;
+      },
+      async setAsideReason(pipeline, key, windowStart) {
+        const { pk, sk } = setAsideKey({ pipeline, key, windowStart });
+        return (await client.send(new GetItemCommand({ TableName: tables.alerts, Key: { pk: { S: pk }, sk: { S: sk } }, ConsistentRead: true }))).Item?.reason?.S;
       },
     },
   };

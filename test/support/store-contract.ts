@@ -4,7 +4,7 @@
  * the ports, plus a probe per adapter set to read back what was stored.
  */
 import { describe, expect, it } from 'vitest';
-import type { AlertStore, CloserStore, DueWindow } from '../../lib/closer/ports.ts';
+import { UnclosableWindowError, type AlertStore, type CloserStore, type DueWindow } from '../../lib/closer/ports.ts';
 import type { SideRecord } from '../../lib/ingest/quarantine.ts';
 import { RejectedWriteError } from '../../lib/store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite } from '../../lib/store/ports.ts';
@@ -31,6 +31,7 @@ export interface ContractStores {
     sideOutput(): Promise<string[]>;
     alertExists(id: string): Promise<boolean>;
     resultLevel(pipeline: string, key: string, windowStart: number): Promise<string | undefined>;
+    setAsideReason(pipeline: string, key: string, windowStart: number): Promise<string | undefined>;
   };
 }
 
@@ -206,7 +207,21 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(sorted(again.window)).toEqual(sorted(first.window));
       await s.closer.finish(due);
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
-      await expect(s.closer.close({ ...due, key: 'nobody' }, NOW)).rejects.toThrow(/not in the table/);
+      await expect(s.closer.close({ ...due, key: 'nobody' }, NOW)).rejects.toThrow(UnclosableWindowError);
+    });
+
+    it('sets a window aside: out of the due index, closed to writes, recorded with its reason', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      await s.closer.setAside(due, NOW + 1);
+      await s.alerts.putSetAside({ ...due, reason: 'item too large', at: NOW + 1 });
+      expect(await s.probe.window('iot', 'sensor-1', NOW - 60_000)).toMatchObject({ closed: true, due: false });
+      expect(await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 100, setTo: 101 }] }))).toMatchObject({ applied: false, closed: true });
+      expect(await s.probe.setAsideReason('iot', 'sensor-1', NOW - 60_000)).toBe('item too large');
+      // A window no longer stored has nothing to set aside, and is not created.
+      await s.closer.setAside({ ...due, key: 'gone' }, NOW);
+      expect(await s.probe.window('iot', 'gone', NOW - 60_000)).toBeUndefined();
     });
 
     it('never lowers a pipeline watermark', async () => {

@@ -31,6 +31,9 @@ storeContract('in memory', async ({ retentionMs, now }) => {
       async resultLevel(pipeline, key, windowStart) {
         return s.tables.results.get(`${pipeline}#${key}#${windowStart}`)?.level;
       },
+      async setAsideReason(pipeline, key, windowStart) {
+        return s.tables.setAside.get(`${pipeline}#${key}#${windowStart}`)?.reason;
+      },
     },
   };
 });

@@ -1,6 +1,7 @@
 /** AlertStore on DynamoDB: one record per alert id (conditional put), results upserted per window. */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, WindowResult } from '../../closer/ports.ts';
+import type { Alert, AlertStore, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -8,6 +9,19 @@ export interface DynamoAlertStoreOptions {
 }
 
 const featuresJson = (f: Alert['features']): AttributeValue => ({ S: JSON.stringify(f) });
+
+/** Reasons are error messages, kept to a size an operator reads (and far below the item limit). */
+const MAX_REASON_CHARS = 2_000;
+
+/**
+ * Where a set-aside window's record lives: one partition per pipeline, so an operator lists them
+ * with one Query (pk = "aside#<pipeline>"), oldest window first. A key too long for the 1 KB sort
+ * key limit is replaced by its hash there (the record still carries it in full).
+ */
+export function setAsideKey(r: Pick<SetAsideWindow, 'pipeline' | 'key' | 'windowStart'>): { pk: string; sk: string } {
+  const key = Buffer.byteLength(r.key) <= 900 ? r.key : `sha256:${createHash('sha256').update(r.key).digest('hex')}`;
+  return { pk: `aside#${r.pipeline}`, sk: `${String(r.windowStart).padStart(16, '0')}#${key}` };
+}
 
 export class DynamoAlertStore implements AlertStore {
   constructor(
@@ -57,6 +71,22 @@ export class DynamoAlertStore implements AlertStore {
       ttl: this.ttl(r.evaluatedAt),
     };
     if (r.level) item.level = { S: r.level };
+    await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item }));
+  }
+
+  async putSetAside(r: SetAsideWindow): Promise<void> {
+    const { pk, sk } = setAsideKey(r);
+    const item: Record<string, AttributeValue> = {
+      pk: { S: pk },
+      sk: { S: sk },
+      pipeline: { S: r.pipeline },
+      windowKey: { S: r.key },
+      windowStart: { N: String(r.windowStart) },
+      windowEnd: { N: String(r.windowEnd) },
+      reason: { S: r.reason.length > MAX_REASON_CHARS ? `${r.reason.slice(0, MAX_REASON_CHARS)}...` : r.reason },
+      setAsideAt: { N: String(r.at) },
+      ttl: this.ttl(r.at),
+    };
     await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item }));
   }
 }

@@ -1,5 +1,4 @@
 /** CloserStore on DynamoDB: partition marks and pipeline watermarks on the state table, windows via the due index. */
-import { StoreInconsistencyError } from '../errors.ts';
 import {
   ConditionalCheckFailedException,
   GetItemCommand,
@@ -9,7 +8,7 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import type { CloserStore, DueCursor, DueWindow } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
 import { WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
@@ -71,6 +70,8 @@ export class DynamoCloserStore implements CloserStore {
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
     const Key = { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } };
+    let item: Record<string, AttributeValue>;
+    let closedNow: boolean;
     try {
       const out = await this.client.send(
         new UpdateItemCommand({
@@ -84,12 +85,19 @@ export class DynamoCloserStore implements CloserStore {
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return { window: storedWindowOf(out.Attributes!), closedNow: true };
+      item = out.Attributes!;
+      closedNow = true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const item = err.Item ?? (await this.client.send(new GetItemCommand({ TableName: this.options.windowsTable, Key, ConsistentRead: true }))).Item;
-      if (!item) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
-      return { window: storedWindowOf(item), closedNow: false };
+      const found = err.Item ?? (await this.client.send(new GetItemCommand({ TableName: this.options.windowsTable, Key, ConsistentRead: true }))).Item;
+      if (!found) throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+      item = found;
+      closedNow = false;
+    }
+    try {
+      return { window: storedWindowOf(item), closedNow };
+    } catch (err) {
+      throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is malformed in storage: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -103,6 +111,36 @@ export class DynamoCloserStore implements CloserStore {
         ExpressionAttributeNames: { '#ds': A.dueShard, '#closed': A.closedAt },
       }),
     );
+  }
+
+  async setAside(w: DueWindow, now: number): Promise<void> {
+    const Key = { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } };
+    const names = { '#ds': A.dueShard, '#closed': A.closedAt, '#aside': A.setAsideAt };
+    const update = (UpdateExpression: string, values?: Record<string, AttributeValue>) =>
+      this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.windowsTable,
+          Key,
+          UpdateExpression,
+          // Never creates an item: a window gone from the table has nothing left to set aside.
+          ConditionExpression: 'attribute_exists(pk)',
+          ExpressionAttributeNames: Object.fromEntries(Object.entries(names).filter(([ph]) => UpdateExpression.includes(ph))),
+          ...(values ? { ExpressionAttributeValues: values } : {}),
+        }),
+      );
+    try {
+      // Closed too, so ingest turns later events away as late instead of bringing it back to the index.
+      await update('SET #closed = if_not_exists(#closed, :now), #aside = :now REMOVE #ds', { ':now': { N: String(now) } });
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return;
+      // An item at the 400 KB limit cannot take two more attributes; leaving the index only shrinks it.
+      if ((err as Error).name !== 'ValidationException') throw err;
+      try {
+        await update('REMOVE #ds');
+      } catch (again) {
+        if (!(again instanceof ConditionalCheckFailedException)) throw again;
+      }
+    }
   }
 
   async saveWatermark(pipeline: string, watermark: number): Promise<number> {

@@ -5,6 +5,9 @@ import type { PartitionMark, PartitionWatermark, WatermarkStore } from '../ports
 
 export const WATERMARK_PK_PREFIX = 'watermark#';
 
+/** BatchGetItem reads at most 100 items per request (DynamoDB API reference, BatchGetItem). */
+export const BATCH_GET_MAX_KEYS = 100;
+
 export class DynamoWatermarkStore implements WatermarkStore {
   /** Warm-container memory of what was last written, to skip writes that could not raise anything. */
   private readonly known = new Map<string, number>();
@@ -17,12 +20,20 @@ export class DynamoWatermarkStore implements WatermarkStore {
 
   async read(partitions: readonly { topic: string; partition: number }[]): Promise<Map<string, PartitionMark>> {
     const marks = new Map<string, PartitionMark>();
-    if (partitions.length === 0) return marks;
-    let keys: Record<string, AttributeValue>[] | undefined = partitions.map((p) => ({ pk: { S: WATERMARK_PK_PREFIX + p.topic }, sk: { S: String(p.partition) } }));
-    // A batch has at most a few dozen partitions, far below BatchGetItem's 100 keys.
+    // BatchGetItem refuses duplicate keys and more than 100 keys ("Too many items requested"), and a
+    // batch of a topic with hundreds of partitions names more: read in chunks of 100.
+    const unique = new Map(partitions.map((p) => [`${p.topic}-${p.partition}`, p]));
+    const keys = [...unique.values()].map((p) => ({ pk: { S: WATERMARK_PK_PREFIX + p.topic }, sk: { S: String(p.partition) } }));
+    for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) await this.readChunk(keys.slice(i, i + BATCH_GET_MAX_KEYS), marks);
+    return marks;
+  }
+
+  /** One BatchGetItem, re-asked for its UnprocessedKeys with backoff until none are left. */
+  private async readChunk(chunk: Record<string, AttributeValue>[], marks: Map<string, PartitionMark>): Promise<void> {
+    let keys: Record<string, AttributeValue>[] | undefined = chunk;
     for (let attempt = 0; keys && keys.length > 0; attempt++) {
-      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt)));
       if (attempt > 8) throw new TransientStoreError(`watermark read: ${keys.length} keys left unprocessed`);
+      if (attempt > 0) await new Promise((r) => setTimeout(r, Math.min(1_000, 25 * 2 ** attempt)));
       try {
         const out: BatchGetItemCommandOutput = await this.client.send(
           new BatchGetItemCommand({
@@ -39,7 +50,6 @@ export class DynamoWatermarkStore implements WatermarkStore {
         throw err;
       }
     }
-    return marks;
   }
 
   async advance(p: PartitionWatermark): Promise<void> {

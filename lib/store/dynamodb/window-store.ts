@@ -18,6 +18,24 @@ export interface DynamoWindowStoreOptions {
   now?: () => number;
 }
 
+/**
+ * DynamoDB's documented limits on one expression ("Expression parameters" in
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Constraints.html): any expression
+ * string at most 4 KB, at most 300 operators or functions. Each placeholder may be 255 bytes (ours
+ * are under 8) and all substitutions together 2 MB (the 400 KB item limit binds first).
+ */
+export const EXPRESSION_LIMITS = { bytes: 4096, operators: 300 } as const;
+
+/**
+ * Offset marks one write may guard. A fresh mark costs 4 operators in the condition
+ * (`AND (attribute_not_exists(#m) OR #m < :b)`) and about 50 bytes of it, so 74 marks reach the 300
+ * operators and 75 partitions feeding one key in one batch were refused. 50 marks use 207 operators
+ * (condition and update together) and under 2.6 KB: a third of each limit is left for slots and
+ * longer placeholders, held by test/unit/window-update-limits.test.ts. An aggregate fed by more
+ * partitions is written in several writes of at most this many partitions each (lib/ingest/apply.ts).
+ */
+export const MAX_MARKS_PER_WRITE = 50;
+
 const num = (n: number): AttributeValue => ({ N: String(n) });
 const str = (s: string): AttributeValue => ({ S: s });
 
@@ -99,12 +117,16 @@ function marksOf(item: Record<string, AttributeValue> | undefined): Map<string, 
 }
 
 export class DynamoWindowStore implements WindowStore {
+  readonly maxMarksPerWrite = MAX_MARKS_PER_WRITE;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly options: DynamoWindowStoreOptions,
   ) {}
 
   async write(write: WindowWrite): Promise<WindowWriteResult> {
+    // A caller bug, not bad data: applyAggregate splits wider aggregates before they get here.
+    if (write.marks.length > MAX_MARKS_PER_WRITE) throw new RangeError(`window ${write.pipeline}/${write.key}/${write.windowStart}: ${write.marks.length} offset marks in one write, over ${MAX_MARKS_PER_WRITE}`);
     try {
       await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options)));
       return { applied: true };

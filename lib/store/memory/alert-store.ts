@@ -1,5 +1,5 @@
 /** AlertStore and AlertSink in memory: one record per alert id, results upserted, emissions kept. */
-import type { Alert, AlertSink, AlertStore, WindowResult } from '../../closer/ports.ts';
+import type { Alert, AlertSink, AlertStore, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
 
 export class MemoryAlertStore implements AlertStore {
@@ -13,6 +13,10 @@ export class MemoryAlertStore implements AlertStore {
 
   async putResult(result: WindowResult): Promise<void> {
     this.tables.results.set(`${result.pipeline}#${result.key}#${result.windowStart}`, structuredClone(result));
+  }
+
+  async putSetAside(record: SetAsideWindow): Promise<void> {
+    this.tables.setAside.set(`${record.pipeline}#${record.key}#${record.windowStart}`, { ...record });
   }
 }
 

@@ -1,6 +1,6 @@
 /** CloserStore in memory: partition marks, the due index (a filter over open windows) and closing. */
 import { StoreInconsistencyError } from '../errors.ts';
-import type { CloserStore, DueCursor, DueWindow } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
@@ -36,7 +36,7 @@ export class MemoryCloserStore implements CloserStore {
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
-    if (!item) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+    if (!item) throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
     if (item.closedAt !== undefined) return { window: storedWindowOf(item), closedNow: false };
     item.closedAt = now;
     return { window: storedWindowOf(item), closedNow: true };
@@ -45,6 +45,14 @@ export class MemoryCloserStore implements CloserStore {
   async finish(w: DueWindow): Promise<void> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
     if (item?.closedAt === undefined) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
+    item.dueShard = undefined;
+  }
+
+  async setAside(w: DueWindow, now: number): Promise<void> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    if (!item) return;
+    item.closedAt ??= now;
+    item.setAsideAt = now;
     item.dueShard = undefined;
   }
 

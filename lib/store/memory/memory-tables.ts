@@ -6,7 +6,7 @@
  * expression size limits, throttling, and eventual consistency of the due index.
  */
 import type { SideRecord } from '../../ingest/quarantine.ts';
-import type { Alert, WindowResult } from '../../closer/ports.ts';
+import type { Alert, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
 
 /** One window item: what the windows table holds under (pipeline#key, windowStart). */
 export interface MemoryWindowItem {
@@ -17,6 +17,8 @@ export interface MemoryWindowItem {
   /** Present while the window is open and unfinished: it is then in the due index. */
   dueShard: string | undefined;
   closedAt: number | undefined;
+  /** When the closer set the window aside, unable to close it. */
+  setAsideAt?: number;
   ttl: number;
   /** Sums as numbers; min/max candidates and distinct values as sets. */
   slots: Map<string, number | Set<number> | Set<string>>;
@@ -43,6 +45,8 @@ export class MemoryTables {
   readonly alerts = new Map<string, Alert>();
   /** By `${pipeline}#${key}#${windowStart}`. */
   readonly results = new Map<string, WindowResult>();
+  /** By `${pipeline}#${key}#${windowStart}`. */
+  readonly setAside = new Map<string, SetAsideWindow>();
 
   window(pk: string, windowStart: number): MemoryWindowItem | undefined {
     return this.windows.get(pk)?.get(windowStart);
