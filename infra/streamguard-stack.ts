@@ -101,6 +101,9 @@ export class StreamGuardStack extends Stack {
       WRITE_CONCURRENCY: String(cfg.ingest.writeConcurrency),
       // Ingest judges lateness with the closer's delay: both must read the same value.
       WATERMARK_DELAY_MS: String(cfg.closer.watermarkDelayMs),
+      // Partial batch responses only where the mappings honour them (the same on all: config.ts
+      // checks); otherwise a batch not fully applied fails whole and is retried.
+      REPORT_BATCH_ITEM_FAILURES: String(cfg.eventSourceMappings && mappings.length > 0 && mappings.every((m) => m.reportBatchItemFailures)),
     };
     const closerEnv: Record<string, string> = {
       ...baseEnv,
@@ -306,10 +309,12 @@ export class StreamGuardStack extends Stack {
         maxBatchingWindow: Duration.seconds(m.maxBatchingWindow),
         startingPosition: m.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
         consumerGroupId: m.consumerGroupId,
-        retryAttempts: m.retryAttempts,
+        // AWS's defaults are left out of the template: an on-demand mapping takes none of the four
+        // error controls (config.ts rejects other values without a provisioned poller config).
+        retryAttempts: m.retryAttempts === -1 ? undefined : m.retryAttempts,
         // -1 (never) is AWS's default, and not a Duration.
         maxRecordAge: m.maxRecordAge === -1 ? undefined : Duration.seconds(m.maxRecordAge),
-        bisectBatchOnError: m.bisectBatchOnError,
+        bisectBatchOnError: m.bisectBatchOnError ? true : undefined,
         reportBatchItemFailures: m.reportBatchItemFailures,
         onFailure,
         provisionedPollerConfig: m.provisionedPollerConfig,

@@ -38,6 +38,7 @@ import {
   LOCAL_MSK_CLUSTER_ARN,
   defaultConsumerGroupId,
   parseEventSourceMappingConfig,
+  RETRY_CAP_WITH_DESTINATION,
   type EventSourceMappingConfig,
   type EventSourceMappingInput,
 } from './config.ts';
@@ -678,7 +679,9 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
       const attempts = (sameRange ? retry.attempts : 0) + (bisect ? 0 : 1);
       const oldest = Math.min(...failed.map((r) => r.timestamp));
       const expired = this.config.maxRecordAge >= 0 && Date.now() - oldest > this.config.maxRecordAge * 1000;
-      const exhausted = this.config.retryAttempts >= 0 && attempts > this.config.retryAttempts;
+      // As AWS does: infinite retries with an on-failure destination stop after 10.
+      const retryAttempts = this.config.retryAttempts === -1 && this.config.onFailure ? RETRY_CAP_WITH_DESTINATION : this.config.retryAttempts;
+      const exhausted = retryAttempts >= 0 && attempts > retryAttempts;
 
       if (expired || exhausted) {
         const reason: FailureReason = expired
