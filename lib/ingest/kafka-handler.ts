@@ -3,7 +3,8 @@
  * the partitions to resume. Logging and metrics are attached at the edge (functions/ingest.ts).
  */
 import { decodeKafkaEvent, type BatchItemFailuresResponse, type KafkaEvent } from '../codec/kafka-event.ts';
-import { ingestBatch, type IngestDeps, type IngestReport } from './ingest-batch.ts';
+import type { IngestDeps, IngestReport } from './ingest-batch.ts';
+import { ingestIsolating } from './isolate.ts';
 
 /** Throws a clear error for an event that is not a Kafka event at all (a wiring mistake, not data). */
 export function assertKafkaEvent(event: unknown): asserts event is KafkaEvent {
@@ -39,7 +40,7 @@ export function createIngestHandler(
 ): IngestHandler {
   return async (event) => {
     assertKafkaEvent(event);
-    const report = await ingestBatch(decodeKafkaEvent(event), deps);
+    const report = await ingestIsolating(decodeKafkaEvent(event), deps);
     onReport(report);
     const batchItemFailures = [...report.resumeAt].map(([partition, offset]) => ({ itemIdentifier: { partition, offset } }));
     if (batchItemFailures.length > 0 && !options.reportBatchItemFailures) {
