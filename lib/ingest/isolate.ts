@@ -1,6 +1,6 @@
 /**
- * The last line of "bad input never blocks a partition": a batch that fails with an error that is
- * neither transient nor the deployment's fault is cut down, partition by partition and then in
+ * The last line of "bad input never blocks a partition": a batch that fails with an error a record
+ * can cause (see isRecordFault) is cut down, partition by partition and then in
  * halves, until the records that fail on their own are found; those are quarantined with the error,
  * and the rest is applied. Without this, one record that trips an unforeseen error would fail its
  * batch on every retry and, with an on-failure destination, send the whole batch there.
@@ -13,19 +13,14 @@ import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { ingestBatch, type IngestDeps, type IngestReport } from './ingest-batch.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 
-/** Errors that say the deployment is wrong (permissions, a table name, credentials): no record is to blame. */
-const DEPLOYMENT_ERRORS = new Set([
-  'AccessDeniedException',
-  'ResourceNotFoundException',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'MissingAuthenticationTokenException',
-  'ExpiredTokenException',
-  'CredentialsProviderError',
-  'ConfigError',
-]);
-
-const isDeploymentError = (err: unknown) => err instanceof Error && DEPLOYMENT_ERRORS.has(err.name);
+/**
+ * Errors a record can cause: DynamoDB refusing a request as invalid for what it carries
+ * (ValidationException), or our code meeting a value it cannot handle (TypeError, RangeError,
+ * SyntaxError). Anything else (a permission, a missing table, a crash) is not the input's fault
+ * and fails the batch as before.
+ */
+const isRecordFault = (err: unknown) =>
+  err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || (err instanceof Error && err.name === 'ValidationException');
 
 function merge(into: IngestReport, part: IngestReport): void {
   for (const k of ['records', 'valid', 'filtered', 'quarantined', 'late', 'windowWrites', 'duplicates', 'partials', 'skippedEvents', 'alreadyApplied'] as const) into[k] += part[k];
@@ -38,14 +33,14 @@ const empty = (): IngestReport => ({
 
 /**
  * Ingests a batch like ingestBatch, but isolates and quarantines records that fail it on their own.
- * Rethrows deployment errors, and the original error when every record of a batch of two or more
+ * Rethrows other errors, and the original error when every record of a batch of two or more
  * fails alone (then the input is not to blame, and quarantining it all would hide a bug).
  */
 export async function ingestIsolating(partitions: DecodedRecord[][], deps: IngestDeps): Promise<IngestReport> {
   try {
     return await ingestBatch(partitions, deps);
   } catch (err) {
-    if (isDeploymentError(err)) throw err;
+    if (!isRecordFault(err)) throw err;
     const total = partitions.reduce((n, p) => n + p.length, 0);
     const report = empty();
     const isolated: SideRecord[] = [];
@@ -57,7 +52,7 @@ export async function ingestIsolating(partitions: DecodedRecord[][], deps: Inges
         merge(report, await ingestBatch(live, deps));
         return;
       } catch (e) {
-        if (isDeploymentError(e)) throw e;
+        if (!isRecordFault(e)) throw e;
         const records = live.flat();
         if (records.length === 1) {
           isolated.push(sideRecord('quarantine', records[0]!, `ingest failed on this record alone: ${(e as Error).name}: ${(e as Error).message}`));
