@@ -19,7 +19,8 @@ const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'ingest', l
 
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
 export const dynamoClient = createDynamoClient();
-const deps = wireIngest(dynamoClient, loadIngestConfig());
+const config = loadIngestConfig();
+const deps = wireIngest(dynamoClient, config);
 deps.onTransient = (err) => logger.warn('transient storage failure; the partition resumes from the affected offset', { error: err });
 
 function record(report: IngestReport): void {
@@ -35,6 +36,6 @@ function record(report: IngestReport): void {
   }
 }
 
-export const handler = middy(createIngestHandler(deps, record))
+export const handler = middy(createIngestHandler(deps, record, { reportBatchItemFailures: config.reportBatchItemFailures }))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));

@@ -49,9 +49,17 @@ const mappingSchema = z.strictObject({
     .optional(),
   bisectBatchOnError: esm.bisectBatchOnError.unwrap().optional(),
   reportBatchItemFailures: esm.reportBatchItemFailures.unwrap().optional(),
-  /** Provisioned mode: a floor and ceiling of event pollers for this mapping. */
+  /**
+   * Provisioned mode: a floor and ceiling of event pollers for this mapping, billed per event poller
+   * unit (README, "Provisioned mode"). Required by AWS for the four error-handling controls above.
+   * Mappings with the same pollerGroupName share event poller units.
+   */
   provisionedPollerConfig: z
-    .strictObject({ minimumPollers: z.number().int().min(1).max(200), maximumPollers: z.number().int().min(1).max(2_000) })
+    .strictObject({
+      minimumPollers: z.number().int().min(1).max(200),
+      maximumPollers: z.number().int().min(1).max(2_000),
+      pollerGroupName: z.string().regex(/^[a-zA-Z0-9_-]{1,128}$/, 'must be 1-128 of a-z A-Z 0-9 _ -').optional(),
+    })
     .refine((p) => p.minimumPollers <= p.maximumPollers, 'minimumPollers must not exceed maximumPollers')
     .optional(),
   enabled: z.boolean().default(true),
@@ -65,7 +73,7 @@ const sharedDefaults = defaultMappings[0] ?? {
   retryAttempts: -1,
   maxRecordAge: -1,
   bisectBatchOnError: false,
-  reportBatchItemFailures: true,
+  reportBatchItemFailures: false,
 };
 
 const tablesSchema = z.strictObject({
@@ -213,8 +221,43 @@ export interface ResolvedMapping {
   maxRecordAge: number;
   bisectBatchOnError: boolean;
   reportBatchItemFailures: boolean;
-  provisionedPollerConfig: { minimumPollers: number; maximumPollers: number } | undefined;
+  provisionedPollerConfig: { minimumPollers: number; maximumPollers: number; pollerGroupName?: string } | undefined;
   enabled: boolean;
+}
+
+/**
+ * AWS's values for the Kafka error-handling controls: the only ones a mapping takes without a
+ * provisioned poller config (https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html:
+ * the console offers them under provisioned mode, the CLI example passes --provisioned-poller-config).
+ */
+const ON_DEMAND_ERROR_CONTROLS = { retryAttempts: -1, maxRecordAge: -1, bisectBatchOnError: false, reportBatchItemFailures: false } as const;
+
+/**
+ * What AWS would refuse, or what would lose records, in the resolved mappings: each problem names
+ * the property to set. Error controls away from AWS's defaults need provisioned mode, and one ingest
+ * function answers every mapping, so partial batch responses must be on for all of them or none.
+ */
+export function mappingProblems(mappings: readonly ResolvedMapping[]): string[] {
+  const problems: string[] = [];
+  mappings.forEach((m, i) => {
+    if (m.provisionedPollerConfig) return;
+    const set = (Object.keys(ON_DEMAND_ERROR_CONTROLS) as (keyof typeof ON_DEMAND_ERROR_CONTROLS)[]).filter((k) => m[k] !== ON_DEMAND_ERROR_CONTROLS[k]);
+    if (set.length === 0) return;
+    problems.push(
+      `mappings.${i} (${m.topic}): ${set.map((k) => `${k}=${JSON.stringify(m[k])}`).join(', ')} ` +
+        `${set.length === 1 ? 'is an error-handling control' : 'are error-handling controls'} AWS accepts only in provisioned mode: ` +
+        `set mappings.${i}.provisionedPollerConfig (e.g. {"minimumPollers":1,"maximumPollers":3}; billed per event poller unit, see the README), ` +
+        `or leave ${set.join(', ')} unset (AWS's defaults retry a failed batch until it succeeds, which exactly-once needs anyway)`,
+    );
+  });
+  const partial = new Set(mappings.map((m) => m.reportBatchItemFailures));
+  if (partial.size > 1) {
+    problems.push(
+      `mappings: reportBatchItemFailures must be the same on every mapping (one ingest function answers them all, ` +
+        `and a partial batch response sent to a mapping without it commits the failed records): set it on all or none`,
+    );
+  }
+  return problems;
 }
 
 export function resolveMapping(m: Mapping, stackName: string): ResolvedMapping {
@@ -237,9 +280,13 @@ export function resolveMapping(m: Mapping, stackName: string): ResolvedMapping {
 /** Validates a configuration object; the error lists each property with what to set. */
 export function parseStackConfig(input: unknown, source = 'configuration'): StackConfig {
   const result = stackConfigSchema.safeParse(input);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
-  throw new StackConfigError(`streamguard stack ${source} is invalid; set these (config file or -c key=value):\n${lines.join('\n')}`);
+  const lines = result.success
+    ? result.data.eventSourceMappings
+      ? mappingProblems(result.data.mappings.map((m) => resolveMapping(m, result.data.stackName)))
+      : []
+    : result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+  if (result.success && lines.length === 0) return result.data;
+  throw new StackConfigError(`streamguard stack ${source} is invalid; set these (config file or -c key=value):\n${lines.map((l) => `  ${l}`).join('\n')}`);
 }
 
 /** A context value from the command line is a string: read JSON-looking ones as JSON. */

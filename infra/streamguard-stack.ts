@@ -101,6 +101,9 @@ export class StreamGuardStack extends Stack {
       WRITE_CONCURRENCY: String(cfg.ingest.writeConcurrency),
       // Ingest judges lateness with the closer's delay: both must read the same value.
       WATERMARK_DELAY_MS: String(cfg.closer.watermarkDelayMs),
+      // Partial batch responses only where the mappings honour them (the same on all: config.ts
+      // checks); otherwise a batch not fully applied fails whole and is retried.
+      REPORT_BATCH_ITEM_FAILURES: String(cfg.eventSourceMappings && mappings.length > 0 && mappings.every((m) => m.reportBatchItemFailures)),
     };
     const closerEnv: Record<string, string> = {
       ...baseEnv,
@@ -112,6 +115,9 @@ export class StreamGuardStack extends Stack {
       ...(cfg.closer.sourcePartitions
         ? { SOURCE_PARTITIONS: Object.entries(cfg.closer.sourcePartitions).map(([topic, n]) => `${topic}=${n}`).join(',') }
         : {}),
+      // The mappings' groups: the closer reads their backlog, so a partition with records still to
+      // read never counts as idle (lib/closer/watermark.ts).
+      ...(cfg.eventSourceMappings && mappings.length > 0 ? { SOURCE_CONSUMER_GROUPS: mappings.map((m) => `${m.topic}=${m.consumerGroupId}`).join(',') } : {}),
       WATERMARK_POLICY: cfg.closer.watermarkPolicy,
       CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
       ALERT_TOPIC: cfg.closer.alertTopic,
@@ -166,15 +172,20 @@ export class StreamGuardStack extends Stack {
       });
     }
 
-    // ---- Least-privilege data access: table-scoped actions, the due index by name.
+    // ---- Least-privilege data access: exactly the calls each function makes, on the table it makes
+    // them on (test/e2e/iam-contract.test.ts records every call under the local runtime and checks
+    // this list both ways: nothing called is missing, nothing granted is unused).
     const arns = (...tables: dynamodb.Table[]) => tables.map((x) => x.tableArn);
     const allow = (role: iam.Role, actions: string[], resources: string[]) => role.addToPrincipalPolicy(new iam.PolicyStatement({ actions, resources }));
-    allow(ingestRole, ['dynamodb:UpdateItem', 'dynamodb:GetItem'], arns(t.windows, t.state));
-    allow(ingestRole, ['dynamodb:BatchWriteItem', 'dynamodb:PutItem'], arns(t.sideOutput));
+    // Window writes and partition watermark raises; each batch reads its partitions' marks in one BatchGetItem.
+    allow(ingestRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
+    allow(ingestRole, ['dynamodb:BatchGetItem'], arns(t.state));
+    allow(ingestRole, ['dynamodb:BatchWriteItem'], arns(t.sideOutput));
+    // The closer reads due windows through the index only, and watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
-    allow(closerRole, ['dynamodb:Query'], [...arns(t.windows, t.state), ...dueIndexArns]);
-    allow(closerRole, ['dynamodb:GetItem', 'dynamodb:UpdateItem'], arns(t.windows, t.state));
-    allow(closerRole, ['dynamodb:PutItem', 'dynamodb:GetItem'], arns(t.alerts));
+    allow(closerRole, ['dynamodb:Query'], [...arns(t.state), ...dueIndexArns]);
+    allow(closerRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
+    allow(closerRole, ['dynamodb:PutItem'], arns(t.alerts));
 
     // ---- Kafka: the closer produces alerts (MSK: IAM auth, brokers looked up from the cluster).
     // Self-managed Kafka with SCRAM: the closer reads the same secret the mappings use (the ARN, not
@@ -184,6 +195,11 @@ export class StreamGuardStack extends Stack {
       allow(closerRole, ['kafka:GetBootstrapBrokers'], [cluster.arn]);
       allow(closerRole, ['kafka-cluster:Connect'], [cluster.arn]);
       allow(closerRole, ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], [topicArn(cluster, cfg.closer.alertTopic)]);
+      if (cfg.eventSourceMappings && mappings.length > 0) {
+        // The backlog: log end offsets (ListOffsets) and the mappings' committed offsets (OffsetFetch).
+        allow(closerRole, ['kafka-cluster:DescribeTopic'], mappings.map((m) => topicArn(cluster, m.topic)));
+        allow(closerRole, ['kafka-cluster:DescribeGroup'], mappings.map((m) => groupArn(cluster, m.consumerGroupId)));
+      }
     }
 
     // ---- Event source mappings (off for LocalStack's free tier).
@@ -301,10 +317,12 @@ export class StreamGuardStack extends Stack {
         maxBatchingWindow: Duration.seconds(m.maxBatchingWindow),
         startingPosition: m.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
         consumerGroupId: m.consumerGroupId,
-        retryAttempts: m.retryAttempts,
+        // AWS's defaults are left out of the template: an on-demand mapping takes none of the four
+        // error controls (config.ts rejects other values without a provisioned poller config).
+        retryAttempts: m.retryAttempts === -1 ? undefined : m.retryAttempts,
         // -1 (never) is AWS's default, and not a Duration.
         maxRecordAge: m.maxRecordAge === -1 ? undefined : Duration.seconds(m.maxRecordAge),
-        bisectBatchOnError: m.bisectBatchOnError,
+        bisectBatchOnError: m.bisectBatchOnError ? true : undefined,
         reportBatchItemFailures: m.reportBatchItemFailures,
         onFailure,
         provisionedPollerConfig: m.provisionedPollerConfig,

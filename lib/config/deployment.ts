@@ -12,6 +12,7 @@ export interface MappingSettings {
   /** Seconds. */
   maxBatchingWindow: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** -1 = retry until the batch succeeds (AWS's default). */
   retryAttempts: number;
   /** Seconds; -1 = never expire. */
   maxRecordAge: number;
@@ -28,10 +29,13 @@ export const defaultMappings: MappingSettings[] = [...new Set(builtinPipelines.m
   batchSize: 500,
   maxBatchingWindow: 1,
   startingPosition: 'TRIM_HORIZON',
-  retryAttempts: 10,
+  // AWS's own defaults, the only values a Kafka mapping takes in on-demand mode (the four error
+  // controls need a provisioned poller config; see checkMappingMode in infra/config.ts). They are
+  // also what exactly-once needs: a failed batch is retried whole until it succeeds, never given up.
+  retryAttempts: -1,
   maxRecordAge: -1,
   bisectBatchOnError: false,
-  reportBatchItemFailures: true,
+  reportBatchItemFailures: false,
 }));
 
 export const DEFAULT_ALERT_TOPIC = 'fraud_alerts';

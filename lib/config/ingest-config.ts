@@ -10,6 +10,12 @@ export interface IngestConfig {
   retentionMs: number;
   /** Must equal the closer's: it decides which events are late when read (see lib/ingest/plan.ts). */
   watermarkDelayMs: number;
+  /**
+   * Whether the mappings honour partial batch responses (ReportBatchItemFailures). When they do not,
+   * a batch that cannot be applied fully must fail whole: a `batchItemFailures` answer would be
+   * taken as success and its records committed unapplied.
+   */
+  reportBatchItemFailures: boolean;
 }
 
 /** Environment variables naming the tables, shared with the CDK stack and the local runtime. */
@@ -33,6 +39,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       WRITE_CONCURRENCY: positiveInt(32, 512),
       RETENTION_DAYS: positiveInt(7, 3650),
       WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
+      // Off unless the stack says every mapping has it: failing whole is safe either way.
+      REPORT_BATCH_ITEM_FAILURES: z.enum(['true', 'false'], { error: 'must be "true" or "false" (the mappings\' ReportBatchItemFailures)' }).default('false'),
     },
     env,
     'streamguard ingest',
@@ -43,5 +51,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     writeConcurrency: parsed.WRITE_CONCURRENCY,
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,
     watermarkDelayMs: parsed.WATERMARK_DELAY_MS,
+    reportBatchItemFailures: parsed.REPORT_BATCH_ITEM_FAILURES === 'true',
   };
 }

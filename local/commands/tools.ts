@@ -1,6 +1,6 @@
 /** `invoke`, `top` and `rules`: working with one function or with stored state. */
 import { readFile } from 'node:fs/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { compileCondition, featureSchemaOf } from '../../lib/rules/expression.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
@@ -22,13 +22,20 @@ export async function runInvoke(fn: string, eventPath: string): Promise<number> 
   const event = JSON.parse(await readFile(eventPath, 'utf8'));
   const services = await startServices({ kafkaBrokers: process.env.KAFKA_BROKERS?.split(','), dynamoEndpoint: process.env.AWS_ENDPOINT_URL });
   try {
-    const functions = await loadFunctions(services, { watermarkDelayMs: 600_000, idleTimeoutMs: 300_000, ruleCacheTtlMs: 0 });
+    // The deployed defaults (the closer validates these as it would at cold start: a TTL must be > 0).
+    const functions = await loadFunctions(services, { watermarkDelayMs: 600_000, idleTimeoutMs: 300_000, ruleCacheTtlMs: 30_000 });
     const context = lambdaContext(`streamguard-${fn}`, 60_000);
     const answer = fn === 'ingest' ? await functions.ingest(event, context) : await functions.closeWindows(event, context);
     console.log(JSON.stringify(answer, null, 2));
     const byName = new Map(builtinPipelines.map((p) => [p.name, p]));
     for (const w of await scanWindows(services.client, services.tables.windows)) {
       console.log(`${w.pipeline} key=${w.key} window ${new Date(w.windowStart).toISOString()} ${JSON.stringify(featuresOf(byName.get(w.pipeline)!, w.slots))}`);
+    }
+    // What was set aside, and why: the point of invoking ingest on events/poison.json.
+    for await (const page of paginateScan({ client: services.client }, { TableName: services.tables.sideOutput })) {
+      for (const item of page.Items ?? []) {
+        console.log(`${item.kind?.S} ${item.topic?.S}-${item.partition?.N}@${item.offset?.N}${item.pipeline?.S ? ` [${item.pipeline.S}]` : ''}: ${item.reason?.S}`);
+      }
     }
     await functions.shutdown();
     return 0;

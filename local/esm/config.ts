@@ -16,6 +16,12 @@ export type StartingPosition = (typeof startingPositions)[number];
 // Kafka's own topic-name rule; the mock and MSK both reject anything else.
 const topicName = z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'not a valid Kafka topic name');
 
+/**
+ * AWS applies at most this many retries when retries are infinite (-1) and the mapping has an
+ * on-failure destination (https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure-destination.html).
+ */
+export const RETRY_CAP_WITH_DESTINATION = 10;
+
 /** AWS Lambda's hard cap on a synchronous invocation payload (6 MB). */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 

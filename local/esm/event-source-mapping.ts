@@ -38,6 +38,7 @@ import {
   LOCAL_MSK_CLUSTER_ARN,
   defaultConsumerGroupId,
   parseEventSourceMappingConfig,
+  RETRY_CAP_WITH_DESTINATION,
   type EventSourceMappingConfig,
   type EventSourceMappingInput,
 } from './config.ts';
@@ -636,7 +637,13 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
         result,
         batch: { offsets: chunk.records.map((r) => r.offset), timestamps: chunk.records.map((r) => r.timestamp) },
         retry,
-        settings: { ...this.config, retryBackoffBaseMs: local.retryBackoffBaseMs, retryBackoffMaxMs: local.retryBackoffMaxMs },
+        settings: {
+          ...this.config,
+          // As AWS does: infinite retries with an on-failure destination stop after 10.
+          retryAttempts: this.config.retryAttempts === -1 && this.config.onFailure ? RETRY_CAP_WITH_DESTINATION : this.config.retryAttempts,
+          retryBackoffBaseMs: local.retryBackoffBaseMs,
+          retryBackoffMaxMs: local.retryBackoffMaxMs,
+        },
         afterSuccess: result.outcome === 'success' ? this.faults?.afterSuccess(partitionId, chunk.records.length) : undefined,
         now: Date.now(),
       });

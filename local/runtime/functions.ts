@@ -61,6 +61,8 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
     IDLE_TIMEOUT_MS: String(s.idleTimeoutMs),
     RULE_CACHE_TTL_MS: String(s.ruleCacheTtlMs),
+    // As the stack sets it: the emulated mappings run with these very settings.
+    REPORT_BATCH_ITEM_FAILURES: String(defaultMappings.every((m) => m.reportBatchItemFailures)),
   });
   // The topics of a broker started here have known partition counts: a partition slow to start
   // must hold the watermark back (an external cluster's topics may differ, so nothing is assumed).

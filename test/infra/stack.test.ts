@@ -55,14 +55,18 @@ describe('StreamGuard stack (MSK)', () => {
         BatchSize: d.batchSize,
         MaximumBatchingWindowInSeconds: d.maxBatchingWindow,
         StartingPosition: d.startingPosition,
-        FunctionResponseTypes: ['ReportBatchItemFailures'],
-        MaximumRetryAttempts: d.retryAttempts,
-        BisectBatchOnFunctionError: d.bisectBatchOnError,
         AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: `StreamGuard-${d.topic}` },
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^IngestFailures/), 'Arn'] } } },
       });
-      expect(p.MaximumRecordAgeInSeconds).toBeUndefined(); // -1: AWS's default (never)
+      // On-demand mode (no poller config): none of the error controls AWS reserves for provisioned
+      // mode; AWS's defaults retry a failed batch until it succeeds (10 times with a destination).
+      expect(p.ProvisionedPollerConfig).toBeUndefined();
+      for (const control of ['MaximumRetryAttempts', 'MaximumRecordAgeInSeconds', 'BisectBatchOnFunctionError', 'FunctionResponseTypes']) {
+        expect(p[control], control).toBeUndefined();
+      }
     }
+    // So the function fails a batch it could not fully apply instead of answering with resume points.
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SIDE_OUTPUT_TABLE: Match.anyValue(), REPORT_BATCH_ITEM_FAILURES: 'false' }) } });
     template.resourceCountIs('AWS::SQS::Queue', 1);
   });
 
@@ -207,7 +211,18 @@ describe('StreamGuard stack variants', () => {
       bootstrapServers: 'b-1.example.com:9096,b-2.example.com:9096',
       secretArn: SECRET_ARN,
       onFailure: { type: 'kafka', topic: 'streamguard_ingest_failures' },
-      mappings: [{ topic: 'user_events', batchSize: 250, startingPosition: 'LATEST', retryAttempts: 3, maxRecordAge: 3600, bisectBatchOnError: true, provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 5 } }],
+      mappings: [
+        {
+          topic: 'user_events',
+          batchSize: 250,
+          startingPosition: 'LATEST',
+          retryAttempts: 3,
+          maxRecordAge: 3600,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+          provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 5, pollerGroupName: 'streamguard' },
+        },
+      ],
     });
     template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -221,12 +236,14 @@ describe('StreamGuard stack variants', () => {
       SelfManagedEventSource: { Endpoints: { KafkaBootstrapServers: ['b-1.example.com:9096', 'b-2.example.com:9096'] } },
       SourceAccessConfigurations: [{ Type: 'SASL_SCRAM_512_AUTH', URI: SECRET_ARN }],
       DestinationConfig: { OnFailure: { Destination: 'kafka://streamguard_ingest_failures' } },
-      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 5 },
+      ProvisionedPollerConfig: { MinimumPollers: 1, MaximumPollers: 5, PollerGroupName: 'streamguard' },
       SelfManagedKafkaEventSourceConfig: { ConsumerGroupId: 'StreamGuard-user_events' },
     });
     template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ KAFKA_BROKERS: 'b-1.example.com:9096,b-2.example.com:9096', KAFKA_SECRET_ARN: SECRET_ARN }) },
     });
+    // Every mapping honours partial batch responses, so the function may answer with them.
+    template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REPORT_BATCH_ITEM_FAILURES: 'true' }) } });
     // The closer reads the SCRAM secret itself, and only that secret.
     expect(statements(template).filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue')).map((st) => st.Resource)).toContainEqual(SECRET_ARN);
     template.resourceCountIs('AWS::SQS::Queue', 0);
@@ -289,6 +306,26 @@ describe('StreamGuard stack misconfiguration', () => {
     expect(message).toMatch(/mappings\.0\.topic/);
     expect(message).toMatch(/mappings\.0\.batchSize/);
     expect(message).toMatch(/closer\.schedule: must be an EventBridge schedule/);
+  });
+
+  it('error-handling controls without provisioned mode (AWS refuses them) fail synth, naming what to set', () => {
+    let message = '';
+    try {
+      parseStackConfig({ mskClusterArn: CLUSTER_ARN, mappings: [{ topic: 'user_events' }, { topic: 'iot_telemetry', retryAttempts: 10, reportBatchItemFailures: true }] });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/mappings\.1 \(iot_telemetry\): retryAttempts=10, reportBatchItemFailures=true are error-handling controls AWS accepts only in provisioned mode/);
+    expect(message).toMatch(/set mappings\.1\.provisionedPollerConfig/);
+    // ...and one function answers every mapping: partial responses on for some only would lose records.
+    expect(message).toMatch(/reportBatchItemFailures must be the same on every mapping/);
+    expect(message).not.toMatch(/mappings\.0 \(/);
+    for (const control of [{ maxRecordAge: 3600 }, { bisectBatchOnError: true }]) {
+      expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, mappings: [{ topic: 'user_events', ...control }] })).toThrow(/provisionedPollerConfig/);
+    }
+    // With a poller config they synthesize; without mappings they do not matter.
+    expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, mappings: [{ topic: 'user_events', retryAttempts: 10, provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 2 } }] })).not.toThrow();
+    expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, eventSourceMappings: false, mappings: [{ topic: 'user_events', retryAttempts: 10 }] })).not.toThrow();
   });
 
   it('self-managed Kafka needs its secret', () => {

@@ -46,7 +46,8 @@ afterAll(() => client.destroy());
 
 async function setup(o: { sink?: RecordingSink; store?: (store: CloserStore) => CloserStore; closerClient?: DynamoDBClient } = {}) {
   const tables = await freshTables(client);
-  const clock = { now: 1_000_000 };
+  // Wall-clock based: the stores count retention from it, and a 1970 clock would write items TTL deletes at once.
+  const clock = { now: Date.now() };
   const now = () => clock.now;
   const ingest = createIngestHandler(
     wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }), builtinPipelines, now),

@@ -42,6 +42,7 @@ describe('window retention', () => {
         writeConcurrency: 8,
         retentionMs: RETENTION_DAYS * DAY,
         watermarkDelayMs: 600_000,
+        reportBatchItemFailures: true,
       }),
     );
     const eventTime = Date.now() - 30 * DAY;

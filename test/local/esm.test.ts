@@ -7,7 +7,7 @@ import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchItemFailuresResponse, KafkaEvent, KafkaEventRecord } from '../../lib/codec/kafka-event.ts';
 import { startMockKafka, type MockKafka } from '../../local/broker/mock-kafka.ts';
-import { FAILURE_HEADERS, parseEventSourceMappingConfig, type EventSourceMappingInput } from '../../local/esm/config.ts';
+import { FAILURE_HEADERS, parseEventSourceMappingConfig, RETRY_CAP_WITH_DESTINATION, type EventSourceMappingInput } from '../../local/esm/config.ts';
 import { createEventSourceMapping, type EsmLogger, type EventSourceMapping, type KafkaLambdaHandler } from '../../local/esm/event-source-mapping.ts';
 import { toAwsHeaders } from '../../local/esm/records.ts';
 
@@ -319,6 +319,20 @@ describe.concurrent('event source mapping on the mock cluster', () => {
     const fromPoison = dead.filter((r) => header(r, FAILURE_HEADERS.sourceTopic) === 'poison');
     expect(fromPoison.map((r) => header(r, FAILURE_HEADERS.sourceOffset))).toEqual(['6']);
     expect(fromPoison[0]!.value).toBe(b64('x6'));
+  });
+
+  it('with infinite retries and an onFailure destination, stops after 10 retries as AWS does', async () => {
+    await broker.createTopic('capped', 1);
+    await broker.createTopic('capped-dlq', 1);
+    await produce('capped', [{ value: 'c0' }, { value: 'c1' }]);
+    const failing = recorder(() => {
+      throw new Error('always broken');
+    });
+    const esm = mapping({ topic: 'capped', consumerGroupId: 'capped-g', retryAttempts: -1, onFailure: 'capped-dlq', local: { retryBackoffBaseMs: 0, retryBackoffMaxMs: 0 } }, failing.handler);
+    await esm.start();
+    await waitFor('the batch given up on', () => esm.stats().recordsSentToOnFailure === 2, 30_000);
+    await esm.stop();
+    expect(failing.events).toHaveLength(1 + RETRY_CAP_WITH_DESTINATION);
   });
 
   it('skips (and commits past) exhausted records when no onFailure destination is configured', async () => {

@@ -1,7 +1,6 @@
 /** CloserStore on DynamoDB: partition marks and pipeline watermarks on the state table, windows via the due index. */
 import {
   ConditionalCheckFailedException,
-  GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
   paginateQuery,
@@ -89,7 +88,8 @@ export class DynamoCloserStore implements CloserStore {
       closedNow = true;
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
-      const found = err.Item ?? (await this.client.send(new GetItemCommand({ TableName: this.options.windowsTable, Key, ConsistentRead: true }))).Item;
+      // ALL_OLD returns the item whenever it exists; without one, the condition failed on attribute_exists(pk).
+      const found = err.Item;
       if (!found) throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
       item = found;
       closedNow = false;
