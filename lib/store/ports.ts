@@ -16,6 +16,8 @@ export interface SlotWrite {
   name: string;
   op: SlotOp;
   value: number | string[];
+  /** For a 'set' slot: its cap, past which the store keeps a sketch instead of growing the set. */
+  exactUpTo?: number;
 }
 
 /**
@@ -39,7 +41,11 @@ export type WindowWriteResult =
   | { applied: false; closed: boolean; marks: Map<string, number> };
 
 export interface WindowStore {
-  /** One conditional write: applies every slot and mark, or nothing. */
+  /**
+   * One conditional write: applies every slot and mark, or nothing. (A store may take more than one
+   * request, each guarded by the same marks, to keep a slot bounded: a distinct set past its cap,
+   * a full set of min/max candidates.)
+   */
   write(write: WindowWrite): Promise<WindowWriteResult>;
 }
 
