@@ -2,14 +2,25 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    // One DynamoDB Local for the whole run; each test file makes its own tables in it.
-    globalSetup: ['test/setup/dynamodb-local.ts'],
     pool: 'forks',
     // Two cores: one for the tests, one for the JVM and the broker.
     maxWorkers: 2,
     testTimeout: 60_000,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', POWERTOOLS_METRICS_DISABLED: 'true', POWERTOOLS_LOG_LEVEL: 'WARN' },
     hookTimeout: 60_000,
+    projects: [
+      // Pure logic: no services, seconds to run (`npm run test:unit`).
+      { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        extends: true,
+        test: {
+          name: 'services',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/unit/**'],
+          // One DynamoDB Local for the whole run; each test file makes its own tables in it.
+          globalSetup: ['test/setup/dynamodb-local.ts'],
+        },
+      },
+    ],
   },
 });

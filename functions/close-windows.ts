@@ -7,8 +7,8 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import type { Context } from 'aws-lambda';
-import { closeWindows, type CloserReport } from '../lib/closer/close-windows.ts';
+import type { CloserReport } from '../lib/closer/close-windows.ts';
+import { createCloserHandler } from '../lib/closer/closer-handler.ts';
 import { wireCloser } from '../lib/closer/wire.ts';
 import { loadCloserConfig } from '../lib/config/closer-config.ts';
 import { createDynamoClient } from '../lib/store/dynamodb/client.ts';
@@ -20,9 +20,7 @@ const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'closer', l
 const config = loadCloserConfig();
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
 export const dynamoClient = createDynamoClient();
-const client = dynamoClient;
-let remaining: () => number = () => 60_000;
-const deps = wireCloser(client, config, { remainingMs: () => remaining() });
+const deps = wireCloser(dynamoClient, config, { log: logger });
 
 function record(report: CloserReport, startedAt: number): void {
   for (const p of report.pipelines) {
@@ -34,13 +32,7 @@ function record(report: CloserReport, startedAt: number): void {
   logger.info('closer run', { ...report });
 }
 
-export const handler = middy(async (_event: unknown, context: Context): Promise<CloserReport> => {
-  const startedAt = Date.now();
-  remaining = () => context.getRemainingTimeInMillis();
-  const report = await closeWindows(deps);
-  record(report, startedAt);
-  return report;
-})
+export const handler = middy(createCloserHandler(deps, record))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
 

@@ -1,4 +1,5 @@
 /** Builds the closer's dependencies from configuration: where adapters meet the domain. */
+import type { Log } from '../log.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloserConfig } from '../config/closer-config.ts';
 import { builtinPipelines, risk } from '../pipelines/builtin.ts';
@@ -13,11 +14,11 @@ import type { CloserDeps } from './close-windows.ts';
 export function wireCloser(
   client: DynamoDBClient,
   config: CloserConfig,
-  runtime: { remainingMs: () => number; now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number },
-): CloserDeps & { sink: KafkaAlertSink } {
+  runtime: { now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number; log?: Log } = {},
+): Omit<CloserDeps, 'remainingMs'> & { sink: KafkaAlertSink } {
   const pipelines = runtime.pipelines ?? builtinPipelines;
   const now = runtime.now ?? Date.now;
-  const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs });
+  const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs, log: runtime.log });
   return {
     store: new DynamoCloserStore(client, { windowsTable: config.tables.windows, stateTable: config.tables.state }),
     alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
@@ -28,7 +29,6 @@ export function wireCloser(
     resultPipelines: new Set([risk.name]),
     concurrency: config.concurrency,
     now,
-    remainingMs: runtime.remainingMs,
     // Room to finish the windows in flight and return before Lambda's timeout.
     reserveMs: 5_000,
   };

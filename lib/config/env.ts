@@ -1,10 +1,9 @@
 /** Reading configuration from the environment with errors that say what to set. */
 import { z } from 'zod';
+import { StreamguardError } from '../errors.ts';
 
 /** A deployment that cannot run: names every variable that is missing or wrong. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export class ConfigError extends StreamguardError {}
 
 /** Parses `env` with `schema`; on failure lists each variable with what it must be. */
 export function parseEnv<T extends z.ZodRawShape>(shape: T, env: NodeJS.ProcessEnv, what: string): z.infer<z.ZodObject<T>> {

@@ -2,6 +2,7 @@
  * The ingest handler as a plain async function of the Kafka event: decode, ingest, answer with
  * the partitions to resume. Logging and metrics are attached at the edge (functions/ingest.ts).
  */
+import { InputError } from '../errors.ts';
 import { decodeKafkaEvent, type BatchItemFailuresResponse, type KafkaEvent } from '../codec/kafka-event.ts';
 import { ingestBatch, type IngestDeps, type IngestReport } from './ingest-batch.ts';
 
@@ -9,7 +10,7 @@ import { ingestBatch, type IngestDeps, type IngestReport } from './ingest-batch.
 export function assertKafkaEvent(event: unknown): asserts event is KafkaEvent {
   const e = event as Partial<KafkaEvent> | null;
   if (!e || typeof e !== 'object' || typeof e.records !== 'object' || e.records === null) {
-    throw new TypeError('ingest expects a Lambda Kafka event ({ eventSource, records: { "<topic>-<partition>": [...] } })');
+    throw new InputError('ingest expects a Lambda Kafka event ({ eventSource, records: { "<topic>-<partition>": [...] } })');
   }
 }
 

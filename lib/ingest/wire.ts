@@ -17,9 +17,9 @@ export function wireIngest(
 ): IngestDeps {
   return {
     router: createRouter(pipelines),
-    windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs }),
+    windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),
-    sideOutput: new DynamoSideOutputStore(client, { tableName: config.tables.sideOutput, retentionMs: config.retentionMs }),
+    sideOutput: new DynamoSideOutputStore(client, { tableName: config.tables.sideOutput, retentionMs: config.retentionMs }, now),
     options: { maxRecordBytes: config.maxRecordBytes, writeConcurrency: config.writeConcurrency, watermarkDelayMs: config.watermarkDelayMs },
   };
 }

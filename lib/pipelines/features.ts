@@ -9,6 +9,7 @@
  * "Pipelines").
  */
 import { createHash } from 'node:crypto';
+import { PipelineDefinitionError } from '../errors.ts';
 
 export type SlotOp = 'add' | 'min' | 'max' | 'set';
 
@@ -136,7 +137,7 @@ export interface DistinctOptions {
 export function distinct<E>(of: (event: E) => string | undefined, options: DistinctOptions = {}): Feature<E> {
   const exactUpTo = options.exactUpTo ?? DEFAULT_EXACT_UP_TO;
   if (!Number.isSafeInteger(exactUpTo) || exactUpTo < 1 || exactUpTo > MAX_EXACT_UP_TO) {
-    throw new Error(`distinct(): exactUpTo must be a whole number from 1 to ${MAX_EXACT_UP_TO}, got ${exactUpTo}`);
+    throw new PipelineDefinitionError(`distinct(): exactUpTo must be a whole number from 1 to ${MAX_EXACT_UP_TO}, got ${exactUpTo}`);
   }
   const value = (e: E) => {
     const v = of(e);

@@ -10,6 +10,7 @@
  *   .aggregate({ count: count(), amount: sum((e) => e.amount) });
  * ```
  */
+import { PipelineDefinitionError } from '../errors.ts';
 import type { EventFamily } from '../schemas/family.ts';
 import { HLL_BYTES } from '../windows/hll.ts';
 import { count, MAX_DISTINCT_VALUE_BYTES, type Feature, type Slot } from './features.ts';
@@ -56,7 +57,7 @@ function checkDistinctBudget(pipeline: string, slots: Slot<any>[]): void {
   const worst = distinct.reduce((bytes, s) => bytes + (s.exactUpTo ?? 0) * (MAX_DISTINCT_VALUE_BYTES + 1) + HLL_BYTES, 0);
   if (worst > DISTINCT_BUDGET_BYTES) {
     const caps = distinct.map((s) => `${s.name}: exactUpTo ${s.exactUpTo}`).join(', ');
-    throw new Error(
+    throw new PipelineDefinitionError(
       `pipeline "${pipeline}": its distinct features could take ${worst} bytes of a window item (${caps}; up to ${MAX_DISTINCT_VALUE_BYTES} bytes a value), over the ${DISTINCT_BUDGET_BYTES}-byte budget that keeps items inside DynamoDB's 400 KB: lower exactUpTo`,
     );
   }
@@ -93,17 +94,17 @@ class PipelineBuilder<E extends { eventTime: number }> {
   }
 
   aggregate(features: Record<string, Feature<E>>): Pipeline<E> {
-    if (!this.keyOf) throw new Error(`pipeline "${this.name}": call .key() before .aggregate()`);
-    if (!this.windowDef) throw new Error(`pipeline "${this.name}": call .window() before .aggregate()`);
+    if (!this.keyOf) throw new PipelineDefinitionError(`pipeline "${this.name}": call .key() before .aggregate()`);
+    if (!this.windowDef) throw new PipelineDefinitionError(`pipeline "${this.name}": call .window() before .aggregate()`);
     const all = { ...features };
     for (const featureName of Object.keys(all)) {
-      if (!FEATURE.test(featureName)) throw new Error(`pipeline "${this.name}": feature name "${featureName}" must match ${FEATURE}`);
+      if (!FEATURE.test(featureName)) throw new PipelineDefinitionError(`pipeline "${this.name}": feature name "${featureName}" must match ${FEATURE}`);
     }
     const slots = Object.entries(all).flatMap(([featureName, feature]) => feature.slots(featureName));
     checkDistinctBudget(this.name, slots);
     if (this.rejectedAs !== undefined) {
       if (!FEATURE.test(this.rejectedAs) || all[this.rejectedAs]) {
-        throw new Error(`pipeline "${this.name}": rejectedAs "${this.rejectedAs}" must be a new feature name`);
+        throw new PipelineDefinitionError(`pipeline "${this.name}": rejectedAs "${this.rejectedAs}" must be a new feature name`);
       }
       // Read like any counter; folded only from the events the filter rejects.
       all[this.rejectedAs] = count();
@@ -123,7 +124,7 @@ class PipelineBuilder<E extends { eventTime: number }> {
 
 /** Starts a pipeline definition. Names are lower-case identifiers: they become storage keys. */
 export function pipeline(name: string) {
-  if (!NAME.test(name)) throw new Error(`pipeline name "${name}" must match ${NAME}`);
+  if (!NAME.test(name)) throw new PipelineDefinitionError(`pipeline name "${name}" must match ${NAME}`);
   return {
     from<E extends { eventTime: number }>(src: Source<E>): PipelineBuilder<E> {
       return new PipelineBuilder(name, src);

@@ -1,4 +1,5 @@
 /** Event-time tumbling windows. */
+import { PipelineDefinitionError } from '../errors.ts';
 
 export interface TumblingWindow {
   kind: 'tumbling';
@@ -6,7 +7,7 @@ export interface TumblingWindow {
 }
 
 export function tumbling(sizeMs: number): TumblingWindow {
-  if (!Number.isInteger(sizeMs) || sizeMs <= 0) throw new RangeError(`window size must be a positive whole number of ms, got ${sizeMs}`);
+  if (!Number.isInteger(sizeMs) || sizeMs <= 0) throw new PipelineDefinitionError(`window size must be a positive whole number of ms, got ${sizeMs}`);
   return { kind: 'tumbling', sizeMs };
 }
 

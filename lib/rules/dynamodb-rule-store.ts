@@ -4,6 +4,7 @@
  * `pipeline`, `version` and `updatedAt` sit beside it so the console shows what matters, and
  * `version` is raised with ADD so concurrent writers never hand out the same version twice.
  */
+import { silentLog, type Log } from '../log.ts';
 import {
   DeleteItemCommand,
   QueryCommand,
@@ -27,7 +28,9 @@ export interface DynamoRuleStoreOptions {
    * Called for a stored rule that no longer validates (e.g. its pipeline or feature was removed
    * from the code since); the rule is left out of `list()`. Defaults to a warning on stderr.
    */
+  /** Told about each stored rule that no longer validates (it is skipped); default: a warning on `log`. */
   onInvalid?: (id: string, error: RuleValidationError | SyntaxError) => void;
+  log?: Log;
 }
 
 function wrap(what: string, err: unknown): never {
@@ -49,7 +52,8 @@ export class DynamoRuleStore implements RuleStore {
     private readonly options: DynamoRuleStoreOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.onInvalid = options.onInvalid ?? ((id, error) => console.warn(`rules: stored rule "${id}" ignored: ${error.message}`));
+    const log = options.log ?? silentLog;
+    this.onInvalid = options.onInvalid ?? ((id, error) => log.warn('stored rule ignored: it no longer validates', { ruleId: id, error: error.message }));
   }
 
   async list(): Promise<Rule[]> {

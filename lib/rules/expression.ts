@@ -25,6 +25,7 @@
  * is false, whichever the operator (`!=` included). Logic is two-valued: `NOT (t < 0)` is true
  * when t has no value.
  */
+import { StreamguardError } from '../errors.ts';
 import { magnitudeOf } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Features } from '../windows/features-of.ts';
@@ -33,8 +34,7 @@ import type { Features } from '../windows/features-of.ts';
 export const EXPRESSION_LIMITS = { maxLength: 1000, maxDepth: 32 } as const;
 
 /** A condition that cannot be parsed or does not fit its pipeline; `position` is 1-based. */
-export class ExpressionError extends Error {
-  override readonly name = 'ExpressionError';
+export class ExpressionError extends StreamguardError {
   constructor(
     /** What is wrong, without the position. */
     readonly problem: string,

@@ -1,4 +1,4 @@
-/** Rules as data: what the closer and admin tooling import. */
+/** Rules as data: the domain side (no AWS SDK); the DynamoDB store is in lib/store/dynamodb/index.ts. */
 export {
   compileCondition,
   parseExpression,
@@ -15,6 +15,4 @@ export { validateRule, ruleSchema, isAlerting, RuleValidationError, LEVELS, type
 export { defaultRules, seedDefaults, type SeedResult } from './defaults.ts';
 export { evaluateRules, type Evaluation } from './evaluate.ts';
 export { InMemoryRuleStore, type RuleStore } from './rule-store.ts';
-export { DynamoRuleStore, RULE_PK, type DynamoRuleStoreOptions } from './dynamodb-rule-store.ts';
 export { RuleCache, effectiveRules, DEFAULT_RULE_TTL_MS, type RuleCacheOptions } from './rule-cache.ts';
-export { wireRules, ruleCacheTtlFrom, type RuleWiringOptions } from './wire.ts';

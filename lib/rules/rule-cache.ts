@@ -16,6 +16,7 @@
  *   `onRefreshError`) and the store is tried again after `retryMs`. With nothing in hand, the error
  *   propagates: guessing with defaults could overrule an operator's edits.
  */
+import { silentLog, type Log } from '../log.ts';
 import { evaluateRules, type Evaluation } from './evaluate.ts';
 import { defaultRules } from './defaults.ts';
 import type { Rule } from './rule.ts';
@@ -33,7 +34,9 @@ export interface RuleCacheOptions {
   /** Rules for pipelines the store holds none for. */
   defaults?: readonly Rule[];
   now?: () => number;
+  /** Told about each failed refresh; default: a warning on `log`. */
   onRefreshError?: (error: unknown) => void;
+  log?: Log;
 }
 
 /**
@@ -65,7 +68,8 @@ export class RuleCache {
     this.retryMs = options.retryMs ?? Math.min(5_000, this.ttlMs);
     this.defaults = options.defaults ?? defaultRules;
     this.now = options.now ?? Date.now;
-    this.onRefreshError = options.onRefreshError ?? ((e) => console.warn(`rules: refresh failed, serving cached rules: ${String(e)}`));
+    const log = options.log ?? silentLog;
+    this.onRefreshError = options.onRefreshError ?? ((e) => log.warn('rule refresh failed; serving the cached rules', { error: String(e) }));
   }
 
   /**

@@ -11,6 +11,7 @@
  * conditions are cached by id and version.
  */
 import { z } from 'zod';
+import { StreamguardError } from '../errors.ts';
 import { compileCondition, EXPRESSION_LIMITS, ExpressionError, featureSchemaOf, type PipelineLike } from './expression.ts';
 
 export const LEVELS = ['HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
@@ -92,8 +93,7 @@ export interface RuleProblem {
 }
 
 /** A rule that cannot be stored or used; the message names every problem found. */
-export class RuleValidationError extends Error {
-  override readonly name = 'RuleValidationError';
+export class RuleValidationError extends StreamguardError {
   constructor(
     readonly ruleId: string | undefined,
     readonly problems: RuleProblem[],

@@ -1,4 +1,5 @@
 /** Wiring for the closer: the DynamoDB rule store and the cache over it, from configuration. */
+import type { Log } from '../log.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parseEnv, positiveInt } from '../config/env.ts';
 import { builtinPipelines } from '../pipelines/builtin.ts';
@@ -20,12 +21,14 @@ export interface RuleWiringOptions {
   pipelines?: readonly PipelineLike[];
   ttlMs?: number;
   now?: () => number;
+  /** Where warnings about stored rules and refreshes go. */
+  log?: Log;
 }
 
 /** The store and cache the closer uses; one per container, so the cache survives warm invocations. */
 export function wireRules(client: DynamoDBClient, options: RuleWiringOptions): { store: DynamoRuleStore; cache: RuleCache } {
   const now = options.now ?? Date.now;
-  const store = new DynamoRuleStore(client, { tableName: options.stateTable, pipelines: options.pipelines ?? builtinPipelines }, now);
-  const cache = new RuleCache({ store, ttlMs: options.ttlMs ?? ruleCacheTtlFrom(), now });
+  const store = new DynamoRuleStore(client, { tableName: options.stateTable, pipelines: options.pipelines ?? builtinPipelines, log: options.log }, now);
+  const cache = new RuleCache({ store, ttlMs: options.ttlMs ?? ruleCacheTtlFrom(), now, log: options.log });
   return { store, cache };
 }

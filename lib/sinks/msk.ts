@@ -2,6 +2,7 @@
  * Reaching Kafka from Lambda: Amazon MSK with IAM auth (OAUTHBEARER tokens signed by the function's
  * role; brokers looked up from the cluster ARN once per container), or plain brokers locally.
  */
+import { ConfigError } from '../config/env.ts';
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
@@ -21,7 +22,7 @@ async function mskBrokers(clusterArn: string, region: string): Promise<string[]>
   try {
     const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
     const list = out.BootstrapBrokerStringSaslIam;
-    if (!list) throw new Error(`MSK cluster ${clusterArn} has no IAM (SASL/IAM) bootstrap brokers: enable IAM access control on it`);
+    if (!list) throw new ConfigError(`MSK cluster ${clusterArn} has no IAM (SASL/IAM) bootstrap brokers: enable IAM access control on it`);
     cachedBrokers = { arn: clusterArn, brokers: list.split(',') };
     return cachedBrokers.brokers;
   } finally {
@@ -36,7 +37,7 @@ async function scramCredentials(secretArn: string): Promise<{ username: string; 
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
     const parsed = JSON.parse(out.SecretString ?? '{}') as { username?: unknown; password?: unknown };
     if (typeof parsed.username !== 'string' || typeof parsed.password !== 'string') {
-      throw new Error(`secret ${secretArn} must be JSON with string "username" and "password"`);
+      throw new ConfigError(`secret ${secretArn} must be JSON with string "username" and "password"`);
     }
     return { username: parsed.username, password: parsed.password };
   } finally {

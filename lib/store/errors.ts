@@ -1,15 +1,14 @@
 /** Typed errors of the storage adapters. */
+import { StreamguardError } from '../errors.ts';
+
+/** Storage did not do what was asked; the subclass says whether to retry, set aside or stop. */
+export class StoreError extends StreamguardError {}
 
 /**
  * Storage refused for a reason that passes with time (throttling, a 5xx, a dropped connection)
  * after the client's own retries. The batch resumes from the first record it affects.
  */
-export class TransientStoreError extends Error {
-  override readonly name = 'TransientStoreError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export class TransientStoreError extends StoreError {}
 
 const TRANSIENT_NAMES = new Set([
   'ProvisionedThroughputExceededException',
@@ -38,9 +37,7 @@ export function isTransient(err: unknown): boolean {
  * Storage refused one write for good (e.g. the item would pass DynamoDB's 400 KB limit). Retrying
  * cannot help, so the records behind it are quarantined with this message instead of blocking.
  */
-export class RejectedWriteError extends Error {
-  override readonly name = 'RejectedWriteError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
-}
+export class RejectedWriteError extends StoreError {}
+
+/** What storage holds contradicts its own contract (a due-index entry whose window is gone). */
+export class StoreInconsistencyError extends StoreError {}

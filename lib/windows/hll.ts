@@ -17,6 +17,7 @@
  * (99.7% of the time for a normal error; verify and the tests check it).
  */
 import { createHash } from 'node:crypto';
+import { StreamguardError } from '../errors.ts';
 
 /** Index bits: m = 2^P registers. */
 export const HLL_P = 12;
@@ -53,7 +54,7 @@ export class HyperLogLog {
 
   /** Reads a serialized sketch. @throws Error on a form this version does not know. */
   static fromBytes(bytes: Uint8Array): HyperLogLog {
-    if (bytes.length !== HLL_BYTES || bytes[0] !== VERSION) throw new Error(`not a streamguard HyperLogLog sketch (${bytes.length} bytes, version ${bytes[0]})`);
+    if (bytes.length !== HLL_BYTES || bytes[0] !== VERSION) throw new StreamguardError(`not a streamguard HyperLogLog sketch (${bytes.length} bytes, version ${bytes[0]})`);
     return new HyperLogLog(Uint8Array.from(bytes.subarray(1)));
   }
 

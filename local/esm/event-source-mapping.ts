@@ -41,6 +41,7 @@ import {
   type EventSourceMappingConfig,
   type EventSourceMappingInput,
 } from './config.ts';
+import { decideDelivery, interpretResponse, type AfterSuccess, type FailureReason, type InvokeResult, type RetryState } from './delivery-policy.ts';
 import { envelopePayloadBytes, recordPayloadBytes, toAwsRecord } from './records.ts';
 
 /**
@@ -61,7 +62,7 @@ export interface EsmLogger {
 }
 
 /** Why records left the mapping without a successful invocation. */
-export type FailureReason = 'function-error' | 'batch-item-failure' | 'record-age-exceeded';
+export type { FailureReason } from './delivery-policy.ts';
 
 /** Emitted after every invocation. */
 export interface InvocationEvent {
@@ -132,13 +133,13 @@ export interface PartitionLag {
   lag: number;
 }
 
+export type { AfterSuccess } from './delivery-policy.ts';
+
 /**
  * What becomes of a batch the function processed successfully. AWS commits it; a lost commit
  * (poller restart, rebalance) means the same records are delivered again, possibly cut into a
  * batch of another size. Local fault injection only.
  */
-export type AfterSuccess = { commit: true } | { commit: false; redeliverAs?: number };
-
 export interface DeliveryFaults {
   afterSuccess(partitionId: string, records: number): AfterSuccess;
 }
@@ -180,21 +181,6 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function errorMessage(err: unknown): string {
   if (err instanceof Error) return `${err.name}: ${err.message}`;
   return typeof err === 'string' ? err : JSON.stringify(err) ?? String(err);
-}
-
-type InvokeResult =
-  | { outcome: 'success' }
-  | { outcome: 'error'; error: string }
-  | { outcome: 'partial'; resumeOffset: number; error: string };
-
-/** Per-partition retry bookkeeping for the range that starts at `offset`. */
-interface RetryState {
-  offset: number;
-  /** Failed invocations whose first record was `offset` (bisection steps excluded). */
-  attempts: number;
-  /** Where the range currently being bisected ends (inclusive). */
-  bisectEnd?: number;
-  bisectSize?: number;
 }
 
 /** Records fetched for one partition and the worker that delivers them. */
@@ -646,70 +632,54 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
         this.releaseSlot();
       }
       const last = chunk.records.at(-1)!.offset;
+      const decision = decideDelivery({
+        result,
+        batch: { offsets: chunk.records.map((r) => r.offset), timestamps: chunk.records.map((r) => r.timestamp) },
+        retry,
+        settings: { ...this.config, retryBackoffBaseMs: local.retryBackoffBaseMs, retryBackoffMaxMs: local.retryBackoffMaxMs },
+        afterSuccess: result.outcome === 'success' ? this.faults?.afterSuccess(partitionId, chunk.records.length) : undefined,
+        now: Date.now(),
+      });
 
-      if (result.outcome === 'success') {
-        const fault = this.faults?.afterSuccess(partitionId, chunk.records.length);
-        if (fault && !fault.commit) {
-          // The commit is lost: the buffer still starts at this batch, so it is delivered again.
-          st.recutTo = fault.redeliverAs;
-          deliverShort = true;
-          continue;
-        }
-        if (!(await this.commit(st, last + 1))) return;
-        this.counters.recordsSucceeded += chunk.records.length;
-        this.consumed(st, chunk.records.length);
-        if (retry && !(retry.bisectEnd !== undefined && last < retry.bisectEnd)) this.retryState.delete(partition);
-        else if (retry) this.retryState.set(partition, { ...retry, offset: last + 1, attempts: 0 });
+      if (decision.action === 'redeliver') {
+        // The commit is lost: the buffer still starts at this batch, so it is delivered again.
+        st.recutTo = decision.recutTo;
+        deliverShort = true;
         continue;
       }
-
-      // A failure. Everything from `failedFrom` on failed; the prefix before it succeeded.
-      const failedFrom = result.outcome === 'partial' ? result.resumeOffset : first;
-      const failedIdx = chunk.records.findIndex((r) => r.offset === failedFrom);
-      const failed = chunk.records.slice(failedIdx);
-      if (failedFrom > first) {
-        if (!(await this.commit(st, failedFrom))) return;
-        this.counters.recordsSucceeded += failedIdx;
-        this.consumed(st, failedIdx);
+      if (decision.action === 'commit') {
+        if (!(await this.commit(st, decision.nextOffset))) return;
+        this.counters.recordsSucceeded += decision.consumed;
+        this.consumed(st, decision.consumed);
+        this.setRetry(partition, decision.retry);
+        continue;
       }
-      const sameRange = retry !== undefined && retry.offset === failedFrom;
-      const bisect = this.config.bisectBatchOnError && result.outcome === 'error' && failed.length > 1;
-      // Halving is progress towards isolating the bad record, so it does not use up a retry.
-      const attempts = (sameRange ? retry.attempts : 0) + (bisect ? 0 : 1);
-      const oldest = Math.min(...failed.map((r) => r.timestamp));
-      const expired = this.config.maxRecordAge >= 0 && Date.now() - oldest > this.config.maxRecordAge * 1000;
-      const exhausted = this.config.retryAttempts >= 0 && attempts > this.config.retryAttempts;
-
-      if (expired || exhausted) {
-        const reason: FailureReason = expired
-          ? 'record-age-exceeded'
-          : result.outcome === 'partial'
-            ? 'batch-item-failure'
-            : 'function-error';
-        await this.giveUp(partitionId, failed, reason, result.error, Math.max(attempts, 1));
-        if (!(await this.commit(st, last + 1))) return;
+      if (decision.commitFirst) {
+        if (!(await this.commit(st, decision.commitFirst.nextOffset))) return;
+        this.counters.recordsSucceeded += decision.commitFirst.consumed;
+        this.consumed(st, decision.commitFirst.consumed);
+      }
+      const error = result.outcome === 'success' ? '' : result.error;
+      if (decision.action === 'give-up') {
+        const failed = chunk.records.slice(decision.failedFromIndex);
+        await this.giveUp(partitionId, failed, decision.reason, error, decision.attempts);
+        if (!(await this.commit(st, decision.nextOffset))) return;
         this.consumed(st, failed.length);
-        this.retryState.delete(partition);
+        this.setRetry(partition, undefined);
         continue;
       }
-
-      const next: RetryState = { offset: failedFrom, attempts };
-      if (bisect) {
-        next.bisectEnd = Math.max(last, retry?.bisectEnd ?? last);
-        next.bisectSize = Math.ceil(failed.length / 2);
-      } else if (retry?.bisectEnd !== undefined && failedFrom <= retry.bisectEnd) {
-        next.bisectEnd = retry.bisectEnd;
-        next.bisectSize = retry.bisectSize;
-      }
-      this.retryState.set(partition, next);
+      this.setRetry(partition, decision.retry);
       this.counters.retries++;
-      const delayMs = bisect
-        ? local.retryBackoffBaseMs
-        : Math.min(local.retryBackoffMaxMs, local.retryBackoffBaseMs * 2 ** Math.max(0, attempts - 1));
-      this.emit('retry', { partitionId, fromOffset: failedFrom, attempt: attempts, delayMs, ...(bisect ? { bisectedTo: next.bisectSize } : {}) });
-      this.logger.info('retrying', { partitionId, fromOffset: failedFrom, attempts, delayMs, error: result.error });
-      await sleep(delayMs, this.abort.signal);
+      const { offset: fromOffset, attempts, bisectSize } = decision.retry;
+      this.emit('retry', { partitionId, fromOffset, attempt: attempts, delayMs: decision.delayMs, ...(decision.bisected ? { bisectedTo: bisectSize } : {}) });
+      this.logger.info('retrying', { partitionId, fromOffset, attempts, delayMs: decision.delayMs, error });
+      await sleep(decision.delayMs, this.abort.signal);
     }
+  }
+
+  private setRetry(partition: number, retry: RetryState | undefined): void {
+    if (retry) this.retryState.set(partition, retry);
+    else this.retryState.delete(partition);
   }
 
   private buildChunk(topic: string, partition: number, messages: KafkaMessage[], limit: number) {
@@ -755,7 +725,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
           timer = setTimeout(() => reject(new Error(`Task timed out after ${timeoutMs / 1000} seconds`)), timeoutMs);
         }),
       ]);
-      result = this.interpret(partitionId, chunk.records, response);
+      result = interpretResponse(partitionId, chunk.records.map((r) => r.offset), response, this.config.reportBatchItemFailures);
     } catch (err) {
       result = { outcome: 'error', error: errorMessage(err) };
     } finally {
@@ -775,28 +745,6 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
       ...(result.outcome !== 'success' ? { error: result.error } : {}),
     });
     return result;
-  }
-
-  /** Reads a handler response the way the mapping does; only our partition's entries matter. */
-  private interpret(partitionId: string, records: KafkaEventRecord[], response: unknown): InvokeResult {
-    if (!this.config.reportBatchItemFailures) return { outcome: 'success' };
-    const failures = (response as Partial<BatchItemFailuresResponse> | null | undefined)?.batchItemFailures;
-    if (!Array.isArray(failures) || failures.length === 0) return { outcome: 'success' };
-    const offsets: number[] = [];
-    for (const f of failures) {
-      const id = (f as { itemIdentifier?: { partition?: unknown; offset?: unknown } } | null)?.itemIdentifier;
-      if (id?.partition !== partitionId) continue;
-      const offset = Number(id.offset);
-      // An identifier naming no record of the batch cannot be a resume point: AWS fails the whole batch.
-      if (!Number.isInteger(offset) || !records.some((r) => r.offset === offset)) {
-        return { outcome: 'error', error: `batchItemFailures names offset ${String(id.offset)} not in the batch` };
-      }
-      offsets.push(offset);
-    }
-    if (offsets.length === 0) return { outcome: 'success' };
-    const resumeOffset = Math.min(...offsets);
-    const error = `batchItemFailures: resume ${partitionId} at ${resumeOffset}`;
-    return resumeOffset === records[0]!.offset ? { outcome: 'error', error } : { outcome: 'partial', resumeOffset, error };
   }
 
   private context(deadline: number): Context {

@@ -18,7 +18,7 @@ import type { DistinctSummary } from '../../lib/pipelines/features.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
 import { DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
-import { MAX_CANDIDATES } from '../../lib/store/dynamodb/slot-updates.ts';
+import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
 import { storedWindowOf } from '../../lib/store/dynamodb/window-items.ts';
 import { DynamoWindowStore } from '../../lib/store/dynamodb/window-store.ts';
 import { TransientStoreError } from '../../lib/store/errors.ts';

@@ -167,8 +167,9 @@ describe.concurrent('event source mapping on the mock cluster', () => {
   it('waits up to maxBatchingWindow to fill a batch, and sends SelfManagedKafka events when configured', async () => {
     await broker.createTopic('window', 1);
     const rec = recorder();
+    // Wide enough that five produces 100 ms apart fall inside it on a loaded machine (1.5 s did not).
     const esm = mapping(
-      { topic: 'window', consumerGroupId: 'window-g', batchSize: 100, maxBatchingWindow: 1.5, eventSource: 'SelfManagedKafka' },
+      { topic: 'window', consumerGroupId: 'window-g', batchSize: 100, maxBatchingWindow: 4, eventSource: 'SelfManagedKafka' },
       rec.handler,
     );
     await esm.start();

@@ -1,4 +1,5 @@
 /** CloserStore on DynamoDB: partition marks and pipeline watermarks on the state table, windows via the due index. */
+import { StoreInconsistencyError } from '../errors.ts';
 import {
   ConditionalCheckFailedException,
   GetItemCommand,
@@ -87,7 +88,7 @@ export class DynamoCloserStore implements CloserStore {
     } catch (err) {
       if (!(err instanceof ConditionalCheckFailedException)) throw err;
       const item = err.Item ?? (await this.client.send(new GetItemCommand({ TableName: this.options.windowsTable, Key, ConsistentRead: true }))).Item;
-      if (!item) throw new Error(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+      if (!item) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
       return { window: storedWindowOf(item), closedNow: false };
     }
   }

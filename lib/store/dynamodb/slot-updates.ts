@@ -17,6 +17,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { HyperLogLog } from '../../windows/hll.ts';
+import { MAX_CANDIDATES } from '../bounds.ts';
 import type { SlotWrite } from '../ports.ts';
 import { WINDOW_ATTR as A } from '../tables.ts';
 
@@ -34,8 +35,6 @@ export interface UpdateParts {
 /** Whether one slot's conditions hold on a stored item, evaluated as DynamoDB evaluates them. */
 export type SlotCheck = (item: Item) => boolean;
 
-/** Candidate extremes a min/max slot keeps before it is compacted to one. */
-export const MAX_CANDIDATES = 16;
 
 const num = (n: number): AttributeValue => ({ N: String(n) });
 

@@ -7,13 +7,16 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { isTransient, RejectedWriteError, TransientStoreError } from '../errors.ts';
 import type { WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
+import { windowTtl } from '../retention.ts';
 import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
 import { addSlotUpdates, type Item, type SlotCheck } from './slot-updates.ts';
 
 export interface DynamoWindowStoreOptions {
   tableName: string;
-  /** How long a window item outlives its end, for TTL. */
+  /** How long a window item outlives its end (or its first write, if later), for TTL. */
   retentionMs: number;
+  /** Wall clock of the writes (epoch ms); the TTL counts from it for windows that ended before it. */
+  now?: () => number;
 }
 
 const num = (n: number): AttributeValue => ({ N: String(n) });
@@ -32,7 +35,13 @@ const str = (s: string): AttributeValue => ({ S: s });
  * @param observed the item a refused attempt returned: slots are then written from what it holds.
  * @param checks receives the checks of the slot conditions (not the marks'), to tell a refusal's cause.
  */
-export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStoreOptions, observed?: Item, checks?: SlotCheck[]) {
+export function buildWindowUpdate(
+  write: WindowWrite,
+  options: DynamoWindowStoreOptions,
+  now: number = (options.now ?? Date.now)(),
+  observed?: Item,
+  checks?: SlotCheck[],
+) {
   const names: Record<string, string> = {};
   const values: Record<string, AttributeValue> = {};
   const sets: string[] = [];
@@ -47,7 +56,7 @@ export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStore
     ['#ws', A.windowStart, num(write.windowStart)],
     ['#we', A.windowEnd, num(write.windowEnd)],
     ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key))],
-    ['#ttl', A.ttl, num(Math.ceil((write.windowEnd + options.retentionMs) / 1000))],
+    ['#ttl', A.ttl, num(windowTtl(write.windowEnd, now, options.retentionMs))],
   ];
   for (const [ph, name, value] of ident) {
     names[ph] = name;
@@ -105,7 +114,7 @@ export class DynamoWindowStore implements WindowStore {
     for (let round = 0; round < MAX_SLOT_ROUNDS; round++) {
       const checks: SlotCheck[] = [];
       try {
-        await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, observed, checks)));
+        await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, undefined, observed, checks)));
         return { applied: true };
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) {

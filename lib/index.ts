@@ -1,0 +1,26 @@
+/**
+ * The engine's public entry: pipelines and their DSL, ingest and the closer as plain handlers,
+ * rules, the storage ports and the errors. Nothing here imports the AWS SDK; the DynamoDB
+ * adapters and the wiring of deployed functions are in lib/store/dynamodb/index.ts, the in-memory
+ * adapters (for tests) in lib/store/memory/index.ts. See docs/design.md.
+ */
+export { pipeline, source, type Pipeline, type Source } from './pipelines/pipeline.ts';
+export { tumbling, minutes, hours, windowStartOf, type TumblingWindow } from './pipelines/window.ts';
+export { count, sum, min, max, mean, distinct, type Feature, type Slot, type SlotOp, type SlotValues } from './pipelines/features.ts';
+export { builtinPipelines, payments, risk, registrationsPerIp, iot, userEventsTopic, registrationsTopic, telemetryTopic } from './pipelines/builtin.ts';
+export { createIngestHandler, assertKafkaEvent, type IngestHandler } from './ingest/kafka-handler.ts';
+export { ingestBatch, type IngestDeps, type IngestReport } from './ingest/ingest-batch.ts';
+export { createRouter, type Router } from './ingest/router.ts';
+export { closeWindows, type CloserDeps, type CloserReport, type PipelineReport } from './closer/close-windows.ts';
+export { createCloserHandler, type CloserContext, type CloserHandler } from './closer/closer-handler.ts';
+export { watermarkOf, type WatermarkOptions, type WatermarkPolicy } from './closer/watermark.ts';
+export { alertId } from './closer/alert-id.ts';
+export type { Alert, AlertSink, AlertStore, CloserStore, DueWindow, WindowResult } from './closer/ports.ts';
+export type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from './store/ports.ts';
+export { featuresOf, type Features, type StoredWindow } from './windows/features-of.ts';
+export * from './rules/index.ts';
+export { StreamguardError, InputError, PipelineDefinitionError } from './errors.ts';
+export { ConfigError } from './config/env.ts';
+export { StoreError, TransientStoreError, RejectedWriteError, StoreInconsistencyError, isTransient } from './store/errors.ts';
+export { silentLog, type Log } from './log.ts';
+export { decodeKafkaEvent, partitionIdOf, type KafkaEvent, type KafkaEventRecord, type DecodedRecord, type BatchItemFailuresResponse } from './codec/kafka-event.ts';

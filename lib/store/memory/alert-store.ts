@@ -1,0 +1,26 @@
+/** AlertStore and AlertSink in memory: one record per alert id, results upserted, emissions kept. */
+import type { Alert, AlertSink, AlertStore, WindowResult } from '../../closer/ports.ts';
+import type { MemoryTables } from './memory-tables.ts';
+
+export class MemoryAlertStore implements AlertStore {
+  constructor(private readonly tables: MemoryTables) {}
+
+  async putAlert(alert: Alert): Promise<boolean> {
+    if (this.tables.alerts.has(alert.id)) return false;
+    this.tables.alerts.set(alert.id, structuredClone(alert));
+    return true;
+  }
+
+  async putResult(result: WindowResult): Promise<void> {
+    this.tables.results.set(`${result.pipeline}#${result.key}#${result.windowStart}`, structuredClone(result));
+  }
+}
+
+/** Keeps every emitted alert, redeliveries included, in the order emitted. */
+export class RecordingAlertSink implements AlertSink {
+  readonly emitted: Alert[] = [];
+
+  async emit(alerts: Alert[]): Promise<void> {
+    this.emitted.push(...alerts.map((a) => structuredClone(a)));
+  }
+}

@@ -1,0 +1,57 @@
+/** CloserStore in memory: partition marks, the due index (a filter over open windows) and closing. */
+import { StoreInconsistencyError } from '../errors.ts';
+import type { CloserStore, DueCursor, DueWindow } from '../../closer/ports.ts';
+import type { PartitionMark } from '../../closer/watermark.ts';
+import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
+import { windowPk } from '../tables.ts';
+import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
+
+function storedWindowOf(item: MemoryWindowItem): StoredWindow {
+  const slots: StoredSlots = {};
+  for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
+  for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };
+  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots };
+}
+
+/** The index's order: window end, then the item's key, so a cursor is a position in it. */
+const order = (a: MemoryWindowItem, b: MemoryWindowItem) =>
+  a.windowEnd - b.windowEnd || (a.pipeline + a.key < b.pipeline + b.key ? -1 : a.pipeline + a.key > b.pipeline + b.key ? 1 : a.windowStart - b.windowStart);
+
+export class MemoryCloserStore implements CloserStore {
+  constructor(private readonly tables: MemoryTables) {}
+
+  async partitionMarks(topic: string): Promise<PartitionMark[]> {
+    return [...(this.tables.partitionMarks.get(topic)?.values() ?? [])].map((m) => ({ partition: m.partition, maxEventTime: m.maxEventTime, advancedAt: m.advancedAt }));
+  }
+
+  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }> {
+    const shardId = `${pipeline}#${shard}`;
+    const due = [...this.tables.allWindows()].filter((w) => w.dueShard === shardId && w.windowEnd <= upTo).sort(order);
+    const from = after ? due.findIndex((w) => order(w, after as unknown as MemoryWindowItem) > 0) : 0;
+    const page = from < 0 ? [] : due.slice(from, from + limit);
+    const windows = page.map((w) => ({ pipeline, key: w.key, windowStart: w.windowStart, windowEnd: w.windowEnd }));
+    const last = page.at(-1);
+    // Like DynamoDB with Limit: a full page names where it ended, even when nothing follows.
+    return last && page.length === limit ? { windows, next: { pipeline: last.pipeline, key: last.key, windowStart: last.windowStart, windowEnd: last.windowEnd } } : { windows };
+  }
+
+  async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    if (!item) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+    if (item.closedAt !== undefined) return { window: storedWindowOf(item), closedNow: false };
+    item.closedAt = now;
+    return { window: storedWindowOf(item), closedNow: true };
+  }
+
+  async finish(w: DueWindow): Promise<void> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    if (item?.closedAt === undefined) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
+    item.dueShard = undefined;
+  }
+
+  async saveWatermark(pipeline: string, watermark: number): Promise<number> {
+    const stored = Math.max(watermark, this.tables.pipelineWatermarks.get(pipeline) ?? -Infinity);
+    this.tables.pipelineWatermarks.set(pipeline, stored);
+    return stored;
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * The tables of the in-memory adapters: plain maps that several adapters share, as the DynamoDB
+ * adapters share tables. For fast tests of the engine's logic; every adapter here passes the same
+ * contract suite as its DynamoDB twin (test/support/store-contract.ts), so a test on memory tells
+ * the truth about DynamoDB as far as that contract goes. What it does not model: item and
+ * expression size limits, throttling, and eventual consistency of the due index.
+ */
+import type { SideRecord } from '../../ingest/quarantine.ts';
+import type { Alert, WindowResult } from '../../closer/ports.ts';
+
+/** One window item: what the windows table holds under (pipeline#key, windowStart). */
+export interface MemoryWindowItem {
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  /** Present while the window is open and unfinished: it is then in the due index. */
+  dueShard: string | undefined;
+  closedAt: number | undefined;
+  ttl: number;
+  /** Sums as numbers; min/max candidates and distinct values as sets. */
+  slots: Map<string, number | Set<number> | Set<string>>;
+  /** Distinct slots past their cap: the serialized HyperLogLog sketch (the set keeps its sample). */
+  sketches: Map<string, Uint8Array>;
+  /** Offset marks by partition id. */
+  marks: Map<string, number>;
+}
+
+export interface MemoryPartitionMark {
+  topic: string;
+  partition: number;
+  maxEventTime: number;
+  lastOffset: number;
+  advancedAt: number;
+}
+
+export class MemoryTables {
+  /** By `${pipeline}#${key}` then window start. */
+  readonly windows = new Map<string, Map<number, MemoryWindowItem>>();
+  /** By topic, then partition. */
+  readonly partitionMarks = new Map<string, Map<number, MemoryPartitionMark>>();
+  readonly pipelineWatermarks = new Map<string, number>();
+  /** By `${kind}#${topic}-${partition}#${offset}#${pipeline ?? ''}`. */
+  readonly sideOutput = new Map<string, SideRecord>();
+  readonly alerts = new Map<string, Alert>();
+  /** By `${pipeline}#${key}#${windowStart}`. */
+  readonly results = new Map<string, WindowResult>();
+
+  window(pk: string, windowStart: number): MemoryWindowItem | undefined {
+    return this.windows.get(pk)?.get(windowStart);
+  }
+
+  /** Every window item, in no particular order. */
+  *allWindows(): Iterable<MemoryWindowItem> {
+    for (const byStart of this.windows.values()) yield* byStart.values();
+  }
+}

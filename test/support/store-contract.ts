@@ -1,0 +1,275 @@
+/**
+ * The contract every set of store adapters honours, run against the DynamoDB adapters (on DynamoDB
+ * Local) and the in-memory ones alike: what the engine relies on from storage, observed through
+ * the ports, plus a probe per adapter set to read back what was stored.
+ */
+import { describe, expect, it } from 'vitest';
+import type { AlertStore, CloserStore, DueWindow } from '../../lib/closer/ports.ts';
+import type { SideRecord } from '../../lib/ingest/quarantine.ts';
+import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
+import { RejectedWriteError } from '../../lib/store/errors.ts';
+import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite } from '../../lib/store/ports.ts';
+import { dueShardOf } from '../../lib/store/tables.ts';
+import { HyperLogLog } from '../../lib/windows/hll.ts';
+
+/** A stored window as the probe reads it: sets sorted, so both adapters compare equal. */
+export interface ProbedWindow {
+  slots: Record<string, number | (number | string)[]>;
+  marks: Record<string, number>;
+  closed: boolean;
+  ttl: number;
+  due: boolean;
+}
+
+export interface ContractStores {
+  windows: WindowStore;
+  watermarks: WatermarkStore;
+  sideOutput: SideOutputStore;
+  closer: CloserStore;
+  alerts: AlertStore;
+  probe: {
+    window(pipeline: string, key: string, windowStart: number): Promise<ProbedWindow | undefined>;
+    /** Side-output entries as "<kind>#<topic>-<partition>@<offset>#<pipeline>", sorted. */
+    sideOutput(): Promise<string[]>;
+    alertExists(id: string): Promise<boolean>;
+    resultLevel(pipeline: string, key: string, windowStart: number): Promise<string | undefined>;
+  };
+}
+
+/** Makes a fresh, empty set of stores whose clock reads `now()`. */
+export type ContractFactory = (options: { retentionMs: number; now: () => number }) => Promise<ContractStores>;
+
+const RETENTION = 7 * 86_400_000;
+const NOW = Date.parse('2026-12-01T09:00:00Z');
+
+const write = (over: Partial<WindowWrite> = {}): WindowWrite => ({
+  pipeline: 'iot',
+  key: 'sensor-1',
+  windowStart: NOW - 60_000,
+  windowEnd: NOW,
+  slots: [
+    { name: 'count', op: 'add', value: 2 },
+    { name: 'temperatureMin', op: 'min', value: 3.5 },
+    { name: 'seen', op: 'set', value: ['a', 'b'] },
+  ],
+  marks: [{ partitionId: 'iot_telemetry-0', below: 10, setTo: 12 }],
+  ...over,
+});
+
+const side = (over: Partial<SideRecord> = {}): SideRecord => ({
+  kind: 'quarantine',
+  topic: 't',
+  partition: 0,
+  offset: 5,
+  reason: 'invalid JSON',
+  field: 'value',
+  size: 3,
+  sha256: 'ab',
+  sample: 'x{',
+  ...over,
+});
+
+export function storeContract(name: string, make: ContractFactory): void {
+  const fresh = () => make({ retentionMs: RETENTION, now: () => NOW });
+
+  describe(`store contract: ${name}`, () => {
+    it('applies a window write with its marks, merging every kind of slot', async () => {
+      const s = await fresh();
+      expect(await s.windows.write(write())).toEqual({ applied: true });
+      const more = write({
+        slots: [
+          { name: 'count', op: 'add', value: 3 },
+          { name: 'temperatureMin', op: 'min', value: -1 },
+          { name: 'seen', op: 'set', value: ['b', 'c'] },
+        ],
+        marks: [{ partitionId: 'iot_telemetry-0', below: 13, setTo: 20 }, { partitionId: 'iot_telemetry-1', below: 0, setTo: 4 }],
+      });
+      expect(await s.windows.write(more)).toEqual({ applied: true });
+      expect(await s.probe.window('iot', 'sensor-1', NOW - 60_000)).toEqual({
+        slots: { count: 5, temperatureMin: [-1, 3.5], seen: ['a', 'b', 'c'] },
+        marks: { 'iot_telemetry-0': 20, 'iot_telemetry-1': 4 },
+        closed: false,
+        ttl: Math.ceil((NOW + RETENTION) / 1000),
+        due: true,
+      });
+    });
+
+    it('refuses a write whose partition mark is not below its first offset, answering with the marks held', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const refused = await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 12, setTo: 15 }] }));
+      expect(refused).toEqual({ applied: false, closed: false, marks: new Map([['iot_telemetry-0', 12]]) });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.count).toBe(2);
+    });
+
+    it('compare-and-sets on the marks seen: equal applies, moved refuses, null means absent', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const cas = (equals: number | null, partitionId = 'iot_telemetry-0') =>
+        s.windows.write(write({ slots: [{ name: 'count', op: 'add', value: 1 }], marks: [{ partitionId, equals, setTo: 30 }] }));
+      expect(await cas(11)).toMatchObject({ applied: false });
+      expect(await cas(null)).toMatchObject({ applied: false });
+      expect(await cas(12)).toEqual({ applied: true });
+      expect(await cas(null, 'iot_telemetry-9')).toEqual({ applied: true });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ slots: { count: 4 }, marks: { 'iot_telemetry-0': 30, 'iot_telemetry-9': 30 } });
+    });
+
+    it('refuses every write to a closed window, saying it is closed', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      await s.closer.close(due, NOW);
+      const refused = await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 100, setTo: 101 }] }));
+      expect(refused).toEqual({ applied: false, closed: true, marks: new Map([['iot_telemetry-0', 12]]) });
+    });
+
+    it('rejects for good a write storage cannot take (an empty set), changing nothing', async () => {
+      const s = await fresh();
+      await expect(s.windows.write(write({ slots: [{ name: 'seen', op: 'set', value: [] }] }))).rejects.toBeInstanceOf(RejectedWriteError);
+      expect(await s.probe.window('iot', 'sensor-1', NOW - 60_000)).toBeUndefined();
+    });
+
+    it('keeps a distinct slot exact up to its cap, then a sketch beside the values it had (filled to the cap)', async () => {
+      const s = await fresh();
+      const seen = (value: string[], below: number) =>
+        write({ slots: [{ name: 'seen', op: 'set', value, exactUpTo: 3 }], marks: [{ partitionId: 'iot_telemetry-0', below, setTo: below + 1 }] });
+      expect(await s.windows.write(seen(['a', 'b'], 0))).toEqual({ applied: true });
+      // 2 stored + 2 sent > 3, but 'b' is stored: still exact at 3.
+      expect(await s.windows.write(seen(['b', 'c'], 2))).toEqual({ applied: true });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
+      expect(await s.windows.write(seen(['c', 'd', 'e'], 4))).toEqual({ applied: true });
+      expect(await s.windows.write(seen(['f'], 6))).toEqual({ applied: true });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
+      const { window } = await s.closer.close({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW }, NOW + 1);
+      const stored = window.slots.seen as { values: string[]; sketch: Uint8Array };
+      expect([...stored.values].sort()).toEqual(['a', 'b', 'c']);
+      expect(HyperLogLog.fromBytes(stored.sketch).estimate()).toBe(6);
+    });
+
+    it('keeps at most MAX_CANDIDATES min/max candidates: a full set gives way to a new extreme', async () => {
+      const s = await fresh();
+      // 20, 19, ..., 1: each a new minimum; the 17th (4) finds the set full and replaces it.
+      for (let i = 0; i < 20; i++) {
+        const w = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 20 - i }], marks: [{ partitionId: 'iot_telemetry-0', below: i, setTo: i }] });
+        expect(await s.windows.write(w)).toEqual({ applied: true });
+        // A value that is no new extreme adds nothing to a full set.
+        if (i === MAX_CANDIDATES - 1) {
+          const no = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 50 }], marks: [{ partitionId: 'iot_telemetry-1', below: 0, setTo: 0 }] });
+          expect(await s.windows.write(no)).toEqual({ applied: true });
+        }
+      }
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.temperatureMin).toEqual([1, 2, 3, 4]);
+    });
+
+    it('keeps a window written long after it ended for a whole retention from the write', async () => {
+      const s = await fresh();
+      const old = NOW - 30 * 86_400_000;
+      await s.windows.write(write({ windowStart: old - 60_000, windowEnd: old }));
+      expect((await s.probe.window('iot', 'sensor-1', old - 60_000))!.ttl).toBe(Math.ceil((NOW + RETENTION) / 1000));
+    });
+
+    it('raises partition marks only when their max event time grows, and reads them back', async () => {
+      const s = await fresh();
+      await s.watermarks.advance({ topic: 'iot_telemetry', partition: 0, maxEventTime: 1_000, lastOffset: 9 });
+      await s.watermarks.advance({ topic: 'iot_telemetry', partition: 0, maxEventTime: 900, lastOffset: 19 });
+      await s.watermarks.advance({ topic: 'iot_telemetry', partition: 1, maxEventTime: 500, lastOffset: 3 });
+      const marks = await s.watermarks.read([
+        { topic: 'iot_telemetry', partition: 0 },
+        { topic: 'iot_telemetry', partition: 1 },
+        { topic: 'iot_telemetry', partition: 7 },
+      ]);
+      expect(marks).toEqual(
+        new Map([
+          ['iot_telemetry-0', { maxEventTime: 1_000, lastOffset: 9 }],
+          ['iot_telemetry-1', { maxEventTime: 500, lastOffset: 3 }],
+        ]),
+      );
+      await s.watermarks.advance({ topic: 'iot_telemetry', partition: 0, maxEventTime: 1_001, lastOffset: 25 });
+      const listed = (await s.closer.partitionMarks('iot_telemetry')).sort((a, b) => a.partition - b.partition);
+      expect(listed).toEqual([
+        { partition: 0, maxEventTime: 1_001, advancedAt: NOW },
+        { partition: 1, maxEventTime: 500, advancedAt: NOW },
+      ]);
+      expect(await s.closer.partitionMarks('user_events')).toEqual([]);
+    });
+
+    it('lists due windows by shard up to a watermark, page by page, until they are finished', async () => {
+      const s = await fresh();
+      const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      for (const [i, key] of keys.entries()) {
+        await s.windows.write(write({ key, windowStart: NOW + i * 60_000, windowEnd: NOW + (i + 1) * 60_000, marks: [{ partitionId: 'p-0', below: i, setTo: i }] }));
+      }
+      const upTo = NOW + 30 * 60_000;
+      const listAll = async () => {
+        const found: DueWindow[] = [];
+        for (let shard = 0; shard < 16; shard++) {
+          let cursor: Record<string, unknown> | undefined;
+          do {
+            const page = await s.closer.dueWindows('iot', shard, upTo, 3, cursor);
+            expect(page.windows.length).toBeLessThanOrEqual(3);
+            for (const w of page.windows) expect(dueShardOf('iot', w.key)).toBe(`iot#${shard}`);
+            found.push(...page.windows);
+            cursor = page.next;
+          } while (cursor);
+        }
+        return found.map((w) => w.key).sort();
+      };
+      const expected = keys.filter((_, i) => NOW + (i + 1) * 60_000 <= upTo).sort();
+      expect(await listAll()).toEqual(expected);
+      // Closed but not finished (a crashed run) stays due; finished leaves the index.
+      const [a, b] = expected.map((key) => ({ pipeline: 'iot', key, windowStart: NOW + keys.indexOf(key) * 60_000, windowEnd: NOW + (keys.indexOf(key) + 1) * 60_000 }));
+      await s.closer.close(a!, NOW);
+      await s.closer.close(b!, NOW);
+      await s.closer.finish(b!);
+      expect(await listAll()).toEqual(expected.filter((k) => k !== b!.key));
+    });
+
+    it('closes a window once, returning its final content both times; finishing needs it closed', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      await expect(s.closer.finish(due)).rejects.toThrow();
+      const first = await s.closer.close(due, NOW + 5);
+      const again = await s.closer.close(due, NOW + 9);
+      expect(first.closedNow).toBe(true);
+      expect(again.closedNow).toBe(false);
+      expect(first.window).toMatchObject({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW, closedAt: NOW + 5 });
+      expect(again.window.closedAt).toBe(NOW + 5);
+      const sorted = (w: typeof first.window) => Object.fromEntries(Object.entries(w.slots).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : v]));
+      expect(sorted(first.window)).toEqual({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] });
+      expect(sorted(again.window)).toEqual(sorted(first.window));
+      await s.closer.finish(due);
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
+      await expect(s.closer.close({ ...due, key: 'nobody' }, NOW)).rejects.toThrow(/not in the table/);
+    });
+
+    it('never lowers a pipeline watermark', async () => {
+      const s = await fresh();
+      expect(await s.closer.saveWatermark('iot', 1_000)).toBe(1_000);
+      expect(await s.closer.saveWatermark('iot', 900)).toBe(1_000);
+      expect(await s.closer.saveWatermark('iot', 1_100)).toBe(1_100);
+      expect(await s.closer.saveWatermark('risk', 5)).toBe(5);
+    });
+
+    it('records an alert once per id and upserts results', async () => {
+      const s = await fresh();
+      const alert = { id: 'iot-1-abc', pipeline: 'iot', rule: 'r', alertType: 'sensor_out_of_range', level: 'HIGH', key: 'sensor-1', windowStart: 1, windowEnd: 2, features: { rejected: 4 }, raisedAt: NOW };
+      expect(await s.alerts.putAlert(alert)).toBe(true);
+      expect(await s.alerts.putAlert({ ...alert, raisedAt: NOW + 1 })).toBe(false);
+      expect(await s.probe.alertExists('iot-1-abc')).toBe(true);
+      expect(await s.probe.alertExists('iot-1-other')).toBe(false);
+      const result = { pipeline: 'risk', key: 'u1', windowStart: 1, windowEnd: 2, level: 'LOW', features: {}, evaluatedAt: NOW };
+      await s.alerts.putResult(result);
+      await s.alerts.putResult({ ...result, level: 'HIGH' });
+      expect(await s.probe.resultLevel('risk', 'u1', 1)).toBe('HIGH');
+    });
+
+    it('keeps one side-output entry per record and kind, and one per pipeline for late records', async () => {
+      const s = await fresh();
+      await s.sideOutput.put([side(), side()]);
+      await s.sideOutput.put([side()]);
+      await s.sideOutput.put([side({ kind: 'late', pipeline: 'payments' }), side({ kind: 'late', pipeline: 'risk' })]);
+      expect(await s.probe.sideOutput()).toEqual(['late#t-0@5#payments', 'late#t-0@5#risk', 'quarantine#t-0@5#']);
+    });
+  });
+}
