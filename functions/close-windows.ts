@@ -38,5 +38,5 @@ export const handler = middy(createCloserHandler(deps, record))
 
 /** Disconnects the alert producer; the local runtime calls it on shutdown (Lambda never needs to). */
 export async function closeConnections(): Promise<void> {
-  await deps.sink.close();
+  await Promise.all([deps.sink.close(), deps.backlog.close()]);
 }

@@ -13,7 +13,7 @@ import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
 import { outputFeatures } from './output-features.ts';
-import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow } from './ports.ts';
+import type { Alert, AlertSink, AlertStore, CloserStore, DueCursor, DueWindow, SourceBacklog } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -24,6 +24,8 @@ export interface CloserDeps {
   /** The rules in force for this run (one consistent set for every window). */
   rules: () => Promise<readonly Rule[]>;
   watermark: WatermarkOptions;
+  /** The source topics' uncommitted records, when known: a partition with a backlog is never idle. */
+  backlog?: SourceBacklog;
   /** Pipelines whose every closed window gets a result record (the risk verdict). */
   resultPipelines: ReadonlySet<string>;
   concurrency: number;
@@ -61,7 +63,8 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
 
   for (const pipeline of deps.pipelines) {
     const marks = await deps.store.partitionMarks(pipeline.source.topic);
-    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic);
+    const backlog = await deps.backlog?.of(pipeline.source.topic);
+    const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic, backlog);
     const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0 };
     report.pipelines.push(pr);
     if (computed === undefined) continue;

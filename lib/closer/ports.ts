@@ -66,6 +66,16 @@ export interface AlertStore {
   putResult(result: WindowResult): Promise<void>;
 }
 
+/** How far the source topics' mappings are behind, for the watermark's idle rule. */
+export interface SourceBacklog {
+  /**
+   * Records per partition of `topic` that its mapping has not committed yet; undefined when that
+   * cannot be told (no consumer group known, or the broker did not answer): the idle rule then
+   * goes by time alone.
+   */
+  of(topic: string): Promise<ReadonlyMap<number, number> | undefined>;
+}
+
 export interface AlertSink {
   /** At-least-once delivery; the alert id travels with each message so consumers can dedupe. */
   emit(alerts: Alert[]): Promise<void>;

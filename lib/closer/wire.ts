@@ -6,6 +6,7 @@ import { builtinPipelines, risk } from '../pipelines/builtin.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { wireRules } from '../rules/wire.ts';
 import { KafkaAlertSink } from '../sinks/kafka-alert-sink.ts';
+import { KafkaSourceBacklog } from '../sinks/kafka-backlog.ts';
 import { kafkaFor } from '../sinks/msk.ts';
 import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../store/dynamodb/closer-store.ts';
@@ -15,14 +16,16 @@ export function wireCloser(
   client: DynamoDBClient,
   config: CloserConfig,
   runtime: { now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number; log?: Log } = {},
-): Omit<CloserDeps, 'remainingMs'> & { sink: KafkaAlertSink } {
+): Omit<CloserDeps, 'remainingMs'> & { sink: KafkaAlertSink; backlog: KafkaSourceBacklog } {
   const pipelines = runtime.pipelines ?? builtinPipelines;
   const now = runtime.now ?? Date.now;
   const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs, log: runtime.log });
+  const kafka = () => kafkaFor(config.kafka, 'streamguard-closer');
   return {
     store: new DynamoCloserStore(client, { windowsTable: config.tables.windows, stateTable: config.tables.state }),
     alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
-    sink: new KafkaAlertSink(() => kafkaFor(config.kafka, 'streamguard-closer'), config.alertTopic),
+    sink: new KafkaAlertSink(kafka, config.alertTopic),
+    backlog: new KafkaSourceBacklog(kafka, config.sourceGroups, runtime.log),
     pipelines,
     rules: () => cache.rules(),
     watermark: config.watermark,

@@ -13,6 +13,8 @@ export interface CloserConfig {
   retentionMs: number;
   alertTopic: string;
   kafka: KafkaTarget;
+  /** The consumer group of each source topic's mapping (SOURCE_CONSUMER_GROUPS), for the backlog. */
+  sourceGroups: Record<string, string>;
 }
 
 export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserConfig {
@@ -34,6 +36,10 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       SOURCE_PARTITIONS: z
         .string()
         .regex(/^[a-zA-Z0-9._-]+=[1-9]\d*(,[a-zA-Z0-9._-]+=[1-9]\d*)*$/, 'must be topic=partitions[,topic=partitions...], e.g. user_events=12,iot_telemetry=6')
+        .optional(),
+      SOURCE_CONSUMER_GROUPS: z
+        .string()
+        .regex(/^[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+(,[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+)*$/, 'must be topic=consumer-group[,topic=consumer-group...], the groups of the event source mappings')
         .optional(),
     },
     env,
@@ -61,5 +67,6 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
     retentionMs: e.RETENTION_DAYS * 86_400_000,
     alertTopic: e.ALERT_TOPIC,
     kafka,
+    sourceGroups: Object.fromEntries((e.SOURCE_CONSUMER_GROUPS?.split(',') ?? []).map((p) => [p.split('=')[0]!, p.split('=')[1]!])),
   };
 }

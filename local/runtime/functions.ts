@@ -42,6 +42,9 @@ export function lambdaContext(functionName: string, timeoutMs: number): Context 
   };
 }
 
+/** The consumer group of the local mapping of `topic`. */
+export const localConsumerGroup = (topic: string): string => `streamguard-ingest-${topic}`;
+
 let loaded: LocalFunctions | undefined;
 
 /** Imports the functions once per process (their configuration is read at import, as in Lambda). */
@@ -64,6 +67,9 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
   if (services.started.some((s) => s.startsWith('Kafka'))) {
     process.env.SOURCE_PARTITIONS = defaultMappings.map((m) => `${m.topic}=${m.partitions}`).join(',');
   }
+  // The mappings' consumer groups (local/runtime/runtime.ts names them): a partition with records
+  // still to read is never idle to the closer.
+  process.env.SOURCE_CONSUMER_GROUPS = defaultMappings.map((m) => `${m.topic}=${localConsumerGroup(m.topic)}`).join(',');
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';

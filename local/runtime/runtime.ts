@@ -9,7 +9,7 @@ import { injectCloserFaults, injectIngestFaults } from '../chaos/dynamo-faults.t
 import { startRuntimeFaults, type RuntimeFaults } from '../chaos/runtime-faults.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { DEFAULT_FAILURE_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
-import { lambdaContext, loadFunctions, type FunctionSettings, type LocalFunctions } from './functions.ts';
+import { lambdaContext, loadFunctions, localConsumerGroup, type FunctionSettings, type LocalFunctions } from './functions.ts';
 import { startServices, type Services, type ServicesOptions } from './services.ts';
 
 export interface RuntimeOptions extends ServicesOptions, Partial<FunctionSettings> {
@@ -75,7 +75,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
             bisectBatchOnError: m.bisectBatchOnError,
             reportBatchItemFailures: m.reportBatchItemFailures,
             onFailure: DEFAULT_FAILURE_TOPIC,
-            consumerGroupId: `streamguard-ingest-${m.topic}`,
+            consumerGroupId: localConsumerGroup(m.topic),
             local: {
               functionName: 'streamguard-ingest',
               retryBackoffBaseMs: 50,

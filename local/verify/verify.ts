@@ -46,7 +46,12 @@ export interface VerifyResult {
 }
 
 const WATERMARK_DELAY_MS = 600_000;
-/** Longer than any stall under chaos on this machine (a restart, a throttle storm, an invocation queued behind DynamoDB Local), so no partition counts as idle mid-stream. */
+/**
+ * How long a caught-up partition stays quiet before it stops holding the watermark. A partition with
+ * records still to read is never idle (the closer reads the mappings' backlog), so a stall under
+ * chaos (a restart, a throttle storm, an invocation queued behind DynamoDB Local) cannot close
+ * windows early; this only decides how long the final wait is.
+ */
 const IDLE_TIMEOUT_MS = 45_000;
 /** Produce in slices and wait while the mappings are this far behind: the mock broker keeps ~5 MB per partition. */
 const MAX_LAG = 10_000;

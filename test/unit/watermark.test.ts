@@ -24,6 +24,32 @@ describe('watermarkOf', () => {
     expect(watermarkOf([mark(0, 5_000_000, 0), mark(1, 4_000_000, 0)], now, withCounts, 'user_events')).toBe(4_400_000);
   });
 
+  it('never counts a partition with records still to read as idle, however long it has been quiet', () => {
+    const stalled = [mark(0, 5_000_000), mark(1, 4_000_000, now - 60_000)];
+    // By time alone partition 1 is idle and the watermark passes its pending events.
+    expect(watermarkOf(stalled, now, options, 'user_events')).toBe(4_400_000);
+    expect(watermarkOf(stalled, now, options, 'user_events', new Map([[0, 0], [1, 250]]))).toBe(3_400_000);
+    // Caught up, it is idle again; an unknown backlog (undefined) keeps the time rule.
+    expect(watermarkOf(stalled, now, options, 'user_events', new Map([[0, 0], [1, 0]]))).toBe(4_400_000);
+    expect(watermarkOf(stalled, now, options, 'user_events', undefined)).toBe(4_400_000);
+    // A quiet stream with a backlog somewhere: that partition alone holds the watermark.
+    const quiet = [mark(0, 5_000_000, 0), mark(1, 4_000_000, 0)];
+    expect(watermarkOf(quiet, now, options, 'user_events', new Map([[1, 3]]))).toBe(3_400_000);
+  });
+
+  it('holds back while a partition with records waiting has not reported, even without SOURCE_PARTITIONS', () => {
+    const two = [mark(0, 5_000_000), mark(1, 4_000_000)];
+    expect(watermarkOf(two, now, options, 'user_events', new Map([[0, 0], [1, 0], [2, 40]]))).toBeUndefined();
+    expect(watermarkOf(two, now, options, 'user_events', new Map([[0, 0], [1, 0], [2, 0]]))).toBe(3_400_000);
+  });
+
+  it('reads SOURCE_CONSUMER_GROUPS, and says what to set when it is malformed', () => {
+    const base = { WINDOWS_TABLE: 'sg-windows', STATE_TABLE: 'sg-state', ALERTS_TABLE: 'sg-alerts', KAFKA_BROKERS: 'localhost:9092' };
+    expect(loadCloserConfig({ ...base, SOURCE_CONSUMER_GROUPS: 'user_events=ingest-ue,iot_telemetry=ingest-iot' }).sourceGroups).toEqual({ user_events: 'ingest-ue', iot_telemetry: 'ingest-iot' });
+    expect(loadCloserConfig(base).sourceGroups).toEqual({});
+    expect(() => loadCloserConfig({ ...base, SOURCE_CONSUMER_GROUPS: 'user_events' })).toThrow(/SOURCE_CONSUMER_GROUPS: must be topic=consumer-group/);
+  });
+
   it('reads SOURCE_PARTITIONS, and says what to set when it is malformed', () => {
     const base = { WINDOWS_TABLE: 'sg-windows', STATE_TABLE: 'sg-state', ALERTS_TABLE: 'sg-alerts', KAFKA_BROKERS: 'localhost:9092' };
     expect(loadCloserConfig({ ...base, SOURCE_PARTITIONS: 'user_events=4,iot_telemetry=2' }).watermark.partitions).toEqual({ user_events: 4, iot_telemetry: 2 });
