@@ -6,7 +6,26 @@
  */
 export { pipeline, source, type Pipeline, type Source } from './pipelines/pipeline.ts';
 export { tumbling, minutes, hours, windowStartOf, type TumblingWindow } from './pipelines/window.ts';
-export { count, sum, min, max, mean, distinct, type Feature, type Slot, type SlotOp, type SlotValues } from './pipelines/features.ts';
+export {
+  count,
+  sum,
+  min,
+  max,
+  mean,
+  distinct,
+  isDistinctSummary,
+  magnitudeOf,
+  DEFAULT_EXACT_UP_TO,
+  type DistinctOptions,
+  type DistinctSummary,
+  type Feature,
+  type FeatureValue,
+  type Slot,
+  type SlotOp,
+  type SlotValues,
+} from './pipelines/features.ts';
+export { HyperLogLog, HLL_ERROR_BOUND } from './windows/hll.ts';
+export { outputFeatures, SAMPLE_SIZE, type OutputFeatures } from './closer/output-features.ts';
 export { builtinPipelines, payments, risk, registrationsPerIp, iot, userEventsTopic, registrationsTopic, telemetryTopic } from './pipelines/builtin.ts';
 export { createIngestHandler, assertKafkaEvent, type IngestHandler } from './ingest/kafka-handler.ts';
 export { ingestBatch, type IngestDeps, type IngestReport } from './ingest/ingest-batch.ts';

@@ -21,6 +21,7 @@ import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
+import { outputFeatures } from './output-features.ts';
 import { AlertRejectedError, UnclosableWindowError, type Alert, type AlertSink, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
@@ -135,8 +136,10 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         throw new UnclosableWindowError(`rules could not be evaluated on window ${pipeline.name}/${due.key}/${due.windowStart}: ${describe(err)}`, { cause: err });
       }
       const now = deps.now();
+      // Results and alerts carry counts and a bounded sample, never a window's whole sets.
+      const output = outputFeatures(features);
       if (deps.resultPipelines.has(pipeline.name)) {
-        await deps.alerts.putResult({ pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, level: verdict.level, features, evaluatedAt: now });
+        await deps.alerts.putResult({ pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, level: verdict.level, features: output, evaluatedAt: now });
       }
       const alerts: Alert[] = verdict.alerts.map((rule) => ({
         id: alertId(pipeline.name, due.key, due.windowStart, rule.id),
@@ -147,7 +150,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         key: due.key,
         windowStart: due.windowStart,
         windowEnd: due.windowEnd,
-        features,
+        features: output,
         raisedAt: now,
       }));
       for (const alert of alerts) {

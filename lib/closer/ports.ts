@@ -1,6 +1,7 @@
 /** What the window closer needs from storage and from the alert topic. */
 import { StreamguardError } from '../errors.ts';
 import type { StoredWindow } from '../windows/features-of.ts';
+import type { OutputFeatures } from './output-features.ts';
 import type { PartitionMark } from './watermark.ts';
 
 /** A window found due in the sparse index. */
@@ -48,7 +49,8 @@ export interface Alert {
   key: string;
   windowStart: number;
   windowEnd: number;
-  features: Record<string, number | string[] | null>;
+  /** Bounded: distinct features as count, approximate flag and a sample (./output-features.ts). */
+  features: OutputFeatures;
   raisedAt: number;
 }
 
@@ -59,7 +61,8 @@ export interface WindowResult {
   windowStart: number;
   windowEnd: number;
   level: string | undefined;
-  features: Record<string, number | string[] | null>;
+  /** Bounded, as an alert's. */
+  features: OutputFeatures;
   evaluatedAt: number;
 }
 

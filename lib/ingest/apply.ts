@@ -29,14 +29,15 @@ export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] 
       const v = store.valueAt(compiled, i, base + i);
       if (v === undefined) continue;
       const slot = slots[i]!;
-      writes.push({ name: slot.name, op: slot.op, value: v });
+      writes.push(slot.exactUpTo === undefined ? { name: slot.name, op: slot.op, value: v } : { name: slot.name, op: slot.op, value: v, exactUpTo: slot.exactUpTo });
     }
   } else {
     for (let i = 0; i < slots.length; i++) {
       const v = delta.values[i];
       if (v === undefined) continue;
       const slot = slots[i]!;
-      writes.push({ name: slot.name, op: slot.op, value: v instanceof Set ? [...v] : v });
+      const value = v instanceof Set ? [...v] : v;
+      writes.push(slot.exactUpTo === undefined ? { name: slot.name, op: slot.op, value } : { name: slot.name, op: slot.op, value, exactUpTo: slot.exactUpTo });
     }
   }
   if (delta.rejected > 0 && agg.pipeline.rejectedAs) writes.push({ name: agg.pipeline.rejectedAs, op: 'add', value: delta.rejected });

@@ -3,7 +3,13 @@
  * is a value that merges associatively and idempotently enough to live in one DynamoDB attribute:
  * a number added up, a set of strings unioned, or a set of candidate extremes whose least or
  * greatest member is the feature (DynamoDB has no MIN/MAX update, but adding to a number set does).
+ *
+ * A distinct feature is exact up to its cap (`exactUpTo`), then continues as a HyperLogLog
+ * estimate (lib/windows/hll.ts), so a hot key's window item stays bounded (see the README,
+ * "Pipelines").
  */
+import { createHash } from 'node:crypto';
+import { PipelineDefinitionError } from '../errors.ts';
 
 export type SlotOp = 'add' | 'min' | 'max' | 'set';
 
@@ -12,15 +18,43 @@ export interface Slot<E> {
   name: string;
   op: SlotOp;
   value: (event: E) => number | string | undefined;
+  /** For a 'set' slot: distinct values kept exactly up to this many, then estimated. */
+  exactUpTo?: number;
 }
 
+/**
+ * A distinct feature past its cap, or (in results and alerts) any distinct feature: the count, whether
+ * it is an estimate (within lib/windows/hll.ts's HLL_ERROR_BOUND), and some of the values.
+ */
+export interface DistinctSummary {
+  count: number;
+  approximate: boolean;
+  sample: string[];
+}
+
+/** A feature's value: a number, the exact distinct values, a distinct summary, or null for none. */
+export type FeatureValue = number | string[] | DistinctSummary | null;
+
 /** The merged value of each slot, as read back from storage. */
-export type SlotValues = Record<string, number | string[] | undefined>;
+export type SlotValues = Record<string, number | string[] | DistinctSummary | undefined>;
 
 /** A feature: the slots it keeps and how its final value is read from them. */
 export interface Feature<E> {
   slots(featureName: string): Slot<E>[];
-  read(featureName: string, slots: SlotValues): number | string[] | null;
+  read(featureName: string, slots: SlotValues): FeatureValue;
+}
+
+/** Whether a feature value is a distinct summary (an estimate past the cap, or a bounded output). */
+export function isDistinctSummary(v: unknown): v is DistinctSummary {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && typeof (v as DistinctSummary).count === 'number';
+}
+
+/** The number a feature value stands for in rules and rankings: a distinct feature's count. */
+export function magnitudeOf(v: FeatureValue | undefined): number | null {
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v)) return v.length;
+  if (isDistinctSummary(v)) return v.count;
+  return null;
 }
 
 type Predicate<E> = (event: E) => boolean;
@@ -68,7 +102,49 @@ export function mean<E>(of: NumberOf<E>): Feature<E> {
   };
 }
 
-/** The distinct values of a field; its size is the distinct count. */
-export function distinct<E>(of: (event: E) => string | undefined): Feature<E> {
-  return single('set', of);
+/**
+ * Default cap of a distinct feature. With values of at most MAX_DISTINCT_VALUE_BYTES, 500 values
+ * are at most 64 KB: a pipeline's distinct features fit DISTINCT_BUDGET_BYTES (pipeline.ts checks).
+ */
+export const DEFAULT_EXACT_UP_TO = 500;
+
+/** Hard ceiling of a cap: past it an exact set is no longer small next to the sketch it avoids. */
+export const MAX_EXACT_UP_TO = 2000;
+
+/**
+ * Longest distinct value kept as it is, in UTF-8 bytes. A longer one is kept as its digest
+ * (`sha256:<hex>`, 71 bytes), which counts the same; event fields are at most 256 characters
+ * (768 bytes), so without this an exact set would not be bounded by its cap alone.
+ */
+export const MAX_DISTINCT_VALUE_BYTES = 128;
+
+/** A value as a distinct set keeps it: itself, or its digest when longer than MAX_DISTINCT_VALUE_BYTES. */
+export function distinctValueOf(v: string): string {
+  // Three bytes per UTF-16 unit at most: short strings need no byte count.
+  if (v.length * 3 <= MAX_DISTINCT_VALUE_BYTES || Buffer.byteLength(v, 'utf8') <= MAX_DISTINCT_VALUE_BYTES) return v;
+  return `sha256:${createHash('sha256').update(v, 'utf8').digest('hex')}`;
+}
+
+export interface DistinctOptions {
+  /** Values counted exactly before the feature continues as an estimate (default DEFAULT_EXACT_UP_TO). */
+  exactUpTo?: number;
+}
+
+/**
+ * The distinct values of a field; its size is the distinct count. Exact up to `exactUpTo` values,
+ * then an approximate count (a DistinctSummary flagged approximate) with the first values as a sample.
+ */
+export function distinct<E>(of: (event: E) => string | undefined, options: DistinctOptions = {}): Feature<E> {
+  const exactUpTo = options.exactUpTo ?? DEFAULT_EXACT_UP_TO;
+  if (!Number.isSafeInteger(exactUpTo) || exactUpTo < 1 || exactUpTo > MAX_EXACT_UP_TO) {
+    throw new PipelineDefinitionError(`distinct(): exactUpTo must be a whole number from 1 to ${MAX_EXACT_UP_TO}, got ${exactUpTo}`);
+  }
+  const value = (e: E) => {
+    const v = of(e);
+    return v === undefined ? undefined : distinctValueOf(String(v));
+  };
+  return {
+    slots: (name) => [{ name, op: 'set', value, exactUpTo }],
+    read: (name, slots) => slots[name] ?? [],
+  };
 }

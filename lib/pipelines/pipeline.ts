@@ -12,7 +12,8 @@
  */
 import { PipelineDefinitionError } from '../errors.ts';
 import type { EventFamily } from '../schemas/family.ts';
-import { count, type Feature, type Slot } from './features.ts';
+import { HLL_BYTES } from '../windows/hll.ts';
+import { count, MAX_DISTINCT_VALUE_BYTES, type Feature, type Slot } from './features.ts';
 import type { TumblingWindow } from './window.ts';
 
 /** A Kafka topic and the event family of its values. Pipelines that share a topic share its source. */
@@ -41,6 +42,26 @@ export interface Pipeline<E extends { eventTime: number } = any> {
 }
 
 const NAME = /^[a-z][a-z0-9_]{0,31}$/;
+
+/**
+ * What a window item's distinct features may take at most: every exact set full of the longest
+ * values, and a sketch each. DynamoDB's item limit is 400 KB; the rest of an item (counters, at most
+ * MAX_CANDIDATES extremes per min/max slot, one offset mark per source partition) stays far below the
+ * remaining 144 KB.
+ */
+export const DISTINCT_BUDGET_BYTES = 256 * 1024;
+
+/** Checks that a pipeline's distinct features cannot grow its window item past DISTINCT_BUDGET_BYTES. */
+function checkDistinctBudget(pipeline: string, slots: Slot<any>[]): void {
+  const distinct = slots.filter((s) => s.op === 'set');
+  const worst = distinct.reduce((bytes, s) => bytes + (s.exactUpTo ?? 0) * (MAX_DISTINCT_VALUE_BYTES + 1) + HLL_BYTES, 0);
+  if (worst > DISTINCT_BUDGET_BYTES) {
+    const caps = distinct.map((s) => `${s.name}: exactUpTo ${s.exactUpTo}`).join(', ');
+    throw new PipelineDefinitionError(
+      `pipeline "${pipeline}": its distinct features could take ${worst} bytes of a window item (${caps}; up to ${MAX_DISTINCT_VALUE_BYTES} bytes a value), over the ${DISTINCT_BUDGET_BYTES}-byte budget that keeps items inside DynamoDB's 400 KB: lower exactUpTo`,
+    );
+  }
+}
 const FEATURE = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
 class PipelineBuilder<E extends { eventTime: number }> {
@@ -80,6 +101,7 @@ class PipelineBuilder<E extends { eventTime: number }> {
       if (!FEATURE.test(featureName)) throw new PipelineDefinitionError(`pipeline "${this.name}": feature name "${featureName}" must match ${FEATURE}`);
     }
     const slots = Object.entries(all).flatMap(([featureName, feature]) => feature.slots(featureName));
+    checkDistinctBudget(this.name, slots);
     if (this.rejectedAs !== undefined) {
       if (!FEATURE.test(this.rejectedAs) || all[this.rejectedAs]) {
         throw new PipelineDefinitionError(`pipeline "${this.name}": rejectedAs "${this.rejectedAs}" must be a new feature name`);

@@ -26,6 +26,7 @@
  * when t has no value.
  */
 import { StreamguardError } from '../errors.ts';
+import { magnitudeOf } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import type { Features } from '../windows/features-of.ts';
 
@@ -377,14 +378,15 @@ export interface CompiledCondition {
   test(features: Features): boolean;
 }
 
-/** A feature's value as a number: a set means its size; null, absent or non-finite mean no value. */
+/**
+ * A feature's value as a number: a set means its size, a distinct summary its count (an estimate past
+ * the feature's cap); null, absent or non-finite mean no value.
+ */
 function readNumber(features: Features, name: string): number | null {
   // Own properties only: a name like "constructor" must never reach Object.prototype.
   if (!Object.hasOwn(features, name)) return null;
-  const v = features[name];
-  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
-  if (Array.isArray(v)) return v.length;
-  return null;
+  const v = magnitudeOf(features[name]);
+  return v !== null && Number.isFinite(v) ? v : null;
 }
 
 function editDistance(a: string, b: string): number {

@@ -16,6 +16,8 @@ export interface SlotWrite {
   name: string;
   op: SlotOp;
   value: number | string[];
+  /** For a 'set' slot: its cap, past which the store keeps a sketch instead of growing the set. */
+  exactUpTo?: number;
 }
 
 /**
@@ -44,7 +46,11 @@ export interface WindowStore {
    * Wider aggregates are written per group of partitions, each group guarded by its own marks.
    */
   readonly maxMarksPerWrite?: number;
-  /** One conditional write: applies every slot and mark, or nothing. */
+  /**
+   * One conditional write: applies every slot and mark, or nothing. (A store may take more than one
+   * request, each guarded by the same marks, to keep a slot bounded: a distinct set past its cap,
+   * a full set of min/max candidates.)
+   */
   write(write: WindowWrite): Promise<WindowWriteResult>;
 }
 

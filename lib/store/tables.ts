@@ -101,6 +101,10 @@ export const WINDOW_ATTR = {
   ttl: 'ttl',
   /** Feature slots: "f_<slot>". */
   slotPrefix: 'f_',
+  /** A distinct slot past its exact cap: its HyperLogLog sketch (binary), "h_<slot>". */
+  sketchPrefix: 'h_',
+  /** A min/max slot: a counter bumped by every write to its candidates, for compare-and-set, "g_<slot>". */
+  generationPrefix: 'g_',
   /** Offset marks, one top-level attribute per source partition: "o_<topic>-<partition>". */
   markPrefix: 'o_',
 } as const;

@@ -1,9 +1,16 @@
 /** Turning a stored window's slots back into the features a pipeline promises. */
-import type { SlotValues } from '../pipelines/features.ts';
+import type { DistinctSummary, FeatureValue, SlotValues } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { HyperLogLog } from './hll.ts';
 
-/** What storage holds per slot: a sum, the candidate extremes of a min/max slot, or a string set. */
-export type StoredSlots = Record<string, number | number[] | string[]>;
+/** A distinct slot past its cap: the values kept before it (a sample) and its HyperLogLog sketch. */
+export interface StoredSketch {
+  values: string[];
+  sketch: Uint8Array;
+}
+
+/** What storage holds per slot: a sum, the candidate extremes of a min/max slot, a string set, or a sketch. */
+export type StoredSlots = Record<string, number | number[] | string[] | StoredSketch>;
 
 export interface StoredWindow {
   pipeline: string;
@@ -14,9 +21,17 @@ export interface StoredWindow {
   slots: StoredSlots;
 }
 
-export type Features = Record<string, number | string[] | null>;
+export type Features = Record<string, FeatureValue>;
 
-/** Collapses stored slots (min/max candidate sets to their extreme) and reads every feature. */
+const isSketch = (v: unknown): v is StoredSketch => typeof v === 'object' && v !== null && (v as StoredSketch).sketch instanceof Uint8Array;
+
+/** A sketched slot as a feature: the estimate, never below what is known (the switch happens past the cap). */
+function estimateOf(stored: StoredSketch): DistinctSummary {
+  const estimate = HyperLogLog.fromBytes(stored.sketch).estimate();
+  return { count: Math.max(estimate, stored.values.length + 1), approximate: true, sample: [...stored.values].sort() };
+}
+
+/** Collapses stored slots (min/max candidate sets to their extreme, sketches to estimates) and reads every feature. */
 export function featuresOf(pipeline: Pipeline, slots: StoredSlots): Features {
   const values: SlotValues = {};
   const ops = new Map(pipeline.slots.map((s) => [s.name, s.op]));
@@ -24,6 +39,7 @@ export function featuresOf(pipeline: Pipeline, slots: StoredSlots): Features {
     const op = ops.get(name);
     if (op === 'min' && Array.isArray(stored)) values[name] = Math.min(...(stored as number[]));
     else if (op === 'max' && Array.isArray(stored)) values[name] = Math.max(...(stored as number[]));
+    else if (isSketch(stored)) values[name] = estimateOf(stored);
     else values[name] = stored as number | string[];
   }
   const features: Features = {};

@@ -13,6 +13,7 @@ import { produceRecords } from '../generator/produce.ts';
 import { tailAlerts, type AlertMessage } from '../runtime/alert-tail.ts';
 import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
+import { isDistinctSummary } from '../../lib/pipelines/features.ts';
 import { Chaos } from '../chaos/chaos.ts';
 
 /** What to feed: a generated scenario, or a recorded event log (topic, key, value per line). */
@@ -52,7 +53,7 @@ const LOCAL_IDLE_TIMEOUT_MS = 30_000;
 /** Features for one line: sets by their size, numbers rounded. */
 const brief = (f: Record<string, unknown>) =>
   Object.entries(f)
-    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.length : typeof v === 'number' ? +v.toFixed(2) : v}`)
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? v.length : typeof v === 'number' ? +v.toFixed(2) : isDistinctSummary(v) ? `${v.approximate ? '~' : ''}${v.count}` : v}`)
     .join(' ');
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().slice(11, 16);

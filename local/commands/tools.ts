@@ -5,7 +5,9 @@ import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { compileCondition, featureSchemaOf } from '../../lib/rules/expression.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
-import { featuresOf } from '../../lib/windows/features-of.ts';
+import { isDistinctSummary, magnitudeOf } from '../../lib/pipelines/features.ts';
+import { featuresOf, type Features } from '../../lib/windows/features-of.ts';
+import { HLL_ERROR_BOUND } from '../../lib/windows/hll.ts';
 import { localTableNames } from '../services/tables.ts';
 import { lambdaContext, loadFunctions } from '../runtime/functions.ts';
 import { startServices } from '../runtime/services.ts';
@@ -53,16 +55,31 @@ export async function runTop(pipelineName: string, feature: string | undefined, 
   const client = new DynamoDBClient({});
   const rows = (await scanWindows(client, tables().windows))
     .filter((w) => w.pipeline === pipelineName)
-    .map((w) => ({ key: w.key, window: new Date(w.windowStart).toISOString(), closed: w.closedAt !== undefined, ...featuresOf(pipeline, w.slots) }))
-    .map((r) => ({ ...r, score: sizeOf(r[by as keyof typeof r]) }))
+    .map((w) => ({ w, features: featuresOf(pipeline, w.slots) }))
+    .map((r) => ({ ...r, score: magnitudeOf(r.features[by]) ?? -Infinity }))
     .sort((a, b) => b.score - a.score)
     .slice(0, n);
-  console.table(rows.map(({ score: _score, ...r }) => r));
+  console.table(rows.map(({ w, features }) => topRow(w, features)));
+  if (rows.some(({ features }) => Object.values(features).some((v) => isDistinctSummary(v) && v.approximate))) {
+    console.log(`~N: an approximate distinct count (the feature passed its exactUpTo cap), within ±${(HLL_ERROR_BOUND * 100).toFixed(1)}% of the true count`);
+  }
   client.destroy();
   return 0;
 }
 
-const sizeOf = (v: unknown): number => (Array.isArray(v) ? v.length : typeof v === 'number' ? v : -Infinity);
+/**
+ * One line of `top`: distinct features as counts ("~N" when approximate), never their values, so a
+ * hot key's line stays one line.
+ */
+export function topRow(w: { key: string; windowStart: number; closedAt: number | undefined }, features: Features): Record<string, string | number | boolean | null> {
+  const row: Record<string, string | number | boolean | null> = { key: w.key, window: new Date(w.windowStart).toISOString(), closed: w.closedAt !== undefined };
+  for (const [name, v] of Object.entries(features)) {
+    if (Array.isArray(v)) row[name] = v.length;
+    else if (isDistinctSummary(v)) row[name] = v.approximate ? `~${v.count}` : v.count;
+    else row[name] = v;
+  }
+  return row;
+}
 
 /** `rules list | put <file.json> | delete <id> | test <file.json>` on the state table. */
 export async function runRules(action: string | undefined, arg: string | undefined): Promise<number> {

@@ -6,7 +6,17 @@
 import type { ReferenceResult } from './reference/types.ts';
 import type { SystemState, SystemWindow } from './system-state.ts';
 
-type FeatureValue = number | string[] | null;
+/**
+ * A distinct feature as a count: the system's past its cap (approximate, with a sample), or the
+ * reference's expectation past the cap (the true count and the relative error allowed).
+ */
+interface DistinctCount {
+  count: number;
+  approximate: boolean;
+  sample?: string[];
+  relativeError?: number;
+}
+type FeatureValue = number | string[] | DistinctCount | null;
 type FeatureMap = Record<string, FeatureValue>;
 
 /** The features of each pipeline that count events: their difference is events lost or double counted. */
@@ -136,9 +146,22 @@ export function sameNumber(a: number, b: number): boolean {
   return d <= 1e-6 || d <= 1e-9 * Math.max(Math.abs(a), Math.abs(b));
 }
 
-/** Feature values equal: numbers within tolerance, arrays as sets, null only to null; absent only to absent. */
+const isCount = (v: FeatureValue | undefined): v is DistinctCount => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Feature values equal: numbers within tolerance, arrays as sets, null only to null; absent only to
+ * absent. A distinct feature past its cap matches when one side is the reference's expectation and
+ * the other an approximate count within its relative error of the true count.
+ */
 export function sameFeature(a: FeatureValue | undefined, b: FeatureValue | undefined): boolean {
   if (typeof a === 'number' && typeof b === 'number') return sameNumber(a, b);
+  if (isCount(a) || isCount(b)) {
+    if (!isCount(a) || !isCount(b) || !a.approximate || !b.approximate) return false;
+    const bound = a.relativeError ?? b.relativeError;
+    if (bound === undefined) return a.count === b.count;
+    const truth = a.relativeError !== undefined ? a.count : b.count;
+    return Math.abs(a.count - b.count) <= bound * truth;
+  }
   if (Array.isArray(a) && Array.isArray(b)) {
     const sa = new Set(a);
     const sb = new Set(b);
@@ -156,7 +179,8 @@ class Examples {
   }
 }
 
-const shown = (v: FeatureValue | undefined): ExampleValue => (v === undefined ? '(absent)' : v);
+const shown = (v: FeatureValue | undefined): ExampleValue =>
+  v === undefined ? '(absent)' : isCount(v) ? `${v.approximate ? '~' : ''}${v.count}${v.relativeError !== undefined ? ` ±${(v.relativeError * 100).toFixed(1)}%` : ''}` : v;
 
 /** Events a window's features count, per event-count feature of its pipeline (null as 0). */
 function eventCounts(pipeline: string, features: FeatureMap | undefined): Map<string, number> {

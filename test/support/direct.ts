@@ -3,7 +3,8 @@
  * independently of lib/ (no planBatch, no fold): what the stored counters must equal.
  */
 type Raw = Record<string, unknown>;
-export type Expected = Map<string, Record<string, number | string[] | null>>;
+/** Features per window id; a distinct feature past its cap reads back as a count with a sample. */
+export type Expected = Map<string, Record<string, number | string[] | null | { count: number; approximate: boolean; sample: string[] }>>;
 
 const MIN = 60_000;
 const time = (e: Raw): number => {

@@ -6,9 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { UnclosableWindowError, type AlertStore, type CloserStore, type DueWindow } from '../../lib/closer/ports.ts';
 import type { SideRecord } from '../../lib/ingest/quarantine.ts';
+import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
 import { RejectedWriteError } from '../../lib/store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite } from '../../lib/store/ports.ts';
 import { dueShardOf } from '../../lib/store/tables.ts';
+import { HyperLogLog } from '../../lib/windows/hll.ts';
 
 /** A stored window as the probe reads it: sets sorted, so both adapters compare equal. */
 export interface ProbedWindow {
@@ -126,6 +128,38 @@ export function storeContract(name: string, make: ContractFactory): void {
       const s = await fresh();
       await expect(s.windows.write(write({ slots: [{ name: 'seen', op: 'set', value: [] }] }))).rejects.toBeInstanceOf(RejectedWriteError);
       expect(await s.probe.window('iot', 'sensor-1', NOW - 60_000)).toBeUndefined();
+    });
+
+    it('keeps a distinct slot exact up to its cap, then a sketch beside the values it had (filled to the cap)', async () => {
+      const s = await fresh();
+      const seen = (value: string[], below: number) =>
+        write({ slots: [{ name: 'seen', op: 'set', value, exactUpTo: 3 }], marks: [{ partitionId: 'iot_telemetry-0', below, setTo: below + 1 }] });
+      expect(await s.windows.write(seen(['a', 'b'], 0))).toEqual({ applied: true });
+      // 2 stored + 2 sent > 3, but 'b' is stored: still exact at 3.
+      expect(await s.windows.write(seen(['b', 'c'], 2))).toEqual({ applied: true });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
+      expect(await s.windows.write(seen(['c', 'd', 'e'], 4))).toEqual({ applied: true });
+      expect(await s.windows.write(seen(['f'], 6))).toEqual({ applied: true });
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
+      const { window } = await s.closer.close({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW }, NOW + 1);
+      const stored = window.slots.seen as { values: string[]; sketch: Uint8Array };
+      expect([...stored.values].sort()).toEqual(['a', 'b', 'c']);
+      expect(HyperLogLog.fromBytes(stored.sketch).estimate()).toBe(6);
+    });
+
+    it('keeps at most MAX_CANDIDATES min/max candidates: a full set gives way to a new extreme', async () => {
+      const s = await fresh();
+      // 20, 19, ..., 1: each a new minimum; the 17th (4) finds the set full and replaces it.
+      for (let i = 0; i < 20; i++) {
+        const w = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 20 - i }], marks: [{ partitionId: 'iot_telemetry-0', below: i, setTo: i }] });
+        expect(await s.windows.write(w)).toEqual({ applied: true });
+        // A value that is no new extreme adds nothing to a full set.
+        if (i === MAX_CANDIDATES - 1) {
+          const no = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 50 }], marks: [{ partitionId: 'iot_telemetry-1', below: 0, setTo: 0 }] });
+          expect(await s.windows.write(no)).toEqual({ applied: true });
+        }
+      }
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.temperatureMin).toEqual([1, 2, 3, 4]);
     });
 
     it('keeps a window written long after it ended for a whole retention from the write', async () => {

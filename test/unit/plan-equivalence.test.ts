@@ -173,7 +173,8 @@ function expected(partitions: DecodedRecord[][], o: PlanOptions) {
 function writesOf(p: Pipeline, values: (number | string[] | undefined)[], rejected: number): SlotWrite[] {
   const writes: SlotWrite[] = [];
   p.slots.forEach((slot: Slot, i: number) => {
-    if (values[i] !== undefined) writes.push({ name: slot.name, op: slot.op, value: values[i]! });
+    // A distinct slot's write carries its cap, which the store enforces.
+    if (values[i] !== undefined) writes.push({ name: slot.name, op: slot.op, value: values[i]!, ...(slot.exactUpTo !== undefined ? { exactUpTo: slot.exactUpTo } : {}) });
   });
   if (rejected > 0 && p.rejectedAs) writes.push({ name: p.rejectedAs, op: 'add', value: rejected });
   return writes;
@@ -250,7 +251,7 @@ describe('planBatch against a plain computation', () => {
     expect(risk.members.length).toBe(7);
     expect(slotWrites(risk, risk.delta)).toEqual([
       { name: 'events', op: 'add', value: 7 },
-      { name: 'devices', op: 'set', value: ['2', '0', '1'] },
+      { name: 'devices', op: 'set', value: ['2', '0', '1'], exactUpTo: 500 },
     ]);
   });
 });

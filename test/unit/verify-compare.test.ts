@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { compare, sameFeature } from '../../local/verify/compare.ts';
 import { formatComparison } from '../../local/verify/report.ts';
-import type { SystemState } from '../../local/verify/system-state.ts';
+import type { SystemState, SystemWindow } from '../../local/verify/system-state.ts';
 
 type Reference = Parameters<typeof compare>[0];
 
@@ -33,7 +33,7 @@ function reference(): Reference {
 function system(): SystemState {
   const ref = reference();
   return {
-    windows: ref.windows.map((w) => ({ ...w, closed: true, features: { ...w.features } })),
+    windows: ref.windows.map((w) => ({ ...w, closed: true, features: { ...w.features } as SystemWindow['features'] })),
     alerts: ref.alerts.map((a, i) => ({ id: `alert-${i}`, pipeline: a.pipeline, key: a.key, windowStart: a.windowStart, ruleId: a.ruleId, level: a.level, alertType: a.alertType })),
     quarantined: ref.quarantinedOffsets.map((q) => ({ ...q })),
     late: ref.lateEvents.map((l) => ({ ...l })),

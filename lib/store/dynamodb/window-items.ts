@@ -12,6 +12,13 @@ export function storedWindowOf(item: Record<string, AttributeValue>): StoredWind
     else if (value.NS) slots[slot] = value.NS.map(Number);
     else if (value.SS) slots[slot] = value.SS;
   }
+  // A distinct slot past its cap: its set is a sample, its sketch the count.
+  for (const [name, value] of Object.entries(item)) {
+    if (!name.startsWith(A.sketchPrefix) || value.B === undefined) continue;
+    const slot = name.slice(A.sketchPrefix.length);
+    const sample = slots[slot];
+    slots[slot] = { values: Array.isArray(sample) ? (sample as string[]) : [], sketch: value.B };
+  }
   return {
     pipeline: item[A.pipeline]!.S!,
     key: item[A.key]!.S!,

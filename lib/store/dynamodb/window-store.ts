@@ -9,6 +9,7 @@ import { isTransient, RejectedWriteError, TransientStoreError } from '../errors.
 import type { WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
 import { windowTtl } from '../retention.ts';
 import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
+import { addSlotUpdates, type Item, type SlotCheck } from './slot-updates.ts';
 
 export interface DynamoWindowStoreOptions {
   tableName: string;
@@ -28,19 +29,37 @@ export const EXPRESSION_LIMITS = { bytes: 4096, operators: 300 } as const;
 
 /**
  * Offset marks one write may guard. A fresh mark costs 4 operators in the condition
- * (`AND (attribute_not_exists(#m) OR #m < :b)`) and about 50 bytes of it, so 74 marks reach the 300
- * operators and 75 partitions feeding one key in one batch were refused. 50 marks use 207 operators
- * (condition and update together) and under 2.6 KB: a third of each limit is left for slots and
- * longer placeholders, held by test/unit/window-update-limits.test.ts. An aggregate fed by more
- * partitions is written in several writes of at most this many partitions each (lib/ingest/apply.ts).
+ * (`AND (attribute_not_exists(#m) OR #m < :b)`) and about 50 bytes of it; 75 partitions feeding one
+ * key in one batch passed the 300 operators and were refused. The bounded-slot guards of the widest
+ * pipeline take about 25 more, so 40 marks leave close to a third of each limit for slots and longer
+ * placeholders, held by test/unit/window-update-limits.test.ts. An aggregate fed by more partitions
+ * is written in several writes of at most this many partitions each (lib/ingest/apply.ts).
  */
-export const MAX_MARKS_PER_WRITE = 50;
+export const MAX_MARKS_PER_WRITE = 40;
 
 const num = (n: number): AttributeValue => ({ N: String(n) });
+
+/**
+ * Attempts at one write whose bounded slots (a sketch past the cap, full min/max candidates) moved
+ * under it. Only writers from other partitions race here (a partition's batches are sequential), and
+ * a key is normally produced to one partition; between rounds a jittered backoff spreads the racers.
+ */
+const MAX_SLOT_ROUNDS = 16;
+const backoff = (round: number) => new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * 2 ** Math.min(round, 5)));
 const str = (s: string): AttributeValue => ({ S: s });
 
-/** Builds the UpdateItem input for a window write. Exported for the benchmark's request count. */
-export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStoreOptions, now: number = (options.now ?? Date.now)()) {
+/**
+ * Builds the UpdateItem input for a window write. Exported for the benchmark's request count.
+ * @param observed the item a refused attempt returned: slots are then written from what it holds.
+ * @param checks receives the checks of the slot conditions (not the marks'), to tell a refusal's cause.
+ */
+export function buildWindowUpdate(
+  write: WindowWrite,
+  options: DynamoWindowStoreOptions,
+  now: number = (options.now ?? Date.now)(),
+  observed?: Item,
+  checks?: SlotCheck[],
+) {
   const names: Record<string, string> = {};
   const values: Record<string, AttributeValue> = {};
   const sets: string[] = [];
@@ -63,23 +82,9 @@ export function buildWindowUpdate(write: WindowWrite, options: DynamoWindowStore
     sets.push(`${ph} = if_not_exists(${ph}, :${ph.slice(1)})`);
   }
 
-  write.slots.forEach((slot, i) => {
-    names[`#s${i}`] = A.slotPrefix + slot.name;
-    switch (slot.op) {
-      case 'add':
-        values[`:s${i}`] = num(slot.value as number);
-        break;
-      case 'min':
-      case 'max':
-        // A grow-only set of candidate extremes; readers take its min or max.
-        values[`:s${i}`] = { NS: [String(slot.value)] };
-        break;
-      case 'set':
-        values[`:s${i}`] = { SS: slot.value as string[] };
-        break;
-    }
-    adds.push(`#s${i} :s${i}`);
-  });
+  // Counters blind; distinct sets and min/max candidates guarded so they stay bounded (./slot-updates.ts).
+  const slotChecks = addSlotUpdates(write.slots, observed, { names, values, sets, adds, conditions });
+  checks?.push(...slotChecks);
 
   write.marks.forEach((mark, i) => {
     names[`#m${i}`] = A.markPrefix + mark.partitionId;
@@ -127,17 +132,31 @@ export class DynamoWindowStore implements WindowStore {
   async write(write: WindowWrite): Promise<WindowWriteResult> {
     // A caller bug, not bad data: applyAggregate splits wider aggregates before they get here.
     if (write.marks.length > MAX_MARKS_PER_WRITE) throw new RangeError(`window ${write.pipeline}/${write.key}/${write.windowStart}: ${write.marks.length} offset marks in one write, over ${MAX_MARKS_PER_WRITE}`);
-    try {
-      await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options)));
-      return { applied: true };
-    } catch (err) {
-      if (err instanceof ConditionalCheckFailedException) {
-        return { applied: false, closed: err.Item?.[A.closedAt] !== undefined, marks: marksOf(err.Item) };
+    let observed: Item | undefined;
+    for (let round = 0; round < MAX_SLOT_ROUNDS; round++) {
+      const checks: SlotCheck[] = [];
+      try {
+        await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, undefined, observed, checks)));
+        return { applied: true };
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) {
+          const item = err.Item;
+          // Every slot condition held, so the marks or the closed window refused it: the caller's call.
+          if (!item || item[A.closedAt] !== undefined || checks.every((holds) => holds(item))) {
+            return { applied: false, closed: item?.[A.closedAt] !== undefined, marks: marksOf(item) };
+          }
+          // A bounded slot is at its bound: write again from what is stored, under the same marks.
+          // (The first retry is immediate: it is the common case of one writer finding the bound.)
+          if (observed !== undefined) await backoff(round);
+          observed = item;
+          continue;
+        }
+        const where = `window ${write.pipeline}/${write.key}/${write.windowStart}`;
+        if (isTransient(err)) throw new TransientStoreError(`${where}: ${(err as Error).name}`, { cause: err });
+        if ((err as Error).name === 'ValidationException') throw new RejectedWriteError(`${where}: ${(err as Error).message}`, { cause: err });
+        throw err;
       }
-      const where = `window ${write.pipeline}/${write.key}/${write.windowStart}`;
-      if (isTransient(err)) throw new TransientStoreError(`${where}: ${(err as Error).name}`, { cause: err });
-      if ((err as Error).name === 'ValidationException') throw new RejectedWriteError(`${where}: ${(err as Error).message}`, { cause: err });
-      throw err;
     }
+    throw new TransientStoreError(`window ${write.pipeline}/${write.key}/${write.windowStart}: a bounded slot kept changing under concurrent writers`);
   }
 }

@@ -9,6 +9,7 @@ import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
 function storedWindowOf(item: MemoryWindowItem): StoredWindow {
   const slots: StoredSlots = {};
   for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
+  for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };
   return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots };
 }
 

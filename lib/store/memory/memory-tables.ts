@@ -22,6 +22,8 @@ export interface MemoryWindowItem {
   ttl: number;
   /** Sums as numbers; min/max candidates and distinct values as sets. */
   slots: Map<string, number | Set<number> | Set<string>>;
+  /** Distinct slots past their cap: the serialized HyperLogLog sketch (the set keeps its sample). */
+  sketches: Map<string, Uint8Array>;
   /** Offset marks by partition id. */
   marks: Map<string, number>;
 }

@@ -3,12 +3,50 @@ import { RejectedWriteError } from '../errors.ts';
 import type { MarkGuard, WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
 import { dueShardOf, windowPk } from '../tables.ts';
 import { windowTtl } from '../retention.ts';
+import { MAX_CANDIDATES } from '../bounds.ts';
+import { HyperLogLog } from '../../windows/hll.ts';
 import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
 
 function guardHolds(guard: MarkGuard, marks: ReadonlyMap<string, number>): boolean {
   const mark = marks.get(guard.partitionId);
   if ('below' in guard) return mark === undefined || mark < guard.below;
   return guard.equals === null ? mark === undefined : mark === guard.equals;
+}
+
+/**
+ * A distinct slot as the DynamoDB adapter keeps it (lib/store/dynamodb/slot-updates.ts): exact up to
+ * its cap; past it the set keeps the values it had, filled up to the cap, and a sketch counts.
+ */
+function writeDistinct(item: MemoryWindowItem, name: string, values: string[], cap: number | undefined): void {
+  const set = (item.slots.get(name) as Set<string> | undefined) ?? new Set<string>();
+  item.slots.set(name, set);
+  const sketch = item.sketches.get(name);
+  if (sketch !== undefined) {
+    const merged = HyperLogLog.fromBytes(sketch);
+    merged.merge(HyperLogLog.of(values));
+    item.sketches.set(name, merged.toBytes());
+    return;
+  }
+  const fresh = values.filter((v) => !set.has(v));
+  if (cap === undefined || set.size + fresh.length <= cap) {
+    for (const v of fresh) set.add(v);
+    return;
+  }
+  const all = [...set, ...fresh];
+  for (const v of fresh.slice(0, cap - set.size)) set.add(v);
+  item.sketches.set(name, HyperLogLog.of(all).toBytes());
+}
+
+/** A min/max slot as the DynamoDB adapter keeps it: at most MAX_CANDIDATES candidates, a full set replaced by a new extreme. */
+function writeExtreme(item: MemoryWindowItem, name: string, op: 'min' | 'max', v: number): void {
+  const set = (item.slots.get(name) as Set<number> | undefined) ?? new Set<number>();
+  item.slots.set(name, set);
+  if (set.size < MAX_CANDIDATES) {
+    set.add(v);
+    return;
+  }
+  const extreme = op === 'min' ? Math.min(...set) : Math.max(...set);
+  if (op === 'min' ? v < extreme : v > extreme) item.slots.set(name, new Set([v]));
 }
 
 export class MemoryWindowStore implements WindowStore {
@@ -39,16 +77,14 @@ export class MemoryWindowStore implements WindowStore {
       closedAt: undefined,
       ttl: windowTtl(w.windowEnd, (this.options.now ?? Date.now)(), this.options.retentionMs),
       slots: new Map(),
+      sketches: new Map(),
       marks: new Map(),
     };
     for (const slot of w.slots) {
       const stored = item.slots.get(slot.name);
       if (slot.op === 'add') item.slots.set(slot.name, ((stored as number | undefined) ?? 0) + (slot.value as number));
-      else {
-        const set = (stored as Set<number | string> | undefined) ?? new Set<number | string>();
-        for (const v of slot.op === 'set' ? (slot.value as string[]) : [slot.value as number]) set.add(v);
-        item.slots.set(slot.name, set as Set<number> | Set<string>);
-      }
+      else if (slot.op === 'set') writeDistinct(item, slot.name, slot.value as string[], slot.exactUpTo);
+      else writeExtreme(item, slot.name, slot.op, slot.value as number);
     }
     for (const g of w.marks) item.marks.set(g.partitionId, g.setTo);
     if (!existing) {

@@ -41,6 +41,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { jsSemanticsMacros } from './sql/js-semantics.ts';
 import { recordStatements } from './sql/records.ts';
 import { windowStatements } from './sql/windows.ts';
+import { APPROXIMATE_RELATIVE_ERROR, DISTINCT_CAPS } from './distinct-caps.ts';
 import type { RecordCoordinates, ReferenceAlert, ReferenceOptions, ReferencePipeline, ReferenceResult, ReferenceWindow } from './types.ts';
 
 export type * from './types.ts';
@@ -138,10 +139,16 @@ function byWindow(a: { pipeline: string; key: string; windowStart: number }, b: 
   return compareStrings(a.pipeline, b.pipeline) || compareStrings(a.key, b.key) || a.windowStart - b.windowStart;
 }
 
-/** A feature as the engine reports it: counts and sums as numbers, distinct values sorted, null for none. */
-function featureValue(v: unknown): number | string[] | null {
+/**
+ * A feature as the engine reports it: counts and sums as numbers, distinct values sorted (past the
+ * feature's cap, the true count the engine's estimate must come close to), null for none.
+ */
+function featureValue(v: unknown, cap?: number): ReferenceWindow['features'][string] {
   if (v === null || v === undefined) return null;
-  if (Array.isArray(v)) return (v as string[]).slice().sort();
+  if (Array.isArray(v)) {
+    if (cap !== undefined && v.length > cap) return { approximate: true, count: v.length, relativeError: APPROXIMATE_RELATIVE_ERROR };
+    return (v as string[]).slice().sort();
+  }
   return num(v);
 }
 
@@ -149,7 +156,7 @@ async function readResult(connection: DuckDBConnection): Promise<ReferenceResult
   const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
     const pipeline = w.pipeline as ReferencePipeline;
     const features: ReferenceWindow['features'] = {};
-    for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name]);
+    for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name], DISTINCT_CAPS[pipeline]?.[name]);
     return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
   });
   windows.sort(byWindow);

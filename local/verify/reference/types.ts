@@ -17,9 +17,20 @@ export interface ReferenceWindow {
   closed: boolean;
   /**
    * The pipeline's features by name: counts and sums as numbers, distinct features as sorted
-   * string arrays (JS default sort), min/max/avg as null when the window kept no reading.
+   * string arrays (JS default sort) up to their cap and as an expected estimate past it, min/max/avg
+   * as null when the window kept no reading.
    */
-  features: Record<string, number | string[] | null>;
+  features: Record<string, number | string[] | ReferenceEstimate | null>;
+}
+
+/**
+ * A distinct feature past its cap (./distinct-caps.ts): the engine must report an approximate count
+ * within `relativeError` of the true `count`.
+ */
+export interface ReferenceEstimate {
+  approximate: true;
+  count: number;
+  relativeError: number;
 }
 
 /** An alert one of the DEFAULT rules raises when the window closes. */

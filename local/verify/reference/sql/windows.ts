@@ -15,6 +15,11 @@ export const windowStatements: readonly string[] = [
 CREATE MACRO window_start_of(t, size_ms) AS t - (((t % size_ms) + size_ms) % size_ms)`,
 
   sql`
+-- A value as a distinct feature counts it: itself, or "sha256:<hex>" when over 128 UTF-8 bytes
+-- (strlen counts bytes), as the engine keeps long values by digest so an exact set stays bounded.
+CREATE MACRO distinct_value(v) AS CASE WHEN strlen(v) > 128 THEN 'sha256:' || sha256(v) ELSE v END`,
+
+  sql`
 -- 11. Every (event, pipeline) pair the pipeline applies, with its window and whether it is late.
 --
 --    Routing (lib/pipelines/builtin.ts):
@@ -70,7 +75,8 @@ FROM windowed`,
 --    reached, with exactly the features its pipeline declares. Late events touch no window.
 --    Sums use fsum (compensated): the engine adds in DynamoDB's decimal arithmetic, closer to an
 --    exact sum than a naive double sum would be. Distinct features are lists here; reference.ts
---    sorts them.
+--    sorts them, and turns a list longer than its feature's cap into the estimate it expects
+--    (./distinct-caps.ts).
 CREATE TEMP TABLE windows AS
 WITH on_time AS (
   SELECT * FROM pipeline_events WHERE NOT late
@@ -85,8 +91,8 @@ payments AS (
 risk AS (
   SELECT pipeline, key, window_start, window_end,
     count(*) AS events,
-    coalesce(list(DISTINCT device_id) FILTER (WHERE device_id IS NOT NULL), []) AS devices,
-    coalesce(list(DISTINCT city) FILTER (WHERE city IS NOT NULL), []) AS cities,
+    coalesce(list(DISTINCT distinct_value(device_id)) FILTER (WHERE device_id IS NOT NULL), []) AS devices,
+    coalesce(list(DISTINCT distinct_value(city)) FILTER (WHERE city IS NOT NULL), []) AS cities,
     count(*) FILTER (WHERE action = 'login') AS logins
   FROM on_time WHERE pipeline = 'risk'
   GROUP BY pipeline, key, window_start, window_end
@@ -94,7 +100,7 @@ risk AS (
 registrations AS (
   SELECT pipeline, key, window_start, window_end,
     count(*) AS registrations,
-    list(DISTINCT user_id) AS users
+    list(DISTINCT distinct_value(user_id)) AS users
   FROM on_time WHERE pipeline = 'registrations'
   GROUP BY pipeline, key, window_start, window_end
 ),
