@@ -10,7 +10,18 @@ export interface IngestConfig {
   retentionMs: number;
   /** Must equal the closer's: it decides which events are late when read (see lib/ingest/plan.ts). */
   watermarkDelayMs: number;
+  /** How far an event's time may be ahead of its record's Kafka timestamp before it is quarantined. */
+  maxEventAheadMs: number;
 }
+
+/**
+ * Five minutes: clock skew between a device and its producer is seconds when clocks are synced;
+ * and below the default 10-minute watermark delay, an event accepted at the bound cannot make an
+ * on-time record of its partition late.
+ */
+export const DEFAULT_MAX_EVENT_AHEAD_MS = 300_000;
+/** A day: beyond it the bound no longer protects the watermark from anything. */
+export const MAX_EVENT_AHEAD_LIMIT_MS = 86_400_000;
 
 /** Environment variables naming the tables, shared with the CDK stack and the local runtime. */
 export const TABLE_ENV = {
@@ -33,6 +44,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       WRITE_CONCURRENCY: positiveInt(32, 512),
       RETENTION_DAYS: positiveInt(7, 3650),
       WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
+      MAX_EVENT_AHEAD_MS: z.coerce.number().int().nonnegative().max(MAX_EVENT_AHEAD_LIMIT_MS).default(DEFAULT_MAX_EVENT_AHEAD_MS),
     },
     env,
     'streamguard ingest',
@@ -43,5 +55,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     writeConcurrency: parsed.WRITE_CONCURRENCY,
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,
     watermarkDelayMs: parsed.WATERMARK_DELAY_MS,
+    maxEventAheadMs: parsed.MAX_EVENT_AHEAD_MS,
   };
 }
