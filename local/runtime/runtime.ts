@@ -54,6 +54,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       watermarkDelayMs: o.watermarkDelayMs ?? 600_000,
       idleTimeoutMs: o.idleTimeoutMs ?? 5_000,
       ruleCacheTtlMs: o.ruleCacheTtlMs ?? 1_000,
+      retentionDays: o.retentionDays,
     });
     const chaos = o.chaos;
     if (chaos) {

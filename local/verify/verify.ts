@@ -52,6 +52,8 @@ export interface VerifyResult {
 }
 
 const WATERMARK_DELAY_MS = 600_000;
+/** The longest RETENTION_DAYS allows: windows of the generator's fixed dates outlive the check. */
+const VERIFY_RETENTION_DAYS = 3650;
 /** Longer than any stall under chaos on this machine (a restart, a throttle storm, an invocation queued behind DynamoDB Local), so no partition counts as idle mid-stream. */
 const IDLE_TIMEOUT_MS = 45_000;
 /** Produce in slices and wait while the mappings are this far behind: the mock broker keeps ~5 MB per partition. */
@@ -165,6 +167,10 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     closerIntervalMs: 2_000,
     watermarkDelayMs: WATERMARK_DELAY_MS,
     idleTimeoutMs: IDLE_TIMEOUT_MS,
+    // Generated event times are fixed dates (2026-11-23 on): with the default 7 days, the windows'
+    // TTL (window end + retention) has passed, and DynamoDB Local's TTL sweeper deletes windows
+    // while the check runs.
+    retentionDays: VERIFY_RETENTION_DAYS,
     chaos,
     // Injected crashes surface here; they are expected, and counted by the chaos itself. So is a
     // closer cut off by its Lambda timeout (middy's AbortError): the closer is crash-safe by design,
