@@ -291,9 +291,7 @@ export class ValueReader {
 
 /** A decoded record that reads its coordinates from the event's record and decodes bytes on demand. */
 class LazyRecord implements DecodedRecord {
-  readonly topic: string;
-  readonly partition: number;
-  readonly envelopeError: string | undefined;
+  // Few fields: one of these lives per record of the batch (coordinates are read from the source).
   private decodedValue: Buffer | undefined = undefined;
   private decodedHeaders: Record<string, Buffer> | undefined = undefined;
 
@@ -301,11 +299,21 @@ class LazyRecord implements DecodedRecord {
     private readonly source: KafkaEventRecord,
     readonly partitionId: string,
     readonly offset: number,
-  ) {
-    this.topic = source.topic;
-    this.partition = Number(source.partition);
-    const value: unknown = source.value;
-    this.envelopeError = value == null || typeof value === 'string' ? undefined : `value is ${describe(value)}, not base64 text`;
+  ) {}
+
+  get topic(): string {
+    return this.source.topic;
+  }
+
+  /** Checked when decoded: a non-negative safe integer, or a string of digits that is one. */
+  get partition(): number {
+    const partition: unknown = this.source.partition;
+    return typeof partition === 'number' ? partition : Number(partition);
+  }
+
+  get envelopeError(): string | undefined {
+    const value: unknown = this.source.value;
+    return value == null || typeof value === 'string' ? undefined : `value is ${describe(value)}, not base64 text`;
   }
 
   get kafkaTimestamp(): number {
