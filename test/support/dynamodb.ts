@@ -10,9 +10,13 @@ export function localClient(options: { maxAttempts?: number } = {}): DynamoDBCli
   return localDynamoClient(inject('dynamoEndpoint'), options);
 }
 
-/** Fresh tables with a unique prefix, so test files never see each other's items. */
+/**
+ * Fresh tables with a unique prefix, so test files never see each other's items. TTL is off: the
+ * tests' events are dated 2026-11-23, so their items' TTL (window end + 7 days) has passed, and
+ * DynamoDB Local's sweeper would delete windows while a test reads them.
+ */
 export async function freshTables(client: DynamoDBClient): Promise<TableNames> {
   const names = localTableNames(`t${randomUUID().slice(0, 8)}`);
-  await ensureTables(client, names);
+  await ensureTables(client, names, { ttl: false });
   return names;
 }
