@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeKafkaEvent, encodeRecord, type RecordInput } from '../../lib/codec/encode.ts';
 import { decodeKafkaEvent, decodeKafkaEventChecked, type KafkaEvent } from '../../lib/codec/kafka-event.ts';
+import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { planBatch, type PlanOptions } from '../../lib/ingest/plan.ts';
 import { createRouter } from '../../lib/ingest/router.ts';
 import { builtinPipelines, iot, payments, risk } from '../../lib/pipelines/builtin.ts';
@@ -59,6 +60,13 @@ describe('future-dated and unrepresentable event times (item 2)', () => {
     expect(plan([ahead]).stats.quarantined).toBe(0);
     expect(plan([{ ...ahead, timestamp: T }]).stats.quarantined).toBe(1);
     expect(plan([{ ...ahead, timestamp: T }], { ...options, maxEventAheadMs: undefined }).stats.quarantined).toBe(0);
+  });
+
+  it('reads the bound from MAX_EVENT_AHEAD_MS, 5 minutes by default, and fails at cold start naming it when invalid', () => {
+    const tables = { WINDOWS_TABLE: 'windows', STATE_TABLE: 'state', SIDE_OUTPUT_TABLE: 'side' };
+    expect(loadIngestConfig(tables).maxEventAheadMs).toBe(300_000);
+    expect(loadIngestConfig({ ...tables, MAX_EVENT_AHEAD_MS: '60000' }).maxEventAheadMs).toBe(60_000);
+    for (const bad of ['soon', '-1', '86400001']) expect(() => loadIngestConfig({ ...tables, MAX_EVENT_AHEAD_MS: bad })).toThrow(/MAX_EVENT_AHEAD_MS/);
   });
 
   it('quarantines event times no Date or DynamoDB number can hold, at the schema', () => {

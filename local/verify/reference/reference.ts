@@ -33,8 +33,11 @@
  *   UTC, and the reference reads such times as UTC.
  * - Lone UTF-16 surrogates. In the log line itself (a value holding one, which JSON.stringify
  *   writes as "\ud800") DuckDB refuses the file and computeReference throws; kafkajs would have sent
- *   U+FFFD. Inside a value as a JSON escape, JSON.parse accepts one and DuckDB does not, so the
- *   reference quarantines a record the engine would read. Generated logs contain neither.
+ *   U+FFFD. Inside a value as a JSON escape, JSON.parse accepts one and DuckDB does not: in a name
+ *   the engine quarantines it too, but in a field no schema reads, the reference quarantines a
+ *   record the engine would read. Generated logs contain neither.
+ * - Envelope faults and value bytes the log cannot carry (a value that is not a string, invalid
+ *   base64, invalid UTF-8): the log holds values as text. Integration tests cover those.
  */
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
