@@ -54,7 +54,10 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       watermarkDelayMs: o.watermarkDelayMs ?? 600_000,
       idleTimeoutMs: o.idleTimeoutMs ?? 5_000,
       ruleCacheTtlMs: o.ruleCacheTtlMs ?? 1_000,
-      retentionDays: o.retentionDays,
+      // Generated scenarios have fixed dates (2026-11-23 on), past a 7-day TTL by now: the local
+      // runtime keeps windows for 10 years unless told otherwise, so DynamoDB Local's TTL sweeper
+      // does not delete them mid-run.
+      retentionDays: o.retentionDays ?? 3650,
     });
     const chaos = o.chaos;
     if (chaos) {
