@@ -15,6 +15,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { eventSourceMappingConfigSchema } from '../local/esm/config.ts';
 import { DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings } from '../lib/config/deployment.ts';
+import { DEFAULT_MAX_EVENT_AHEAD_MS, MAX_EVENT_AHEAD_LIMIT_MS } from '../lib/config/ingest-config.ts';
 
 const esm = eventSourceMappingConfigSchema.shape;
 
@@ -90,6 +91,8 @@ const ingestSchema = z.strictObject({
   timeoutSeconds: z.number().int().min(1).max(900).default(60),
   maxRecordBytes: z.number().int().min(1).max(1024 * 1024).default(64 * 1024),
   writeConcurrency: z.number().int().min(1).max(512).default(32),
+  /** How far an event's time may be ahead of its Kafka record timestamp (MAX_EVENT_AHEAD_MS). */
+  maxEventAheadMs: z.number().int().min(0).max(MAX_EVENT_AHEAD_LIMIT_MS).default(DEFAULT_MAX_EVENT_AHEAD_MS),
   reservedConcurrency: z.number().int().min(1).optional(),
 });
 

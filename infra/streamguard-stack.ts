@@ -99,6 +99,7 @@ export class StreamGuardStack extends Stack {
       [TABLE_ENV.sideOutput]: t.sideOutput.tableName,
       MAX_RECORD_BYTES: String(cfg.ingest.maxRecordBytes),
       WRITE_CONCURRENCY: String(cfg.ingest.writeConcurrency),
+      MAX_EVENT_AHEAD_MS: String(cfg.ingest.maxEventAheadMs),
       // Ingest judges lateness with the closer's delay: both must read the same value.
       WATERMARK_DELAY_MS: String(cfg.closer.watermarkDelayMs),
       // Partial batch responses only where the mappings honour them (the same on all: config.ts

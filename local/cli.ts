@@ -18,9 +18,9 @@ const USAGE = `usage: streamguard <command>
   invoke  <ingest|close-windows> <event.json>          run one function on one event (e.g. events/payments.json)
   top     <pipeline> [--by FEATURE] [--n 10]           top keys of a pipeline's windows (WINDOWS_TABLE, AWS_ENDPOINT_URL)
   rules   list | put <rule.json> | delete <id> | test <rule.json>   manage rules (STATE_TABLE, AWS_ENDPOINT_URL)
-  verify  [--events N=20000] [--seed S=1] [--chaos] [--min-faults K] [--out DIR]
-          run the system on a generated log (with faults under --chaos), run the DuckDB reference on
-          the same log, compare; exits 1 on any difference
+  verify  [--events N=20000] [--seed S=1] [--chaos] [--hostile] [--min-faults K] [--out DIR]
+          run the system on a generated log (with faults under --chaos, hostile records under
+          --hostile), run the DuckDB reference on the same log, compare; exits 1 on any difference
   doctor  check prerequisites and say what to install
 External services: KAFKA_BROKERS=host:port,... and AWS_ENDPOINT_URL=http://... are used instead of starting them.`;
 
@@ -46,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
       by: { type: 'string' },
       n: { type: 'string' },
       chaos: { type: 'boolean', default: false },
+      hostile: { type: 'boolean', default: false },
       'min-faults': { type: 'string' },
     },
   });
@@ -84,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
         events: int('events', values.events, 20_000),
         seed: int('seed', values.seed, 1),
         chaos: values.chaos ?? false,
+        hostile: values.hostile ?? false,
         minFaults: values['min-faults'] === undefined ? undefined : int('min-faults', values['min-faults'], 0),
         out: values.out,
         kafkaBrokers: common.kafkaBrokers,

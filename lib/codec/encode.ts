@@ -9,6 +9,7 @@ export interface RecordInput {
   value: unknown;
   key?: string | null;
   headers?: Record<string, string>;
+  /** Kafka record timestamp (epoch ms); absent: none, sent as Kafka does (-1, NO_TIMESTAMP_TYPE). */
   timestamp?: number;
 }
 
@@ -20,8 +21,8 @@ export function encodeRecord(input: RecordInput): KafkaEventRecord {
     topic: input.topic,
     partition: input.partition,
     offset: input.offset,
-    timestamp: input.timestamp ?? 0,
-    timestampType: 'CREATE_TIME',
+    timestamp: input.timestamp ?? -1,
+    timestampType: input.timestamp === undefined ? 'NO_TIMESTAMP_TYPE' : 'CREATE_TIME',
     value: bytes.toString('base64'),
     headers: Object.entries(input.headers ?? {}).map(([name, v]) => ({ [name]: [...Buffer.from(v, 'utf8')] })),
   };

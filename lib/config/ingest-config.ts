@@ -16,7 +16,18 @@ export interface IngestConfig {
    * taken as success and its records committed unapplied.
    */
   reportBatchItemFailures: boolean;
+  /** How far an event's time may be ahead of its record's Kafka timestamp before it is quarantined. */
+  maxEventAheadMs: number;
 }
+
+/**
+ * Five minutes: clock skew between a device and its producer is seconds when clocks are synced;
+ * and below the default 10-minute watermark delay, an event accepted at the bound cannot make an
+ * on-time record of its partition late.
+ */
+export const DEFAULT_MAX_EVENT_AHEAD_MS = 300_000;
+/** A day: beyond it the bound no longer protects the watermark from anything. */
+export const MAX_EVENT_AHEAD_LIMIT_MS = 86_400_000;
 
 /** Environment variables naming the tables, shared with the CDK stack and the local runtime. */
 export const TABLE_ENV = {
@@ -41,6 +52,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
       // Off unless the stack says every mapping has it: failing whole is safe either way.
       REPORT_BATCH_ITEM_FAILURES: z.enum(['true', 'false'], { error: 'must be "true" or "false" (the mappings\' ReportBatchItemFailures)' }).default('false'),
+      MAX_EVENT_AHEAD_MS: z.coerce.number().int().nonnegative().max(MAX_EVENT_AHEAD_LIMIT_MS).default(DEFAULT_MAX_EVENT_AHEAD_MS),
     },
     env,
     'streamguard ingest',
@@ -52,5 +64,6 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,
     watermarkDelayMs: parsed.WATERMARK_DELAY_MS,
     reportBatchItemFailures: parsed.REPORT_BATCH_ITEM_FAILURES === 'true',
+    maxEventAheadMs: parsed.MAX_EVENT_AHEAD_MS,
   };
 }

@@ -8,7 +8,7 @@
  * its offset (in its aggregates' ranges and members) and its record, which decodes it again in the
  * rare cases that need the event itself (contributionsOf: partial overlaps, late or rejected writes).
  */
-import { ValueReader, valueBytes, type DecodedRecord } from '../codec/kafka-event.ts';
+import { UNREADABLE, ValueReader, valueBytes, valueText, type DecodedRecord } from '../codec/kafka-event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { windowStartOf } from '../pipelines/window.ts';
 import type { ParseResult } from '../schemas/family.ts';
@@ -93,13 +93,21 @@ export interface Lateness {
 export interface PlanOptions {
   /** Values larger than this are quarantined unread. */
   maxRecordBytes: number;
+  /**
+   * How far an event's time may be ahead of its record's Kafka timestamp (ms); an event further
+   * ahead is quarantined and moves no watermark. Absent: no bound (records without a Kafka
+   * timestamp are never bounded).
+   */
+  maxEventAheadMs?: number;
   /** Absent: no event is late at planning (storage still turns away events for closed windows). */
   lateness?: Lateness;
 }
 
 /** Why a record cannot be parsed before its value (of `size` bytes, -1: none) is even parsed, or undefined. */
 function unreadable(record: DecodedRecord, size: number, route: TopicRoute | undefined, options: PlanOptions): ParseResult<TimedEvent> | undefined {
+  if (record.envelopeError !== undefined) return { ok: false, reason: record.envelopeError, field: 'value' };
   if (!route) return { ok: false, reason: `no pipeline reads topic "${record.topic}"`, field: undefined };
+  if (size === UNREADABLE.base64) return { ok: false, reason: 'value is not valid base64 (padded, standard alphabet)', field: 'value' };
   if (size < 0) return { ok: false, reason: 'record has no value (tombstone)', field: 'value' };
   if (size > options.maxRecordBytes) {
     return { ok: false, reason: `value is ${size} bytes, over the ${options.maxRecordBytes}-byte limit`, field: 'value' };
@@ -109,6 +117,36 @@ function unreadable(record: DecodedRecord, size: number, route: TopicRoute | und
 
 /** One reader for every batch: planning is synchronous, and each value is read once, then dropped. */
 const reader = new ValueReader();
+
+const DAY_MS = 86_400_000;
+
+/** A time for a reason: ISO-8601 when a Date can hold it, else the number. */
+function isoOf(t: number): string {
+  return Math.abs(t) <= 8.64e15 ? new Date(t).toISOString() : String(t);
+}
+
+/** A gap for a reason, in the largest unit that reads well. */
+function durationOf(ms: number): string {
+  if (ms >= 365 * DAY_MS) return `${(ms / (365.25 * DAY_MS)).toFixed(1)} years`;
+  if (ms >= DAY_MS) return `${(ms / DAY_MS).toFixed(1)} days`;
+  if (ms >= 3_600_000) return `${(ms / 3_600_000).toFixed(1)} h`;
+  if (ms >= 60_000) return `${(ms / 60_000).toFixed(1)} min`;
+  return `${ms} ms`;
+}
+
+/**
+ * Why an event is too far in the future to trust, or undefined. Judged against the record's own
+ * Kafka timestamp, never the clock, so every delivery of the record decides alike.
+ */
+function tooFarAhead(record: DecodedRecord, eventTime: number, maxAheadMs: number): ParseResult<TimedEvent> | undefined {
+  const kafkaTime = record.kafkaTimestamp;
+  if (kafkaTime < 0 || !(eventTime > kafkaTime + maxAheadMs)) return undefined;
+  return {
+    ok: false,
+    reason: `event time ${isoOf(eventTime)} is ${durationOf(eventTime - kafkaTime)} ahead of the record's Kafka timestamp ${isoOf(kafkaTime)}, more than the ${maxAheadMs} ms allowed (MAX_EVENT_AHEAD_MS)`,
+    field: undefined,
+  };
+}
 
 /** Records of a partition arrive in offset order, so a range only ever grows at its end. */
 function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
@@ -128,7 +166,7 @@ function extendRange(ranges: OffsetRange[], record: DecodedRecord): void {
 function eventOf(record: DecodedRecord, family: EventFamily<TimedEvent>): TimedEvent {
   const value = valueBytes(record);
   if (value !== undefined) {
-    const json: unknown = JSON.parse(value.toString('utf8'));
+    const json: unknown = JSON.parse(valueText(value));
     const event = family.parseFast(json);
     if (event !== undefined) return event;
     const parsed = family.parseSlow(json);
@@ -306,6 +344,7 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
   const progress: PartitionProgress[] = [];
   const stats = { records: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 };
   const judgeLateness = options.lateness !== undefined;
+  const maxAheadMs = options.maxEventAheadMs;
   const delayMs = options.lateness?.delayMs ?? 0;
   const statesOf = (route: TopicRoute): PipelineState[] => {
     let states = statesByRoute.get(route);
@@ -367,15 +406,22 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
       }
       let event: TimedEvent | undefined;
       // Read once and not kept: the record decodes it again if a side record needs it.
-      const size = route ? reader.read(record) : -1;
+      const size = route && record.envelopeError === undefined ? reader.read(record) : -1;
       let failed = unreadable(record, size, route, options);
       if (failed === undefined) {
         let json: unknown;
-        try {
-          json = JSON.parse(reader.text());
-        } catch (err) {
-          json = undefined;
-          failed = { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
+        const text = reader.text();
+        // U+FFFD is what decoding makes of invalid bytes; only then is the check needed (and a
+        // one-byte string, most values, cannot hold it, so the search is free).
+        if (text.indexOf('\ufffd') !== -1 && !reader.isUtf8()) {
+          failed = { ok: false, reason: 'value is not valid UTF-8', field: 'value' };
+        } else {
+          try {
+            json = JSON.parse(text);
+          } catch (err) {
+            json = undefined;
+            failed = { ok: false, reason: `invalid JSON: ${(err as Error).message}`, field: 'value' };
+          }
         }
         if (failed === undefined) {
           event = route!.family.parseFast(json);
@@ -384,6 +430,10 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
             if (parsed.ok) event = parsed.event;
             else failed = parsed;
           }
+        }
+        if (event !== undefined && maxAheadMs !== undefined) {
+          failed = tooFarAhead(record, event.eventTime, maxAheadMs);
+          if (failed !== undefined) event = undefined;
         }
       }
       if (event === undefined) {

@@ -20,6 +20,11 @@ export function wireIngest(
     windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),
     sideOutput: new DynamoSideOutputStore(client, { tableName: config.tables.sideOutput, retentionMs: config.retentionMs }, now),
-    options: { maxRecordBytes: config.maxRecordBytes, writeConcurrency: config.writeConcurrency, watermarkDelayMs: config.watermarkDelayMs },
+    options: {
+      maxRecordBytes: config.maxRecordBytes,
+      maxEventAheadMs: config.maxEventAheadMs,
+      writeConcurrency: config.writeConcurrency,
+      watermarkDelayMs: config.watermarkDelayMs,
+    },
   };
 }

@@ -1,6 +1,7 @@
 /** The pipelines streamguard ships with (see design.md, "The pipelines"). */
 import { registrations, telemetry, userEvents } from '../schemas/events.ts';
-import { count, distinct, max, mean, min, sum } from './features.ts';
+import { exactMean, exactSum } from './exact.ts';
+import { count, distinct, max, min } from './features.ts';
 import { pipeline, source, type Pipeline } from './pipeline.ts';
 import { hours, minutes, tumbling } from './window.ts';
 
@@ -14,7 +15,7 @@ export const payments = pipeline('payments')
   .filter((e) => e.action === 'payment')
   .key((e) => e.userId)
   .window(tumbling(minutes(5)))
-  .aggregate({ count: count(), amount: sum((e) => e.amount) });
+  .aggregate({ count: count(), amount: exactSum((e) => e.amount) });
 
 /** Account risk: devices, cities and logins per user in 1 hour. */
 export const risk = pipeline('risk')
@@ -56,10 +57,10 @@ export const iot = pipeline('iot')
     count: count(),
     temperatureMin: min((e) => e.temperature),
     temperatureMax: max((e) => e.temperature),
-    temperatureAvg: mean((e) => e.temperature),
+    temperatureAvg: exactMean((e) => e.temperature),
     humidityMin: min((e) => e.humidity),
     humidityMax: max((e) => e.humidity),
-    humidityAvg: mean((e) => e.humidity),
+    humidityAvg: exactMean((e) => e.humidity),
   });
 
 export const builtinPipelines: Pipeline[] = [payments, risk, registrationsPerIp, iot];

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf } from './fast.ts';
 import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';
-import { oneOf, optionalString, timeOf, toNumber } from './normalise.ts';
+import { oneOf, optionalString, timeOf, toName, toNumber } from './normalise.ts';
 
 /** A user action (login, payment, ...) on the `user_events` topic. */
 export interface UserEvent {
@@ -52,12 +52,12 @@ export const userEvents = eventFamily(
     ...times,
   }),
   (e, sink): UserEvent => ({
-    userId: String(e.user_id),
-    action: oneOf(sink, ['action', 'event_type'], [e.action, e.event_type])?.value ?? '',
+    userId: toName(String(e.user_id)),
+    action: toName(oneOf(sink, ['action', 'event_type'], [e.action, e.event_type])?.value ?? ''),
     amount: e.amount === undefined ? undefined : toNumber(e.amount, 'amount', sink),
-    ip: e.ip_address ?? e.ip,
+    ip: optionalString(e.ip_address ?? e.ip),
     deviceId: optionalString(e.device_id),
-    city: e.location_city ?? e.city,
+    city: optionalString(e.location_city ?? e.city),
     eventTime: timeOf(e, sink),
   }),
   (input): UserEvent | undefined => {
@@ -107,8 +107,8 @@ export const userEvents = eventFamily(
 export const registrations = eventFamily(
   z.object({ user_id: id, ip: text.optional(), ip_address: text.optional(), device_id: id.optional(), ...times }),
   (e, sink): Registration => ({
-    userId: String(e.user_id),
-    ip: oneOf(sink, ['ip', 'ip_address'], [e.ip, e.ip_address])?.value ?? '',
+    userId: toName(String(e.user_id)),
+    ip: toName(oneOf(sink, ['ip', 'ip_address'], [e.ip, e.ip_address])?.value ?? ''),
     deviceId: optionalString(e.device_id),
     eventTime: timeOf(e, sink),
   }),
@@ -132,7 +132,7 @@ export const registrations = eventFamily(
 export const telemetry = eventFamily(
   z.object({ device_id: id, temperature: decimal, humidity: decimal, ...times }),
   (e, sink): Telemetry => ({
-    deviceId: String(e.device_id),
+    deviceId: toName(String(e.device_id)),
     temperature: toNumber(e.temperature, 'temperature', sink),
     humidity: toNumber(e.humidity, 'humidity', sink),
     eventTime: timeOf(e, sink),

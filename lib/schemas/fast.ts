@@ -6,17 +6,21 @@
  * unsure the caller falls back to zod, which decides and names the problem. Anything these accept,
  * zod accepts with the same output (test/unit/schemas-fast-path.test.ts checks it differentially).
  */
-import { MAX_FIELD_CHARS, MAX_MAGNITUDE } from './fields.ts';
-import { toEventTime, type IssueSink } from './normalise.ts';
+import { MAX_EVENT_TIME_MS, MAX_FIELD_CHARS, MAX_MAGNITUDE } from './fields.ts';
+import { toDecimal, toEventTime, type IssueSink } from './normalise.ts';
+import { isCleanName } from './text.ts';
 
-/** `text`: a non-empty string of at most 256 UTF-16 units (longer ones may still fit in code points: zod decides). */
+/**
+ * `text`: a non-empty string of at most 256 UTF-16 units (longer ones may still fit in code points:
+ * zod decides) that is a clean name already in NFC (others: zod decides and normalises).
+ */
 export function isText(v: unknown): v is string {
-  return typeof v === 'string' && v.length !== 0 && v.length <= MAX_FIELD_CHARS;
+  return typeof v === 'string' && v.length !== 0 && v.length <= MAX_FIELD_CHARS && isCleanName(v);
 }
 
 /** `id` normalised with String(): the string, or undefined when zod must decide. */
 export function idOf(v: unknown): string | undefined {
-  if (typeof v === 'string') return v.length !== 0 && v.length <= MAX_FIELD_CHARS ? v : undefined;
+  if (typeof v === 'string') return isText(v) ? v : undefined;
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : undefined;
   return undefined;
 }
@@ -24,19 +28,19 @@ export function idOf(v: unknown): string | undefined {
 /** An optional `id`: true when absent or valid. */
 export function isOptionalId(v: unknown): boolean {
   if (v === undefined) return true;
-  if (typeof v === 'string') return v.length !== 0 && v.length <= MAX_FIELD_CHARS;
+  if (typeof v === 'string') return isText(v);
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0;
   return false;
 }
 
 const DECIMAL = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
 
-/** `decimal` through toNumber: the number, or NaN when zod must decide. */
+/** `decimal` through toNumber (rounded to the places kept): the number, or NaN when zod must decide. */
 export function decimalOf(v: unknown): number {
-  if (typeof v === 'number') return v >= -MAX_MAGNITUDE && v <= MAX_MAGNITUDE ? v : NaN;
+  if (typeof v === 'number') return v >= -MAX_MAGNITUDE && v <= MAX_MAGNITUDE ? toDecimal(v) : NaN;
   if (typeof v === 'string' && v.length <= 40 && DECIMAL.test(v)) {
     const n = Number(v);
-    return n >= -MAX_MAGNITUDE && n <= MAX_MAGNITUDE ? n : NaN;
+    return n >= -MAX_MAGNITUDE && n <= MAX_MAGNITUDE ? toDecimal(n) : NaN;
   }
   return NaN;
 }
@@ -107,7 +111,7 @@ export function eventTimeOf(v: unknown): number {
     return NaN;
   }
   // Also false for NaN and ±Infinity.
-  return ms >= MIN_PLAUSIBLE_EPOCH_MS && ms < Infinity ? Math.trunc(ms) : NaN;
+  return ms >= MIN_PLAUSIBLE_EPOCH_MS && ms <= MAX_EVENT_TIME_MS ? Math.trunc(ms) : NaN;
 }
 
 /** The event time under either spelling, with both spellings' shapes checked; NaN when zod must decide. */

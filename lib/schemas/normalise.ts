@@ -1,5 +1,6 @@
 /** Conversions applied after shape validation: they can still fail, with the field named. */
-import { MAX_MAGNITUDE } from './fields.ts';
+import { DECIMAL_PLACES, DECIMAL_SCALE, MAX_EVENT_TIME_MS, MAX_MAGNITUDE, MIN_EVENT_TIME_MS } from './fields.ts';
+import { nfc } from './text.ts';
 
 /** Where a normaliser reports a problem; zod's transform context fits, and so does a plain collector. */
 export interface IssueSink {
@@ -7,7 +8,7 @@ export interface IssueSink {
 }
 
 /** Epoch ms below this (March 1973) are almost surely epoch seconds sent by mistake. */
-const MIN_PLAUSIBLE_EPOCH_MS = 1e11;
+const MIN_PLAUSIBLE_EPOCH_MS = MIN_EVENT_TIME_MS;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?$/;
 const DIGITS = /^\d+$/;
 
@@ -21,18 +22,39 @@ export function toEventTime(raw: number | string, field: string, sink: IssueSink
     sink.addIssue({ code: 'custom', path: [field], message: `timestamp ${raw} looks like epoch seconds; send epoch milliseconds` });
     return NaN;
   }
+  if (ms > MAX_EVENT_TIME_MS) {
+    sink.addIssue({ code: 'custom', path: [field], message: `timestamp ${JSON.stringify(raw)} is after 9999-12-31T23:59:59.999Z, the last time a window can be dated and stored` });
+    return NaN;
+  }
   return Math.trunc(ms);
 }
 
+/**
+ * A number rounded to DECIMAL_PLACES, half away from zero; NaN when it is not 0 but rounds to 0
+ * (an underflow: 1e-200 would make DynamoDB refuse the whole window's write).
+ */
+export function toDecimal(n: number): number {
+  const millionths = Math.round(Math.abs(n) * DECIMAL_SCALE);
+  if (millionths === 0 && n !== 0) return NaN;
+  return n < 0 ? -(millionths / DECIMAL_SCALE) : millionths / DECIMAL_SCALE;
+}
+
 export function toNumber(raw: number | string, field: string, sink: IssueSink): number {
-  if (typeof raw === 'number') return raw;
-  const n = Number(raw);
+  const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isFinite(n) || Math.abs(n) > MAX_MAGNITUDE) {
     sink.addIssue({ code: 'custom', path: [field], message: `must be a finite number within ±${MAX_MAGNITUDE}` });
     return NaN;
   }
-  return n;
+  const d = toDecimal(n);
+  if (d !== d) {
+    sink.addIssue({ code: 'custom', path: [field], message: `${raw} is not 0 but rounds to 0 at the ${DECIMAL_PLACES} decimal places kept (underflow)` });
+    return NaN;
+  }
+  return d;
 }
+
+/** A name in its one spelling (NFC; see ./text.ts). */
+export const toName = (s: string): string => nfc(s);
 
 /** The first present spelling of a field, or undefined after reporting it missing under all its names. */
 export function oneOf<T>(sink: IssueSink, names: readonly string[], values: readonly (T | undefined)[]): { name: string; value: T } | undefined {
@@ -43,7 +65,7 @@ export function oneOf<T>(sink: IssueSink, names: readonly string[], values: read
   return undefined;
 }
 
-export const optionalString = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : String(v));
+export const optionalString = (v: string | number | undefined): string | undefined => (v === undefined ? undefined : nfc(String(v)));
 
 /** The event time under either spelling. */
 export function timeOf(e: { timestamp?: number | string; event_time?: number | string }, sink: IssueSink): number {

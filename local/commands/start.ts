@@ -66,7 +66,15 @@ async function load(source: StartSource): Promise<{ records: GeneratedRecord[]; 
     if (e.topic !== 'user_events' && e.topic !== 'user_registrations' && e.topic !== 'iot_telemetry') {
       throw new Error(`${source.path}:${i + 1}: topic "${e.topic}" is not read by any pipeline`);
     }
-    return { topic: e.topic, key: e.key ?? null, value: e.value, eventTime: e.eventTime, ...(e.malformed ? { malformed: e.malformed } : {}) };
+    return {
+      topic: e.topic,
+      key: e.key ?? null,
+      value: e.value,
+      eventTime: e.eventTime,
+      ...(e.malformed ? { malformed: e.malformed } : {}),
+      // Replayed with the timestamps they were first produced with, so ingest judges them alike.
+      ...(e.timestamp !== undefined ? { timestamp: e.timestamp } : {}),
+    };
   });
   return { records, scenarios: [] };
 }

@@ -27,6 +27,13 @@ export interface GeneratedRecord {
   late?: boolean;
   /** Index into `scenarios` of the injected scenario this record belongs to. */
   scenario?: number;
+  /**
+   * The Kafka record timestamp to produce it with (epoch ms): the stream time the record is
+   * produced at, and never before its event time, so that ingest's bound on events ahead of their
+   * Kafka timestamp (MAX_EVENT_AHEAD_MS) judges generated records as their producer meant them,
+   * whatever the wall clock reads. Absent: the producer's clock.
+   */
+  timestamp?: number;
 }
 
 export type ScenarioKind = 'registration_burst' | 'device_city_switch' | 'login_storm' | 'payment_spree' | 'iot_out_of_range';
@@ -332,6 +339,8 @@ class Generator {
       } else {
         records[i] = this.background(i);
       }
+      const r = records[i]!;
+      r.timestamp = Math.max(this.arrival(i), r.eventTime ?? -Infinity);
     }
     return { records, scenarios: this.scenarios };
   }

@@ -21,6 +21,8 @@ export interface EventLogEntry {
   late?: boolean;
   /** Index of the injected scenario the record belongs to. */
   scenario?: number;
+  /** The Kafka record timestamp it was produced with (epoch ms), when the generator set one. */
+  timestamp?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function toEventLog(records: readonly GeneratedRecord[], produced: readon
     if (r.malformed !== undefined) entry.malformed = r.malformed;
     if (r.late) entry.late = true;
     if (r.scenario !== undefined) entry.scenario = r.scenario;
+    if (r.timestamp !== undefined) entry.timestamp = r.timestamp;
     return entry;
   });
 }
@@ -70,7 +73,8 @@ function checkEntry(v: unknown, line: number, path: string): EventLogEntry {
     (e.eventTime === undefined || typeof e.eventTime === 'number') &&
     (e.malformed === undefined || typeof e.malformed === 'string') &&
     (e.late === undefined || typeof e.late === 'boolean') &&
-    (e.scenario === undefined || Number.isInteger(e.scenario));
+    (e.scenario === undefined || Number.isInteger(e.scenario)) &&
+    (e.timestamp === undefined || Number.isInteger(e.timestamp));
   if (!ok) throw new Error(`${path}:${line}: not an event log entry`);
   return e as EventLogEntry;
 }

@@ -63,7 +63,10 @@ export async function produceRecords(brokers: string[], records: readonly Genera
       batch.forEach((r, k) => {
         let list = byTopic.get(r.topic);
         if (!list) byTopic.set(r.topic, (list = []));
-        list.push({ message: { key: r.key, value: r.value }, index: from + k });
+        const message: Message = { key: r.key, value: r.value };
+        // kafkajs sends this as the record's CreateTime; without it, the producer's clock.
+        if (r.timestamp !== undefined) message.timestamp = String(r.timestamp);
+        list.push({ message, index: from + k });
       });
 
       const metadata = await producer.sendBatch({

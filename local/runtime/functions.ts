@@ -13,6 +13,8 @@ export interface FunctionSettings {
   watermarkDelayMs: number;
   idleTimeoutMs: number;
   ruleCacheTtlMs: number;
+  /** RETENTION_DAYS, when given (else the functions' default, 7). */
+  retentionDays?: number;
 }
 
 export interface LocalFunctions {
@@ -64,6 +66,7 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     // As the stack sets it: the emulated mappings run with these very settings.
     REPORT_BATCH_ITEM_FAILURES: String(defaultMappings.every((m) => m.reportBatchItemFailures)),
   });
+  if (s.retentionDays !== undefined) process.env.RETENTION_DAYS = String(s.retentionDays);
   // The topics of a broker started here have known partition counts: a partition slow to start
   // must hold the watermark back (an external cluster's topics may differ, so nothing is assumed).
   if (services.started.some((s) => s.startsWith('Kafka'))) {

@@ -54,6 +54,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       watermarkDelayMs: o.watermarkDelayMs ?? 600_000,
       idleTimeoutMs: o.idleTimeoutMs ?? 5_000,
       ruleCacheTtlMs: o.ruleCacheTtlMs ?? 1_000,
+      // The functions' own default (7 days) unless told otherwise: windows of old event times live a
+      // retention from when they were written (lib/store/retention.ts), so old dates replay safely.
+      retentionDays: o.retentionDays,
     });
     const chaos = o.chaos;
     if (chaos) {

@@ -14,7 +14,7 @@ export function localTableNames(prefix = 'streamguard'): TableNames {
   return { windows: `${prefix}-windows`, state: `${prefix}-state`, sideOutput: `${prefix}-side-output`, alerts: `${prefix}-alerts` };
 }
 
-async function createTable(client: DynamoDBClient, def: TableDef, name: string): Promise<void> {
+async function createTable(client: DynamoDBClient, def: TableDef, name: string, ttl: boolean): Promise<void> {
   const attrs = new Map<string, AttributeDefinition>();
   for (const k of [def.partitionKey, def.sortKey, ...def.indexes.flatMap((i) => [i.partitionKey, i.sortKey])]) {
     attrs.set(k.name, { AttributeName: k.name, AttributeType: k.type });
@@ -45,13 +45,16 @@ async function createTable(client: DynamoDBClient, def: TableDef, name: string):
     if (!(err instanceof ResourceInUseException)) throw err;
     return;
   }
-  if (def.ttlAttribute) {
+  if (def.ttlAttribute && ttl) {
     await client.send(new UpdateTimeToLiveCommand({ TableName: name, TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true } }));
   }
   await client.send(new DescribeTableCommand({ TableName: name }));
 }
 
-/** Creates every table that does not exist yet. */
-export async function ensureTables(client: DynamoDBClient, names: TableNames): Promise<void> {
-  await Promise.all(allTables.map((def) => createTable(client, def, names[def.id])));
+/**
+ * Creates every table that does not exist yet. `ttl: false` leaves TTL off: for tests on fixed past
+ * dates, whose items DynamoDB Local's TTL sweeper would otherwise delete while they run.
+ */
+export async function ensureTables(client: DynamoDBClient, names: TableNames, options: { ttl?: boolean } = {}): Promise<void> {
+  await Promise.all(allTables.map((def) => createTable(client, def, names[def.id], options.ttl ?? true)));
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
 import { Chaos, RUNTIME_FAULTS, type ChaosRates, type Sabotage } from '../chaos/chaos.ts';
 import { generate, type GeneratedRecord } from '../generator/generate.ts';
+import { mixHostile } from '../generator/hostile/index.ts';
 import { toEventLog, writeEventLog, type EventLogEntry } from '../generator/jsonl.ts';
 import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
 import { Random } from '../generator/random.ts';
@@ -23,6 +24,11 @@ export interface VerifyOptions {
   events: number;
   seed: number;
   chaos: boolean;
+  /**
+   * Mix the hostile family into the log (local/generator/hostile): records built to break ingest,
+   * which the reference models record by record.
+   */
+  hostile?: boolean;
   /** Fail unless every fault kind was injected at least this often (chaos only). */
   minFaults?: number;
   /** Where events.jsonl, report.txt and comparison.json go (default: a temp directory). */
@@ -151,7 +157,9 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     // Dense enough in alerts that a closer can crash after emitting one often (33 per kind at 100k).
     scenariosPerKind: Math.max(1, Math.round(o.events / 3_000)),
   });
-  const { records, duplicates } = o.chaos ? withProducerRetries(generated.records, 0.001, o.seed) : { records: generated.records, duplicates: 0 };
+  const hostile = o.hostile ? mixHostile(generated.records, o.seed) : undefined;
+  const base = hostile?.records ?? generated.records;
+  const { records, duplicates } = o.chaos ? withProducerRetries(base, 0.001, o.seed) : { records: base, duplicates: 0 };
   const chaos = o.chaos || o.sabotage ? new Chaos({ seed: o.seed, rates: o.chaos ? o.rates : { ...zeroRates(), ...o.rates }, sabotage: o.sabotage }) : undefined;
   const errors: string[] = [];
   let closerTimeouts = 0;
@@ -181,7 +189,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    say(`verify: ${records.length} records (seed ${o.seed}${o.chaos ? ', chaos on' : ''}); services: ${runtime.services.started.join(', ') || 'external'}`);
+    say(`verify: ${records.length} records (seed ${o.seed}${o.chaos ? ', chaos on' : ''}${hostile ? ', hostile family mixed in' : ''}); services: ${runtime.services.started.join(', ') || 'external'}`);
     const tail = await tailAlerts(runtime.services.brokers, process.env.ALERT_TOPIC ?? DEFAULT_ALERT_TOPIC);
     const tIngest = Date.now();
     const produced = await produceAtPace(runtime, records, say);
@@ -228,6 +236,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
       records: records.length,
       seed: o.seed,
       chaos: o.chaos ? 'on' : 'off',
+      ...(hostile ? Object.fromEntries(Object.entries(hostile.counts).map(([kind, n]) => [`hostile ${kind}`, n])) : {}),
       'ingest seconds': Math.round(ingestSeconds),
       'closer runs cut off by their timeout': closerTimeouts,
       'total seconds': Math.round((Date.now() - t0) / 1000),

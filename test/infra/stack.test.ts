@@ -128,6 +128,7 @@ describe('StreamGuard stack (MSK)', () => {
           STATE_TABLE: { Ref: Match.stringLikeRegexp('^StateTable') },
           SIDE_OUTPUT_TABLE: { Ref: Match.stringLikeRegexp('^SideOutputTable') },
           MAX_RECORD_BYTES: '65536',
+          MAX_EVENT_AHEAD_MS: '300000',
           RETENTION_DAYS: '7',
         }),
       },

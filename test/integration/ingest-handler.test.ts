@@ -57,7 +57,8 @@ describe('functions/ingest handler', () => {
     }
     const stored = await storedFeatures(client, tables.windows);
     const T = Date.parse('2026-11-23T10:00:00Z');
-    expect(stored.get(`payments|1001|${T}`)).toEqual({ count: 12, amount: 4 * 49.99 + 8 * 19.5 });
+    // Exactly 355.96: sums are kept in whole millionths (lib/pipelines/exact.ts), not as a double sum.
+    expect(stored.get(`payments|1001|${T}`)).toEqual({ count: 12, amount: 355.96 });
     expect(stored.get(`payments|1002|${T}`)).toEqual({ count: 2, amount: 314.9 });
     expect(stored.get(`risk|2002|${T}`)).toMatchObject({ events: 4, devices: ['android-7', 'iphone-1'], cities: ['Berlin', 'Lagos'], logins: 2 });
     expect(stored.get(`risk|2003|${T}`)).toMatchObject({ events: 7, logins: 7, devices: ['laptop-3'] });

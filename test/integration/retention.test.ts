@@ -6,6 +6,7 @@
 import { GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
+import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
 import { windowTtl } from '../../lib/store/retention.ts';
@@ -36,14 +37,10 @@ describe('window retention', () => {
 
   it('keeps the windows of events older than the retention until they have been processed and closed', async () => {
     const handler = createIngestHandler(
-      wireIngest(client, {
-        tables,
-        maxRecordBytes: 65_536,
-        writeConcurrency: 8,
-        retentionMs: RETENTION_DAYS * DAY,
-        watermarkDelayMs: 600_000,
-        reportBatchItemFailures: true,
-      }),
+      wireIngest(
+        client,
+        loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, RETENTION_DAYS: String(RETENTION_DAYS) }),
+      ),
     );
     const eventTime = Date.now() - 30 * DAY;
     const records = Array.from({ length: 20 }, (_, i) => ({

@@ -19,7 +19,8 @@ describe('planBatch', () => {
     const plan = planBatch(decodeKafkaEvent(sample('payments')), router, options);
     const spree = plan.aggregates.find((a) => a.pipeline === payments && a.key === '1001')!;
     expect(spree.delta.events).toBe(12);
-    expect(spree.delta.values).toEqual([12, 4 * 49.99 + 8 * 19.5]);
+    // Amounts are summed in whole millionths: exactly 355.96, where doubles give 355.96000000000004.
+    expect(spree.delta.values).toEqual([12, 355_960_000]);
     expect(spree.offsets.map((r) => r.partitionId).sort()).toEqual(['user_events-0', 'user_events-1']);
     // Every user event also lands in the risk pipeline's hourly window.
     expect(plan.aggregates.filter((a) => a.pipeline === risk).map((a) => a.key).sort()).toEqual(['1001', '1002', '1003']);
@@ -38,7 +39,7 @@ describe('planBatch', () => {
     expect(plan.sideRecords.every((r) => r.topic === 'user_events' && r.partition === 3 && r.sha256.length === 64)).toBe(true);
     expect(plan.sideRecords.find((r) => r.offset === 704)!.sample.length).toBe(1024);
     const applied = plan.aggregates.find((a) => a.pipeline === payments)!;
-    expect(applied.delta.values).toEqual([2, 15]);
+    expect(applied.delta.values).toEqual([2, 15_000_000]);
     expect(plan.stats.quarantined).toBe(6);
   });
 

@@ -51,9 +51,32 @@ const strings = [
   '9'.repeat(41),
   '1e308',
   '1e309',
+  // Look-alike names: NFC and NFD, invisible and control characters (lib/schemas/text.ts).
+  'admin\u200b',
+  '\u200badmin',
+  'e\u0301',
+  '\u00e9',
+  'S\u00e3o Paulo',
+  'Sa\u0303o Paulo',
+  '\ufeffx',
+  'a\tb',
+  'a\nb',
+  '\u0000',
+  'a\u007fb',
+  'a\u0085b',
+  'a\u202eb',
+  'a\ud800',
+  '\ud83d\ude00',
+  '\u0958'.repeat(200),
+  // Numbers: rounding to 6 places and underflow, as strings.
+  '1e-200',
+  '0.0000004',
+  '0.0000005',
+  '0.30000000000000004',
+  '-0.0000004',
 ];
 
-const numbers = [0, -0, 1, -1, 1.5, 7, 42, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e15, 1e15 + 1, -1e15, -1e15 - 1, 1e300, -1e300, NaN, Infinity, -Infinity, 1e-7, 99999999999, 1e11, 1e11 + 0.5, T, T + 0.7, T / 1000, 8.64e15, 8.64e15 + 1, 1e21];
+const numbers = [1e-200, -1e-200, 4e-7, 5e-7, -5e-7, 0.1 + 0.2, 1.0000004, 253402300799999, 253402300800000, 253402300799999.5, Number.MAX_SAFE_INTEGER, 0, -0, 1, -1, 1.5, 7, 42, 2 ** 53 - 1, 2 ** 53, 2 ** 53 + 2, 1e15, 1e15 + 1, -1e15, -1e15 - 1, 1e300, -1e300, NaN, Infinity, -Infinity, 1e-7, 99999999999, 1e11, 1e11 + 0.5, T, T + 0.7, T / 1000, 8.64e15, 8.64e15 + 1, 1e21];
 
 const timeStrings = [
   '2026-11-23T10:00:00Z',

@@ -5,7 +5,7 @@
  * the running system against, so it shares no code with the engine: nothing from lib/ is imported;
  * the rules were read there and re-expressed in SQL (./sql/*.ts, one temp table per stage).
  *
- * What it reads: each line's topic, partition, offset and value, nothing else. The generator's
+ * What it reads: each line's topic, partition, offset, timestamp and value, nothing else. The generator's
  * hints (eventTime, malformed, late, scenario) are ignored, so a hand-written log works the same.
  * Records are identified by (topic, partition, offset); the same value at two offsets (a producer
  * retry) is two records, and both count, as exactly-once is per Kafka offset.
@@ -33,8 +33,11 @@
  *   UTC, and the reference reads such times as UTC.
  * - Lone UTF-16 surrogates. In the log line itself (a value holding one, which JSON.stringify
  *   writes as "\ud800") DuckDB refuses the file and computeReference throws; kafkajs would have sent
- *   U+FFFD. Inside a value as a JSON escape, JSON.parse accepts one and DuckDB does not, so the
- *   reference quarantines a record the engine would read. Generated logs contain neither.
+ *   U+FFFD. Inside a value as a JSON escape, JSON.parse accepts one and DuckDB does not: in a name
+ *   the engine quarantines it too, but in a field no schema reads, the reference quarantines a
+ *   record the engine would read. Generated logs contain neither.
+ * - Envelope faults and value bytes the log cannot carry (a value that is not a string, invalid
+ *   base64, invalid UTF-8): the log holds values as text. Integration tests cover those.
  */
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
@@ -51,6 +54,9 @@ export const DEFAULT_WATERMARK_DELAY_MS = 600_000;
 
 /** The ingest function's default MAX_RECORD_BYTES (64 KiB). */
 export const MAX_RECORD_BYTES = 65_536;
+
+/** The ingest function's default MAX_EVENT_AHEAD_MS (5 minutes). */
+export const DEFAULT_MAX_EVENT_AHEAD_MS = 300_000;
 
 /** Each pipeline's features, in the order the pipeline declares them (the rejected count last). */
 export const PIPELINE_FEATURES: Readonly<Record<ReferencePipeline, readonly string[]>> = {
@@ -71,6 +77,8 @@ const PIPELINES = Object.keys(PIPELINE_FEATURES) as ReferencePipeline[];
 export async function computeReference(eventLogPath: string, options: ReferenceOptions = {}): Promise<ReferenceResult> {
   const delay = options.watermarkDelayMs ?? DEFAULT_WATERMARK_DELAY_MS;
   if (!Number.isSafeInteger(delay) || delay < 0) throw new RangeError(`watermarkDelayMs must be a non-negative integer, got ${delay}`);
+  const ahead = options.maxEventAheadMs ?? DEFAULT_MAX_EVENT_AHEAD_MS;
+  if (!Number.isSafeInteger(ahead) || ahead < 0) throw new RangeError(`maxEventAheadMs must be a non-negative integer, got ${ahead}`);
   const path = resolve(eventLogPath);
 
   const instance = await DuckDBInstance.create(':memory:');
@@ -80,6 +88,7 @@ export async function computeReference(eventLogPath: string, options: ReferenceO
     await connection.run(`SET VARIABLE event_log_path = ${quote(path)}`);
     await connection.run(`SET VARIABLE max_record_bytes = ${MAX_RECORD_BYTES}`);
     await connection.run(`SET VARIABLE watermark_delay_ms = ${delay}`);
+    await connection.run(`SET VARIABLE max_event_ahead_ms = ${ahead}`);
     try {
       await connection.run(recordStatements[0]!);
     } catch (err) {

@@ -76,4 +76,6 @@ export interface ReferenceResult {
 export interface ReferenceOptions {
   /** Watermark delay in ms (default 600,000: design.md's 10 minutes). */
   watermarkDelayMs?: number;
+  /** How far an event time may be ahead of its record's Kafka timestamp (default 300,000: ingest's MAX_EVENT_AHEAD_MS). */
+  maxEventAheadMs?: number;
 }

@@ -47,9 +47,14 @@ CREATE MACRO js_string(jtype, jvalue) AS
 const fieldRules = [
   sql`
 -- text: a non-empty string of at most 256 characters. zod measures strings in code points, as
--- DuckDB's length() does (not in UTF-16 units: 256 emoji fit).
+-- DuckDB's length() does (not in UTF-16 units: 256 emoji fit). A name (lib/schemas/text.ts): no
+-- control (Cc) or invisible format (Cf) character, and compared in Unicode NFC, which must also be
+-- at most 256 characters long. (Lone surrogates, also refused there, cannot reach DuckDB.)
 CREATE MACRO text_of(str) AS
-  CASE WHEN length(str) BETWEEN 1 AND 256 THEN str END`,
+  CASE WHEN length(str) BETWEEN 1 AND 256
+    AND NOT regexp_matches(str, '[\p{Cc}\p{Cf}]')
+    AND length(nfc_normalize(str)) <= 256
+    THEN nfc_normalize(str) END`,
   sql`
 -- id: text, or a non-negative integer within zod's int() range (at most 2^53 - 1), written as
 -- String() writes it: 42, 42.0 and 4.2e1 all become '42', and -0 becomes '0'.
@@ -61,16 +66,25 @@ CREATE MACRO id_of(num, str) AS
   sql`
 CREATE MACRO within_magnitude(x) AS x BETWEEN -1e15 AND 1e15`,
   sql`
--- decimal: a finite number within ±1e15, or a numeric string (at most 40 characters, matching the
--- schema's regex) whose Number() is within ±1e15 ('1e400' is Infinity: refused).
-CREATE MACRO decimal_of(num, str) AS
+-- The number as ingest keeps it: rounded to six decimal places, half away from zero, as a double
+-- (millionths / 1e6); NULL, an underflow, when it is not 0 but rounds to 0.
+CREATE MACRO six_places(x) AS
   CASE
+    WHEN x <> 0 AND round(abs(x) * 1000000) = 0 THEN NULL
+    WHEN x < 0 THEN -(round(abs(x) * 1000000) / 1000000)
+    ELSE round(abs(x) * 1000000) / 1000000
+  END`,
+  sql`
+-- decimal: a finite number within ±1e15, or a numeric string (at most 40 characters, matching the
+-- schema's regex) whose Number() is within ±1e15 ('1e400' is Infinity: refused); then six_places.
+CREATE MACRO decimal_of(num, str) AS
+  six_places(CASE
     WHEN within_magnitude(num) THEN num
     WHEN length(str) <= 40
       AND regexp_full_match(str, '-?\d+(\.\d+)?([eE][-+]?\d+)?')
       AND within_magnitude(TRY_CAST(str AS DOUBLE))
       THEN TRY_CAST(str AS DOUBLE)
-  END`,
+  END)`,
   sql`
 -- The shape of an event time field (z.union([z.number(), z.string().max(40)])): a finite number or
 -- a string of at most 40 characters. Checked for BOTH spellings when both are present, although
@@ -78,10 +92,11 @@ CREATE MACRO decimal_of(num, str) AS
 CREATE MACRO time_shape_ok(num, str) AS
   coalesce(isfinite(num), false) OR coalesce(length(str) <= 40, false)`,
   sql`
--- toEventTime's last step: below 1e11 ms (March 1973) is taken for epoch seconds and refused; the
--- rest is truncated to whole milliseconds.
+-- toEventTime's last step: below 1e11 ms (March 1973) is taken for epoch seconds and refused, and
+-- after 9999-12-31T23:59:59.999Z (253402300799999) no window can be dated or stored; the rest is
+-- truncated to whole milliseconds.
 CREATE MACRO plausible_epoch_ms(ms) AS
-  CASE WHEN isfinite(ms) AND ms >= 1e11 THEN trunc(ms) END`,
+  CASE WHEN isfinite(ms) AND ms >= 1e11 AND ms <= 253402300799999 THEN trunc(ms) END`,
   sql`
 -- toEventTime (lib/schemas/normalise.ts): a number, or a string of digits, is epoch ms; any other
 -- string is Date.parse'd when it matches the schema's ISO-8601 regex (iso_ms: the date_parse

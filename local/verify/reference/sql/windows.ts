@@ -73,10 +73,10 @@ FROM windowed`,
   sql`
 -- 12. Windows: one per (pipeline, key, window) that at least one on-time event (kept or rejected)
 --    reached, with exactly the features its pipeline declares. Late events touch no window.
---    Sums use fsum (compensated): the engine adds in DynamoDB's decimal arithmetic, closer to an
---    exact sum than a naive double sum would be. Distinct features are lists here; reference.ts
---    sorts them, and turns a list longer than its feature's cap into the estimate it expects
---    (./distinct-caps.ts).
+--    Sums are exact decimal sums of the six-place values (DECIMAL(38, 6)), read as doubles: the
+--    engine promises totals that do not depend on how batches were cut. Distinct features are
+--    lists here; reference.ts sorts them, and turns a list longer than its feature's cap into the
+--    estimate it expects (./distinct-caps.ts).
 CREATE TEMP TABLE windows AS
 WITH on_time AS (
   SELECT * FROM pipeline_events WHERE NOT late
@@ -84,7 +84,7 @@ WITH on_time AS (
 payments AS (
   SELECT pipeline, key, window_start, window_end,
     count(*) AS "count",
-    coalesce(fsum(amount), 0) AS amount -- a sum over no amounts reads as 0
+    coalesce(CAST(sum(CAST(amount AS DECIMAL(38, 6))) AS DOUBLE), 0) AS amount -- a sum over no amounts reads as 0
   FROM on_time WHERE pipeline = 'payments'
   GROUP BY pipeline, key, window_start, window_end
 ),
@@ -109,10 +109,10 @@ iot AS (
     count(*) FILTER (WHERE kept) AS "count",
     min(temperature) FILTER (WHERE kept) AS "temperatureMin",
     max(temperature) FILTER (WHERE kept) AS "temperatureMax",
-    fsum(temperature) FILTER (WHERE kept) / nullif(count(*) FILTER (WHERE kept), 0) AS "temperatureAvg",
+    CAST(sum(CAST(temperature AS DECIMAL(38, 6))) FILTER (WHERE kept) AS DOUBLE) / nullif(count(*) FILTER (WHERE kept), 0) AS "temperatureAvg",
     min(humidity) FILTER (WHERE kept) AS "humidityMin",
     max(humidity) FILTER (WHERE kept) AS "humidityMax",
-    fsum(humidity) FILTER (WHERE kept) / nullif(count(*) FILTER (WHERE kept), 0) AS "humidityAvg",
+    CAST(sum(CAST(humidity AS DECIMAL(38, 6))) FILTER (WHERE kept) AS DOUBLE) / nullif(count(*) FILTER (WHERE kept), 0) AS "humidityAvg",
     count(*) FILTER (WHERE NOT kept) AS rejected
   FROM on_time WHERE pipeline = 'iot'
   GROUP BY pipeline, key, window_start, window_end
