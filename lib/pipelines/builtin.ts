@@ -1,4 +1,4 @@
-/** The pipelines streamguard ships with (see design.md, "The pipelines"). */
+/** The pipelines streamguard ships with (docs/design.md, "The pipelines"). */
 import { registrations, telemetry, userEvents } from '../schemas/events.ts';
 import { exactMean, exactSum } from './exact.ts';
 import { count, distinct, max, min } from './features.ts';

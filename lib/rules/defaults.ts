@@ -1,4 +1,4 @@
-/** The rules streamguard ships with (design.md, "The pipelines"), and seeding them into a store. */
+/** The rules streamguard ships with (docs/design.md, "The pipelines"), and seeding them into a store. */
 import type { Rule } from './rule.ts';
 import type { RuleStore } from './rule-store.ts';
 

@@ -1,5 +1,5 @@
 /**
- * A deterministic event generator for the four built-in pipelines (design.md, "The pipelines").
+ * A deterministic event generator for the four built-in pipelines (docs/design.md, "The pipelines").
  *
  * It produces realistic background traffic that stays clean with respect to the default rules,
  * injects fraud scenarios whose windows and expected outcomes it reports, and mixes in
@@ -77,7 +77,7 @@ export interface GenerateOptions {
   lateRate?: number;
   /** How far behind the stream a late record's event time lies: [min, max] ms (default 30-90 min). */
   lateByMs?: readonly [number, number];
-  /** Watermark delay the late records are designed to miss (default 10 min, as in design.md). */
+  /** Watermark delay the late records are designed to miss (default 10 min, as in docs/design.md). */
   watermarkDelayMs?: number;
   /** Largest out-of-order lag of an on-time record behind the stream (default 60 s). */
   maxJitterMs?: number;
@@ -115,7 +115,7 @@ export interface GenerateResult {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-// Window sizes and default thresholds of the built-in pipelines (design.md). Background traffic
+// Window sizes and default thresholds of the built-in pipelines (docs/design.md). Background traffic
 // stays at or under each threshold, so every alert traces back to an injected scenario.
 const WINDOW_MS: Record<PipelineName, number> = { payments: 5 * MINUTE, risk: HOUR, registrations: 10 * MINUTE, iot: MINUTE };
 const MAX_LOGINS_PER_HOUR = 5;

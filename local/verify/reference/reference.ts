@@ -49,7 +49,7 @@ import type { RecordCoordinates, ReferenceAlert, ReferenceOptions, ReferencePipe
 
 export type * from './types.ts';
 
-/** design.md: the watermark delay defaults to 10 minutes. */
+/** docs/design.md: the watermark delay defaults to 10 minutes. */
 export const DEFAULT_WATERMARK_DELAY_MS = 600_000;
 
 /** The ingest function's default MAX_RECORD_BYTES (64 KiB). */

@@ -3,7 +3,7 @@
  * independent oracle and shares no code with lib/.
  */
 
-/** The built-in pipelines the reference knows (design.md, "The pipelines"). */
+/** The built-in pipelines the reference knows (docs/design.md, "The pipelines"). */
 export type ReferencePipeline = 'payments' | 'risk' | 'registrations' | 'iot';
 
 /** One tumbling window that at least one on-time event reached. */
@@ -74,7 +74,7 @@ export interface ReferenceResult {
 }
 
 export interface ReferenceOptions {
-  /** Watermark delay in ms (default 600,000: design.md's 10 minutes). */
+  /** Watermark delay in ms (default 600,000: docs/design.md's 10 minutes). */
   watermarkDelayMs?: number;
   /** How far an event time may be ahead of its record's Kafka timestamp (default 300,000: ingest's MAX_EVENT_AHEAD_MS). */
   maxEventAheadMs?: number;
