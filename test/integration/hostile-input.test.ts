@@ -6,45 +6,29 @@
  * quarantined with its reason, and the rest is applied.
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKafkaEvent, encodeRecord, type RecordInput } from '../../lib/codec/encode.ts';
 import type { KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import { WATERMARK_PK_PREFIX } from '../../lib/store/dynamodb/watermark-store.ts';
 import type { TableNames } from '../../lib/store/tables.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
+import { ingestContext, loadIngestFunction, type IngestFunction } from '../support/ingest-function.ts';
 import { storedFeatures } from '../support/stored.ts';
 
-const context = {
-  functionName: 'streamguard-ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:streamguard-ingest',
-  memoryLimitInMB: '512',
-  awsRequestId: 'test-request',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const context = ingestContext;
 
 const T = Date.parse('2026-11-23T10:00:00Z');
 const MIN = 60_000;
 
 let client: DynamoDBClient;
 let tables: TableNames;
-let handler: (event: KafkaEvent, context: Context) => Promise<{ batchItemFailures: unknown[] }>;
+let handler: IngestFunction;
 
 beforeAll(async () => {
   client = localClient();
   tables = await freshTables(client);
-  Object.assign(process.env, {
-    WINDOWS_TABLE: tables.windows,
-    STATE_TABLE: tables.state,
-    SIDE_OUTPUT_TABLE: tables.sideOutput,
-    AWS_ENDPOINT_URL: inject('dynamoEndpoint'),
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
   delete process.env.MAX_EVENT_AHEAD_MS; // the default, 5 minutes, as deployed
-  ({ handler } = (await import('../../functions/ingest.ts')) as unknown as { handler: typeof handler });
+  handler = await loadIngestFunction(tables);
 });
 afterAll(() => client.destroy());
 

@@ -4,42 +4,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { QueryCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
 import type { KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import type { TableNames } from '../../lib/store/tables.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
+import { ingestContext, loadIngestFunction, type IngestFunction } from '../support/ingest-function.ts';
 import { storedFeatures } from '../support/stored.ts';
-import { inject } from 'vitest';
 
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as KafkaEvent;
-const context = {
-  functionName: 'streamguard-ingest',
-  functionVersion: '$LATEST',
-  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:streamguard-ingest',
-  memoryLimitInMB: '512',
-  awsRequestId: 'test-request',
-  getRemainingTimeInMillis: () => 60_000,
-} as unknown as Context;
+const context = ingestContext;
 
 let client: DynamoDBClient;
 let tables: TableNames;
-let handler: (event: KafkaEvent, context: Context) => Promise<{ batchItemFailures: unknown[] }>;
+let handler: IngestFunction;
 
 beforeAll(async () => {
   client = localClient();
   tables = await freshTables(client);
-  Object.assign(process.env, {
-    WINDOWS_TABLE: tables.windows,
-    STATE_TABLE: tables.state,
-    SIDE_OUTPUT_TABLE: tables.sideOutput,
-    AWS_ENDPOINT_URL: inject('dynamoEndpoint'),
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'local',
-    AWS_SECRET_ACCESS_KEY: 'local',
-  });
-  ({ handler } = (await import('../../functions/ingest.ts')) as unknown as { handler: typeof handler });
+  handler = await loadIngestFunction(tables);
 });
 afterAll(() => client.destroy());
 
