@@ -10,6 +10,7 @@
  * local emulator does (local/esm/config.ts: the field schemas are taken from there) and their
  * defaults come from lib/config/deployment.ts, which the local runtime also reads.
  */
+import { DEFAULT_WATERMARK_DELAY_MS } from '../lib/config/deployment.ts';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -104,7 +105,7 @@ const closerSchema = z.strictObject({
     .string()
     .regex(/^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/, 'must be an EventBridge schedule: rate(1 minute) or cron(...)')
     .default(`rate(${DEFAULT_CLOSER_SCHEDULE_MINUTES} minute${DEFAULT_CLOSER_SCHEDULE_MINUTES === 1 ? '' : 's'})`),
-  watermarkDelayMs: z.number().int().min(0).default(600_000),
+  watermarkDelayMs: z.number().int().min(0).default(DEFAULT_WATERMARK_DELAY_MS),
   idleTimeoutMs: z.number().int().min(1).default(300_000),
   /** Partitions per source topic: a partition that has not reported yet then holds the watermark back. */
   sourcePartitions: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), z.number().int().min(1)).optional(),

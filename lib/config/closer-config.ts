@@ -1,4 +1,5 @@
 /** Configuration of the window closer, from its environment. */
+import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import { z } from 'zod';
 import type { WatermarkOptions } from '../closer/watermark.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
@@ -23,7 +24,7 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       [TABLE_ENV.windows]: tableName,
       [TABLE_ENV.state]: tableName,
       [TABLE_ENV.alerts]: tableName,
-      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
+      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_WATERMARK_DELAY_MS),
       IDLE_TIMEOUT_MS: positiveInt(300_000),
       WATERMARK_POLICY: z.enum(['min', 'max'], { error: 'must be "min" (Flink: slowest active partition) or "max" (Spark)' }).default('min'),
       CLOSER_CONCURRENCY: positiveInt(16, 256),

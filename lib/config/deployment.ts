@@ -39,6 +39,9 @@ export const defaultMappings: MappingSettings[] = [...new Set(builtinPipelines.m
 }));
 
 export const DEFAULT_ALERT_TOPIC = 'fraud_alerts';
+
+/** Allowed lateness of event time (Flink's bounded out-of-orderness): 10 minutes, as the source system. Ingest and the closer must use the same value. */
+export const DEFAULT_WATERMARK_DELAY_MS = 600_000;
 /** Where records the mappings give up on go (a Kafka topic locally). */
 export const DEFAULT_FAILURE_TOPIC = 'streamguard_ingest_failures';
 export const DEFAULT_CLOSER_SCHEDULE_MINUTES = 1;

@@ -1,4 +1,5 @@
 /** Configuration of the ingest function, from its environment. */
+import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import { z } from 'zod';
 import { parseEnv, positiveInt, tableName } from './env.ts';
 import type { TableNames } from '../store/tables.ts';
@@ -49,7 +50,7 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
       WRITE_CONCURRENCY: positiveInt(32, 512),
       RETENTION_DAYS: positiveInt(7, 3650),
-      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(600_000),
+      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_WATERMARK_DELAY_MS),
       // Off unless the stack says every mapping has it: failing whole is safe either way.
       REPORT_BATCH_ITEM_FAILURES: z.enum(['true', 'false'], { error: 'must be "true" or "false" (the mappings\' ReportBatchItemFailures)' }).default('false'),
       MAX_EVENT_AHEAD_MS: z.coerce.number().int().nonnegative().max(MAX_EVENT_AHEAD_LIMIT_MS).default(DEFAULT_MAX_EVENT_AHEAD_MS),

@@ -1,4 +1,5 @@
 /** `invoke`, `top` and `rules`: working with one function or with stored state. */
+import { DEFAULT_WATERMARK_DELAY_MS } from '../../lib/config/deployment.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
@@ -25,7 +26,7 @@ export async function runInvoke(fn: string, eventPath: string): Promise<number> 
   const services = await startServices({ kafkaBrokers: process.env.KAFKA_BROKERS?.split(','), dynamoEndpoint: process.env.AWS_ENDPOINT_URL });
   try {
     // The deployed defaults (the closer validates these as it would at cold start: a TTL must be > 0).
-    const functions = await loadFunctions(services, { watermarkDelayMs: 600_000, idleTimeoutMs: 300_000, ruleCacheTtlMs: 30_000 });
+    const functions = await loadFunctions(services, { watermarkDelayMs: DEFAULT_WATERMARK_DELAY_MS, idleTimeoutMs: 300_000, ruleCacheTtlMs: 30_000 });
     const context = lambdaContext(`streamguard-${fn}`, 60_000);
     const answer = fn === 'ingest' ? await functions.ingest(event, context) : await functions.closeWindows(event, context);
     console.log(JSON.stringify(answer, null, 2));

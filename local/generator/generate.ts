@@ -6,6 +6,7 @@
  * out-of-order, late and malformed records. Everything derives from `seed`: the same options give
  * byte-identical records. The result is in production order, ready for {@link produceRecords}.
  */
+import { DEFAULT_WATERMARK_DELAY_MS } from '../../lib/config/deployment.ts';
 import { Random, Zipf } from './random.ts';
 
 /** The source topics, as the source system names them. */
@@ -97,7 +98,7 @@ export const GENERATOR_DEFAULTS = {
   hugeValueChars: 120_000,
   lateRate: 0.002,
   lateByMs: [30 * 60_000, 90 * 60_000] as readonly [number, number],
-  watermarkDelayMs: 10 * 60_000,
+  watermarkDelayMs: DEFAULT_WATERMARK_DELAY_MS,
   maxJitterMs: 60_000,
   nullKeyRate: 0.02,
 } as const;

@@ -8,7 +8,7 @@ import { deliveryFaults } from '../chaos/delivery-faults.ts';
 import { injectCloserFaults, injectIngestFaults } from '../chaos/dynamo-faults.ts';
 import { startRuntimeFaults, type RuntimeFaults } from '../chaos/runtime-faults.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
-import { DEFAULT_FAILURE_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
+import { DEFAULT_FAILURE_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { lambdaContext, loadFunctions, localConsumerGroup, type FunctionSettings, type LocalFunctions } from './functions.ts';
 import { startServices, type Services, type ServicesOptions } from './services.ts';
 
@@ -51,7 +51,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
   let timer: NodeJS.Timeout | undefined;
   try {
     const functions = await loadFunctions(services, {
-      watermarkDelayMs: o.watermarkDelayMs ?? 600_000,
+      watermarkDelayMs: o.watermarkDelayMs ?? DEFAULT_WATERMARK_DELAY_MS,
       idleTimeoutMs: o.idleTimeoutMs ?? 5_000,
       ruleCacheTtlMs: o.ruleCacheTtlMs ?? 1_000,
       // The functions' own default (7 days) unless told otherwise: windows of old event times live a

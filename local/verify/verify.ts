@@ -6,7 +6,7 @@
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
+import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS } from '../../lib/config/deployment.ts';
 import { Chaos, RUNTIME_FAULTS, type ChaosRates, type Sabotage } from '../chaos/chaos.ts';
 import { generate, type GeneratedRecord } from '../generator/generate.ts';
 import { mixHostile } from '../generator/hostile/index.ts';
@@ -51,7 +51,7 @@ export interface VerifyResult {
   out: string;
 }
 
-const WATERMARK_DELAY_MS = 600_000;
+const WATERMARK_DELAY_MS = DEFAULT_WATERMARK_DELAY_MS;
 /**
  * How long a caught-up partition stays quiet before it stops holding the watermark. A partition with
  * records still to read is never idle (the closer reads the mappings' backlog), so a stall under
