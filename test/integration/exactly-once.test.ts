@@ -5,13 +5,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
-import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
-import { wireIngest } from '../../lib/ingest/wire.ts';
 import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
 import type { WindowStore } from '../../lib/store/ports.ts';
 import { directComputation } from '../support/direct.ts';
-import { freshTables, localClient } from '../support/dynamodb.ts';
+import { freshIngest, localClient } from '../support/dynamodb.ts';
 import { mixedRecords, recut } from '../support/records.ts';
 import { normalise, storedFeatures } from '../support/stored.ts';
 
@@ -27,12 +25,7 @@ beforeAll(() => {
 });
 afterAll(() => client.destroy());
 
-async function setup() {
-  const tables = await freshTables(client);
-  const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, WATERMARK_DELAY_MS: String(DELAY_MS) });
-  const deps = wireIngest(client, config);
-  return { tables, deps, handler: createIngestHandler(deps) };
-}
+const setup = () => freshIngest(client, DELAY_MS);
 
 async function expectExact(records: RecordInput[], windowsTable: string) {
   const expected = directComputation(

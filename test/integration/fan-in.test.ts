@@ -10,16 +10,14 @@
 import { ScanCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
-import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
-import type { IngestDeps, IngestReport } from '../../lib/ingest/ingest-batch.ts';
+import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
-import { wireIngest } from '../../lib/ingest/wire.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { buildWindowUpdate, MAX_MARKS_PER_WRITE } from '../../lib/store/dynamodb/window-store.ts';
 import { RejectedWriteError } from '../../lib/store/errors.ts';
 import type { WindowStore } from '../../lib/store/ports.ts';
 import { directComputation } from '../support/direct.ts';
-import { freshTables, localClient } from '../support/dynamodb.ts';
+import { freshIngest, localClient } from '../support/dynamodb.ts';
 import { recut, rng, T0 } from '../support/records.ts';
 import { normalise, storedFeatures } from '../support/stored.ts';
 
@@ -32,13 +30,7 @@ beforeAll(() => {
 });
 afterAll(() => client.destroy());
 
-async function setup() {
-  const tables = await freshTables(client);
-  const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, WATERMARK_DELAY_MS: String(DELAY_MS) });
-  const deps = wireIngest(client, config);
-  const reports: IngestReport[] = [];
-  return { tables, deps, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
-}
+const setup = () => freshIngest(client, DELAY_MS);
 
 /**
  * `partitions` partitions of user_events, each carrying a few events of user 7 (one payments

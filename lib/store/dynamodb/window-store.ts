@@ -130,8 +130,9 @@ export class DynamoWindowStore implements WindowStore {
   ) {}
 
   async write(write: WindowWrite): Promise<WindowWriteResult> {
-    // A caller bug, not bad data: applyAggregate splits wider aggregates before they get here.
-    if (write.marks.length > MAX_MARKS_PER_WRITE) throw new RangeError(`window ${write.pipeline}/${write.key}/${write.windowStart}: ${write.marks.length} offset marks in one write, over ${MAX_MARKS_PER_WRITE}`);
+    // A caller bug, not bad data (applyAggregate splits wider aggregates before they get here): a
+    // plain Error, so ingest's isolation (which takes RangeError for a record's fault) fails the batch.
+    if (write.marks.length > MAX_MARKS_PER_WRITE) throw new Error(`window ${write.pipeline}/${write.key}/${write.windowStart}: ${write.marks.length} offset marks in one write, over ${MAX_MARKS_PER_WRITE}`);
     let observed: Item | undefined;
     for (let round = 0; round < MAX_SLOT_ROUNDS; round++) {
       const checks: SlotCheck[] = [];
