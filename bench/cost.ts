@@ -4,6 +4,7 @@
  * at published us-east-1 prices. The model is pure arithmetic (unit-tested); its assumptions are
  * named and printed with the result.
  */
+import type { CostRates } from './cost-rates.ts';
 
 /**
  * us-east-1 prices as published, checked 2026-11-23 (against copies of the AWS pricing pages found
@@ -150,6 +151,8 @@ export interface CostSection {
   inputs: { designs: DesignInputs[]; closer: CloserInputs };
   /** How windowsPerEvent was found: the workload at the projected rate. */
   windowsAtRate: { events: number; windows: number; perEvent: number };
+  /** The batching knob and the monthly curve against Managed Flink (bench/cost-rates.ts). */
+  rates?: CostRates;
 }
 
 export function benchCost(

@@ -2,6 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CostSection } from './cost.ts';
+import type { MonthlyCost } from './cost-monthly.ts';
 import type { benchE2e } from './e2e.ts';
 import type { benchIngest } from './ingest.ts';
 import type { benchScaling } from './scaling.ts';
@@ -128,6 +129,32 @@ export function renderCharts(r: BenchResults): { file: string; svg: string; alt:
       file: 'charts/scaling-writes.svg',
       alt: 'write requests per event as events grow',
       svg: lineChart({ title: 'Write requests per event as events grow (10 min of event time)', yLabel: 'write requests per event', xLabel: 'events (log scale)', series, format: (v) => v.toFixed(2) }),
+    });
+  }
+  const rates = r.cost?.rates;
+  if (rates) {
+    const points = (f: (c: MonthlyCost) => number): [number, number][] => rates.curve.map((c) => [c.eventsPerSec, f(c)]);
+    const marks = [
+      rates.crossovers.onDemand && { x: rates.crossovers.onDemand, label: `on-demand = Flink at ${fmt(rates.crossovers.onDemand)}/s` },
+      rates.crossovers.provisionedTables && { x: rates.crossovers.provisionedTables, label: `provisioned = Flink at ${fmt(rates.crossovers.provisionedTables)}/s` },
+    ].filter((m): m is { x: number; label: string } => Boolean(m));
+    charts.push({
+      file: 'charts/monthly-cost.svg',
+      alt: 'monthly cost against sustained events per second: streamguard on-demand and provisioned, Managed Flink',
+      svg: lineChart({
+        title: 'Monthly cost against sustained events/s (us-east-1, MSK left out)',
+        yLabel: 'dollars a month (log scale)',
+        xLabel: 'sustained events per second (log scale)',
+        logY: true,
+        marks,
+        series: [
+          { name: 'streamguard, on-demand tables', points: points((c) => c.onDemand) },
+          { name: 'streamguard, provisioned tables', points: points((c) => c.provisionedTables) },
+          { name: 'Managed Flink (KPUs + orchestration)', points: points((c) => c.managedFlink), dashed: true },
+          { name: '+ provisioned pollers, when on', points: points((c) => c.provisionedTables + c.provisionedPollers), dashed: true },
+        ],
+        format: (v) => `$${v >= 1000 ? `${+(v / 1000).toPrecision(3)}k` : +v.toPrecision(3)}`,
+      }),
     });
   }
   return charts;
@@ -297,6 +324,49 @@ export function renderResults(r: BenchResults, profileNotes: string | undefined)
     md.push(
       `At a sustained ${fmt(c.monthly.eventsPerSec)} events/s (${fmt(c.monthly.eventsPerMonth / 1e9, 2)} billion events in 30 days), plus the closer's fixed schedule ($${c.closerScheduleMonthly} a month): ` +
         c.monthly.byDesign.map((d) => `${d.design} $${fmt(d.total)}`).join(', ') + ' a month.',
+      '',
+    );
+  }
+  if (r.cost?.rates) {
+    const x = r.cost.rates;
+    const mp = x.monthlyPrices;
+    const ma = x.monthlyAssumptions;
+    md.push('### The batching knob', '');
+    md.push(
+      'Write requests and dollars per million events against the mappings\' batch size and batching window, at two sustained rates of the default workload. ' +
+        'Batches are cut in process as a mapping cuts them (per topic, sent when full or when the window since its first record has passed; a window of 0 gathers for about one invocation, taken as 0.1 s), ' +
+        'and planned by the real ingest path; write units per request and per new window come from section 2, windows per event from 10 minutes of traffic at the rate. ' +
+        `The stack's default is batch ${x.defaultSetting.batchSize} and a ${x.defaultSetting.batchingWindowS} s window. "longest wait" is what batching adds to a record's latency (the window, or less when batches fill first).`,
+      '',
+    );
+    md.push(
+      table(
+        ['events/s', 'batch size', 'window s', 'mean batch', 'write requests per event', 'WCU per event', 'windows per event', '$ per million events', 'longest wait s'],
+        x.batching.map((b) => [fmt(b.eventsPerSec), fmt(b.batchSize), b.batchingWindowS, b.meanBatch, b.writeRequestsPerEvent, b.writeUnitsPerEvent, b.windowsPerEvent, b.dollarsPerMillionEvents.toFixed(3), b.maxWaitS]),
+      ),
+      '',
+    );
+    md.push('### A month against the rate, next to Managed Flink', '');
+    md.push(
+      `Sustained rates of the default workload at the stack's default batching, 30 days. streamguard on-demand: the per-event figures above at each rate's own batches and windows, plus the closer's schedule and the alert dispatcher (one ${ma.dispatcherMemoryMB} MB, ${ma.dispatcherMsPerInvocation} ms invocation per alert; its stream reads are free). ` +
+        `Provisioned tables: the same units as a mean load, provisioned for ${Math.round(ma.provisionedUtilization * 100)}% utilisation (at least 1 WCU and 1 RCU on each of ${ma.provisionedFloorTables} tables and indexes) at $${mp.dynamoPerWcuHour} per WCU-hour and $${mp.dynamoPerRcuHour} per RCU-hour; bursts are taken as absorbed by burst capacity. ` +
+        `Provisioned pollers (only when a mapping sets provisionedPollerConfig): ${ma.provisionedPollers} pollers in one group, whole event poller units of ${mp.pollersPerEpu} at $${mp.esmPerEpuHour} per EPU-hour. ` +
+        `Managed Flink: one KPU per ${fmt(ma.flinkEventsPerSecPerKpu)} events/s (assumed; at least one) plus the orchestration KPU at $${mp.flinkPerKpuHour} per KPU-hour, and ${mp.flinkStorageGbPerKpu} GB of running storage per KPU at $${mp.flinkStoragePerGbMonth} per GB-month. Prices checked ${mp.checked} (sources in bench/cost-monthly.ts).`,
+      '',
+    );
+    md.push(
+      table(
+        ['events/s', 'mean batch', 'WCU per event', 'windows per event', 'streamguard on-demand $', 'streamguard provisioned tables $', 'provisioned pollers, when on, $', 'Managed Flink $', 'Flink KPUs'],
+        x.curve.map((c, i) => [fmt(c.eventsPerSec), x.curveRows[i]!.meanBatch, x.curveRows[i]!.writeUnitsPerEvent, x.curveRows[i]!.windowsPerEvent, fmt(c.onDemand), fmt(c.provisionedTables), fmt(c.provisionedPollers), fmt(c.managedFlink), c.flinkKpus]),
+      ),
+      '',
+    );
+    const at = (n: number | undefined) => (n === undefined ? 'never in this range' : `at about ${fmt(n)} events/s`);
+    md.push(
+      `streamguard costs the same as Managed Flink ${at(x.crossovers.onDemand)} with on-demand tables and ${at(x.crossovers.provisionedTables)} with provisioned tables; below that it is cheaper, above it dearer. ` +
+        'Most of the difference is DynamoDB write units: each event\'s window write and each window\'s due entry, close, finish and result (see the WCU per event and windows per event columns).',
+      '',
+      '![monthly cost against sustained events per second](charts/monthly-cost.svg)',
       '',
     );
   }

@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createBenchContext, type BenchContext } from './context.ts';
 import { benchCost, DEFAULT_ASSUMPTIONS, type DesignInputs } from './cost.ts';
+import { benchCostRates } from './cost-rates.ts';
+import { defaultMappings } from '../lib/config/deployment.ts';
 import { benchE2e } from './e2e.ts';
 import { benchIngest } from './ingest.ts';
 import { evaluateTargets, writeResults, type BenchResults } from './report.ts';
@@ -168,6 +170,25 @@ try {
       options.rate,
       { ...DEFAULT_ASSUMPTIONS, batchSize: options.writeBatch, dynamoLatencyMs: options.dynamoLatencyMs },
     );
+    log('cost: batches, writes and windows per event at each rate, in process…');
+    const ours = w.designs.find((d) => d.design === 'streamguard')!;
+    const mapping = defaultMappings[0]!;
+    results.cost.rates = benchCostRates(
+      {
+        writeUnitsPerRequest: (ours.writeUnits - ours.indexWriteUnits) / ours.writeRequests,
+        dueUnitsPerWindow: ours.indexWriteUnits / windowsPerEvent(w.events, 'uniform').windows,
+        readUnitsPerEvent: ours.readUnitsPerEvent,
+        cpuEventsPerSec: cpu.ingestEventsPerSec,
+        closer: {
+          requestsPerWindow: (closer.writeRequests + closer.readRequests) / closer.windowsClosed,
+          writeUnitsPerWindow: closer.writeUnitsPerWindow,
+          readUnitsPerWindow: closer.readUnitsPerWindow,
+          alertsPerWindow: closer.alerts / closer.windowsClosed,
+        },
+      },
+      { ...DEFAULT_ASSUMPTIONS, dynamoLatencyMs: options.dynamoLatencyMs },
+      { batchSize: mapping.batchSize, batchingWindowS: mapping.maxBatchingWindow },
+    );
   }
 } finally {
   await ctx?.close();
@@ -207,6 +228,13 @@ if (values.json) {
     console.log(`\n5. Cost per million events (${results.cost.prices.source}):`);
     console.table(results.cost.perMillionEvents);
     console.log('monthly at', results.cost.monthly);
+    if (results.cost.rates) {
+      console.log('batching knob:');
+      console.table(results.cost.rates.batching.map((r) => ({ eventsPerSec: r.eventsPerSec, batchSize: r.batchSize, windowS: r.batchingWindowS, meanBatch: r.meanBatch, writesPerEvent: r.writeRequestsPerEvent, WCUPerEvent: r.writeUnitsPerEvent, dollarsPerMillion: r.dollarsPerMillionEvents, maxWaitS: r.maxWaitS })));
+      console.log('monthly cost against the rate:');
+      console.table(results.cost.rates.curve);
+      console.log('crossovers with Managed Flink (events/s):', results.cost.rates.crossovers);
+    }
   }
   console.log('\nTargets:');
   console.table(results.targets);

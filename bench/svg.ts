@@ -102,21 +102,49 @@ export interface LineChart {
   xLabel: string;
   series: { name: string; points: [number, number][]; dashed?: boolean }[];
   format?: (v: number) => string;
+  /** A log10 y axis too (for values over several orders of magnitude), ticks at powers of ten. */
+  logY?: boolean;
+  /** Vertical marks at x values, labelled (e.g. where two lines cross). */
+  marks?: { x: number; label: string }[];
 }
 
-/** Lines over a log10 x axis (e.g. events 10k → 1M) and a linear y axis from 0. */
+/** Powers of ten from at or below `min` to at or above `max`. */
+export function decadeTicks(min: number, max: number): number[] {
+  const lo = Math.floor(Math.log10(Math.max(min, Number.MIN_VALUE)));
+  const hi = Math.max(lo + 1, Math.ceil(Math.log10(Math.max(max, Number.MIN_VALUE))));
+  const ticks: number[] = [];
+  for (let e = lo; e <= hi; e++) ticks.push(10 ** e);
+  return ticks;
+}
+
+/** Lines over a log10 x axis (e.g. events 10k → 1M) and a linear y axis from 0, or a log10 one. */
 export function lineChart(c: LineChart): string {
   const format = c.format ?? ((v: number) => String(+v.toPrecision(3)));
   const xs = c.series.flatMap((s) => s.points.map((p) => p[0]));
   const lo = Math.log10(Math.min(...xs));
   const hi = Math.log10(Math.max(...xs));
   const span = hi - lo || 1;
-  const ticks = niceTicks(Math.max(0, ...c.series.flatMap((s) => s.points.map((p) => p[1]))));
-  const top = ticks[ticks.length - 1]!;
+  const ys = c.series.flatMap((s) => s.points.map((p) => p[1]));
+  const plotH = H - M.top - M.bottom;
+  let ticks: number[];
+  let y: (v: number) => number;
+  if (c.logY) {
+    ticks = decadeTicks(Math.min(...ys.filter((v) => v > 0)), Math.max(...ys));
+    const bottom = Math.log10(ticks[0]!);
+    const range = Math.log10(ticks[ticks.length - 1]!) - bottom;
+    y = (v: number) => H - M.bottom - ((Math.log10(Math.max(v, ticks[0]!)) - bottom) / range) * plotH;
+  } else {
+    ticks = niceTicks(Math.max(0, ...ys));
+    const top = ticks[ticks.length - 1]!;
+    y = (v: number) => H - M.bottom - (v / top) * plotH;
+  }
   const plotW = W - M.left - M.right - 40;
   const x = (v: number) => M.left + 20 + ((Math.log10(v) - lo) / span) * plotW;
-  const y = (v: number) => H - M.bottom - (v / top) * (H - M.top - M.bottom);
   const body = yAxis(ticks, y, format);
+  for (const m of c.marks ?? []) {
+    body.push(`<line x1="${x(m.x).toFixed(1)}" x2="${x(m.x).toFixed(1)}" y1="${M.top}" y2="${H - M.bottom}" stroke="#888" stroke-dasharray="2 3"/>`);
+    body.push(`<text x="${(x(m.x) + 4).toFixed(1)}" y="${M.top + 12}" font-size="10">${escapeXml(m.label)}</text>`);
+  }
   for (const v of [...new Set(xs)].sort((a, b) => a - b)) {
     body.push(`<text x="${x(v).toFixed(1)}" y="${H - M.bottom + 18}" text-anchor="middle">${escapeXml(shortNumber(v))}</text>`);
   }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { measureBatching, pacedBatches } from '../../bench/batching.ts';
 import { closerScheduleMonthly, costOf, DEFAULT_ASSUMPTIONS, eventsPerMonth, invocationMs, PRICES, type CloserInputs, type DesignInputs } from '../../bench/cost.ts';
+import { crossover, DEFAULT_MONTHLY_ASSUMPTIONS, dispatcherMonthly, HOURS_PER_MONTH, managedFlinkMonthly, monthlyCost, MONTHLY_PRICES, pollersMonthly, provisionedCapacityMonthly, type MonthlyCost, type UsageAtRate } from '../../bench/cost-monthly.ts';
+import type { RecordInput } from '../../lib/codec/encode.ts';
 
 const design: DesignInputs = { name: 'd', cpuEventsPerSec: 500_000, writeRequestsPerEvent: 0.64, writeUnitsPerEvent: 1.2, readRequestsPerEvent: 0, readUnitsPerEvent: 0 };
 const noCloser: CloserInputs = { windowsPerEvent: 0, requestsPerWindow: 0, writeUnitsPerWindow: 0, readUnitsPerWindow: 0 };
@@ -48,5 +51,91 @@ describe('bench cost model', () => {
     expect(PRICES.dynamoPerMillionWriteUnits).toBe(0.625);
     expect(PRICES.dynamoPerMillionReadUnits).toBe(0.125);
     expect(PRICES.lambdaArmPerGbSecond).toBe(0.0000133334);
+  });
+});
+
+describe('bench cost against the rate', () => {
+  const usage: UsageAtRate = {
+    eventsPerSec: 100,
+    ingestLambdaPerEvent: 1e-8,
+    writeUnitsPerEvent: 2,
+    readUnitsPerEvent: 0,
+    windowsPerEvent: 0.5,
+    closerWriteUnitsPerWindow: 3,
+    closerReadUnitsPerWindow: 0,
+    closerLambdaPerWindow: 0,
+    closerScheduleMonthly: 0,
+    alertsPerWindow: 0,
+  };
+
+  it('prices on-demand tables per unit and provisioned ones per unit-hour at the utilisation target', () => {
+    const c = monthlyCost(usage, { ...DEFAULT_MONTHLY_ASSUMPTIONS, provisionedUtilization: 0.5 });
+    const events = 100 * 720 * 3600;
+    // 2 WCU per event and 0.5 windows x 3 WCU: 3.5 WCU per event.
+    expect(c.onDemand).toBeCloseTo(events * 1e-8 + ((events * 3.5) / 1e6) * PRICES.dynamoPerMillionWriteUnits, 1);
+    // 350 WCU/s mean at 50% utilisation: 700 WCU provisioned, plus the RCU floor.
+    const provisioned = (700 * MONTHLY_PRICES.dynamoPerWcuHour + 5 * MONTHLY_PRICES.dynamoPerRcuHour) * HOURS_PER_MONTH;
+    expect(c.provisionedTables).toBeCloseTo(events * 1e-8 + provisioned, 1);
+  });
+
+  it('keeps a floor of capacity on every provisioned table', () => {
+    expect(provisionedCapacityMonthly(0, 0)).toBeCloseTo(5 * (MONTHLY_PRICES.dynamoPerWcuHour + MONTHLY_PRICES.dynamoPerRcuHour) * HOURS_PER_MONTH, 6);
+  });
+
+  it('bills provisioned pollers in whole event poller units of ten', () => {
+    expect(pollersMonthly(3)).toBeCloseTo(0.185 * 720, 6);
+    expect(pollersMonthly(11)).toBeCloseTo(2 * 0.185 * 720, 6);
+  });
+
+  it('gives Managed Flink at least one KPU plus the orchestration KPU, and more with the rate', () => {
+    expect(managedFlinkMonthly(10)).toEqual({ kpus: 1, monthly: 2 * 0.11 * 720 + 50 * 0.1 });
+    expect(managedFlinkMonthly(25_000, { ...DEFAULT_MONTHLY_ASSUMPTIONS, flinkEventsPerSecPerKpu: 10_000 }).kpus).toBe(3);
+  });
+
+  it('prices the dispatcher per alert', () => {
+    expect(dispatcherMonthly(1e6)).toBeCloseTo(0.2 + 1e6 * 0.05 * 0.25 * PRICES.lambdaArmPerGbSecond, 6);
+  });
+
+  it('finds where a curve crosses Flink on a log scale, or says it does not', () => {
+    const point = (eventsPerSec: number, onDemand: number): MonthlyCost => ({ eventsPerSec, onDemand, provisionedTables: onDemand, provisionedPollers: 0, managedFlink: 100, flinkKpus: 1 });
+    // 50 below at 10/s, 900 above at 1000/s: crosses at t = 50/950 of the two decades.
+    expect(crossover([point(10, 50), point(1000, 1000)], (c) => c.onDemand)).toBe(Math.round(10 ** (1 + 2 * (50 / 950))));
+    expect(crossover([point(10, 50), point(1000, 90)], (c) => c.onDemand)).toBeUndefined();
+  });
+});
+
+describe('bench batching', () => {
+  const records = (n: number, topic = 't'): RecordInput[] => Array.from({ length: n }, (_, i) => ({ topic, partition: 0, offset: i, value: {}, key: null, timestamp: i }));
+
+  it('sends a batch when it is full', () => {
+    const batches = [...pacedBatches(records(10), 100, { batchSize: 4, batchingWindowS: 10 })];
+    expect(batches.map((b) => b.records.length)).toEqual([4, 4, 2]);
+    // The first record of a full batch waited for three more at 100/s.
+    expect(batches[0]!.waitS).toBeCloseTo(0.03, 9);
+  });
+
+  it('sends a batch when the window since its first record has passed', () => {
+    // 10 records/s, a 0.5 s window: batches of 5.
+    const batches = [...pacedBatches(records(12), 10, { batchSize: 100, batchingWindowS: 0.5 })];
+    expect(batches.map((b) => b.records.length)).toEqual([5, 5, 2]);
+    expect(batches[0]!.waitS).toBe(0.5);
+  });
+
+  it('keeps one open batch per topic, as one mapping per topic does', () => {
+    const mixed = records(6).map((r, i) => ({ ...r, topic: i % 2 ? 'a' : 'b' }));
+    const batches = [...pacedBatches(mixed, 1, { batchSize: 3, batchingWindowS: 100 })];
+    expect(batches.map((b) => new Set(b.records.map((r) => r.topic)).size)).toEqual([1, 1]);
+  });
+
+  it('rejects a rate or batch size that cannot pace', () => {
+    expect(() => [...pacedBatches(records(1), 0, { batchSize: 1, batchingWindowS: 1 })]).toThrow(/eventsPerSec/);
+    expect(() => [...pacedBatches(records(1), 1, { batchSize: 0, batchingWindowS: 1 })]).toThrow(/batchSize/);
+  });
+
+  it('writes fewer requests per event with larger batches of the same traffic', () => {
+    const small = measureBatching(1000, { batchSize: 10, batchingWindowS: 1 }, 'skewed', 5);
+    const large = measureBatching(1000, { batchSize: 5000, batchingWindowS: 1 }, 'skewed', 5);
+    expect(small.meanBatch).toBe(10);
+    expect(large.writeRequestsPerEvent).toBeLessThan(small.writeRequestsPerEvent);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { barChart, escapeXml, lineChart, niceTicks, shortNumber } from '../../bench/svg.ts';
+import { barChart, decadeTicks, escapeXml, lineChart, niceTicks, shortNumber } from '../../bench/svg.ts';
 
 describe('bench SVG charts', () => {
   it('picks round ticks that cover the maximum', () => {
@@ -32,5 +32,14 @@ describe('bench SVG charts', () => {
     // Each decade is the same width.
     expect(x2 - x1).toBeCloseTo(x3 - x2, 1);
     expect(svg).toContain('>100k<');
+  });
+
+  it('puts decades at equal heights on a log y axis, and marks x values', () => {
+    expect(decadeTicks(12, 25_000)).toEqual([10, 100, 1000, 10_000, 100_000]);
+    const svg = lineChart({ title: 't', yLabel: 'y', xLabel: 'x', logY: true, marks: [{ x: 100, label: 'cross' }], series: [{ name: 'a', points: [[10, 10], [100, 100], [1000, 1000]] }] });
+    const d = /<path d="M[\d.]+ ([\d.]+) L[\d.]+ ([\d.]+) L[\d.]+ ([\d.]+)"/.exec(svg)!;
+    const [y1, y2, y3] = [Number(d[1]), Number(d[2]), Number(d[3])];
+    expect(y1 - y2).toBeCloseTo(y2 - y3, 1);
+    expect(svg).toContain('>cross<');
   });
 });
