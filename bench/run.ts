@@ -10,10 +10,11 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { defaultMappings } from '../lib/config/deployment.ts';
 import { createBenchContext, type BenchContext } from './context.ts';
 import { benchCost, DEFAULT_ASSUMPTIONS, type DesignInputs } from './cost.ts';
 import { benchCostRates } from './cost-rates.ts';
-import { defaultMappings } from '../lib/config/deployment.ts';
+import { benchColdStart } from './coldstart.ts';
 import { benchE2e } from './e2e.ts';
 import { benchIngest } from './ingest.ts';
 import { evaluateTargets, writeResults, type BenchResults } from './report.ts';
@@ -23,7 +24,7 @@ import { WORKLOAD_LABEL } from './workload.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const SECTIONS = ['ingest', 'writes', 'e2e', 'scaling', 'cost'] as const;
+const SECTIONS = ['ingest', 'writes', 'e2e', 'scaling', 'cost', 'coldstart'] as const;
 type Section = (typeof SECTIONS)[number];
 
 const USAGE = `usage: npm run bench -- [${SECTIONS.join('|')} ...] [--json] [--write-results]
@@ -39,7 +40,8 @@ const USAGE = `usage: npm run bench -- [${SECTIONS.join('|')} ...] [--json] [--w
   --count-batch-sizes a,b  scaling: batch sizes for write counts (default 500,10000)
   --memory-batch-sizes     scaling: batch sizes for the memory high-water mark (default 100,1000,10000)
   --rate N                 cost: events/s for the monthly projection (default 1000)
-  --dynamo-latency-ms N    cost: assumed DynamoDB round trip from Lambda (default 5)`;
+  --dynamo-latency-ms N    cost: assumed DynamoDB round trip from Lambda (default 5)
+  --coldstart-runs N       coldstart: fresh processes per function, median taken (default 15)`;
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -58,6 +60,7 @@ const { values, positionals } = parseArgs({
     'scaling-sizes': { type: 'string', default: '10000,100000,1000000' },
     'count-batch-sizes': { type: 'string', default: '500,10000' },
     'memory-batch-sizes': { type: 'string', default: '100,1000,10000' },
+    'coldstart-runs': { type: 'string', default: '15' },
     rate: { type: 'string', default: '1000' },
     'dynamo-latency-ms': { type: 'string', default: '5' },
   },
@@ -103,6 +106,7 @@ const options = {
   memoryBatchSizes: ints('memory-batch-sizes', values['memory-batch-sizes']),
   rate: int('rate', values.rate),
   dynamoLatencyMs: Number(values['dynamo-latency-ms']),
+  coldstartRuns: int('coldstart-runs', values['coldstart-runs']),
 };
 if (needed.has('cost') && !options.batchSizes.includes(options.writeBatch)) options.batchSizes.push(options.writeBatch);
 
@@ -190,6 +194,10 @@ try {
       { batchSize: mapping.batchSize, batchingWindowS: mapping.maxBatchingWindow },
     );
   }
+  if (needed.has('coldstart')) {
+    log(`coldstart: bundling each function as deployed, ${options.coldstartRuns} fresh processes each…`);
+    results.coldstart = await benchColdStart({ runs: options.coldstartRuns });
+  }
 } finally {
   await ctx?.close();
 }
@@ -235,6 +243,10 @@ if (values.json) {
       console.table(results.cost.rates.curve);
       console.log('crossovers with Managed Flink (events/s):', results.cost.rates.crossovers);
     }
+  }
+  if (results.coldstart) {
+    console.log('\n6. Cold start, as bundled for deployment:');
+    console.table(results.coldstart.rows.map((r) => ({ function: r.function, kb: r.kb, initMedianMs: r.initMs.median, initMinMs: r.initMs.min, initMaxMs: r.initMs.max, largest: r.largest.map((m) => `${m.module} ${m.kb}`).join(', ') })));
   }
   console.log('\nTargets:');
   console.table(results.targets);

@@ -30,6 +30,7 @@ import { ConfigError } from '../lib/config/env.ts';
 import { loadIngestConfig, TABLE_ENV } from '../lib/config/ingest-config.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import { allTables, windowsTable, type KeyDef, type TableDef } from '../lib/store/tables.ts';
+import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleTarget } from './bundling.ts';
 import { resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
 import { groupArn, parseClusterArn, topicArn, type MskCluster } from './kafka-arns.ts';
 import { addMonitoring } from './monitoring.ts';
@@ -71,13 +72,12 @@ export class StreamGuardStack extends Stack {
     const bundling: BundlingOptions = {
       forceDockerBundling: false,
       format: OutputFormat.ESM,
-      target: cfg.runtime === 'nodejs24.x' ? 'node24' : 'node22',
-      // ESM-first packages; CommonJS ones (kafkajs) still get a `require` through the banner.
-      mainFields: ['module', 'main'],
-      banner: 'import { createRequire as __sgCreateRequire } from "node:module"; const require = __sgCreateRequire(import.meta.url);',
+      target: bundleTarget(cfg.runtime),
+      mainFields: BUNDLE_MAIN_FIELDS,
+      banner: BUNDLE_BANNER,
       // Pin the SDK to the lock file instead of whatever the runtime ships.
       bundleAwsSDK: true,
-      minify: true,
+      minify: BUNDLE_MINIFY,
       sourceMap: true,
       sourcesContent: false,
       tsconfig: join(REPO_ROOT, 'tsconfig.json'),

@@ -1,6 +1,6 @@
 /** Configuration of the window closer, from its environment. */
 import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { WatermarkOptions } from '../closer/watermark.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
 import type { TableNames } from '../store/tables.ts';

@@ -1,5 +1,5 @@
 /** Reading configuration from the environment with errors that say what to set. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamguardError } from '../errors.ts';
 
 /** A deployment that cannot run: names every variable that is missing or wrong. */

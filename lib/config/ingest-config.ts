@@ -1,6 +1,6 @@
 /** Configuration of the ingest function, from its environment. */
 import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseEnv, positiveInt, tableName } from './env.ts';
 import type { TableNames } from '../store/tables.ts';
 

@@ -10,7 +10,7 @@
  * `version` and `updatedAt` belong to the store: it sets them on every write, and compiled
  * conditions are cached by id and version.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { StreamguardError } from '../errors.ts';
 import { compileCondition, EXPRESSION_LIMITS, ExpressionError, featureSchemaOf, type PipelineLike } from './expression.ts';
 

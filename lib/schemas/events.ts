@@ -3,7 +3,7 @@
  * (`action`/`event_type`, `timestamp`/`event_time`, `ip`/`ip_address`, `city`/`location_city`) and
  * normalised to one shape each.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf } from './fast.ts';
 import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';

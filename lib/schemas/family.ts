@@ -3,7 +3,7 @@
  * path) and a normaliser to the engine's shape. `schema` is the two joined as one zod schema, for
  * users; `parse` is the same validation for the ingest loop, without a zod transform's overhead.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { IssueSink } from './normalise.ts';
 
 export type ParseResult<E> = { ok: true; event: E } | { ok: false; field: string | undefined; reason: string };

@@ -2,7 +2,7 @@
  * Field schemas shared by the event families. They check shape only (no transforms), which keeps
  * zod on its compiled fast path; conversions (numeric strings, timestamps) happen in ./normalise.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { nameProblem, nfc } from './text.ts';
 
 /** Longest string accepted in any event field; longer values are quarantined, never truncated. */

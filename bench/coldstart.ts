@@ -1,0 +1,128 @@
+/**
+ * Section `coldstart`: each function as bundled for deployment (the stack's esbuild settings,
+ * infra/bundling.ts), its minified size, and its module initialisation time: the median, over
+ * fresh Node processes, of importing the bundle with the environment the stack gives the function
+ * (synthesized from infra/config.example.json). That is the part of a Lambda cold start our code
+ * decides; the runtime's own start and the download of the code are not in it.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { build } from 'esbuild';
+import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleTarget } from '../infra/bundling.ts';
+import { loadStackConfig } from '../infra/config.ts';
+import { StreamGuardStack } from '../infra/streamguard-stack.ts';
+import { percentile } from './stats.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** The deployed functions: the stack's construct id and the entry it bundles (every file of functions/ must be here). */
+export const FUNCTIONS = [
+  { name: 'ingest', construct: 'Ingest', entry: 'functions/ingest.ts' },
+  { name: 'closer', construct: 'Closer', entry: 'functions/close-windows.ts' },
+] as const;
+
+/** Targets of the cold-start issue: what a function may weigh and take to initialise on this machine. */
+export const BUNDLE_TARGET_BYTES = 300 * 1024;
+export const INIT_TARGET_MS = 150;
+
+export interface ColdStartRow {
+  function: string;
+  entry: string;
+  bytes: number;
+  kb: number;
+  /** The largest packages in the bundle, KB each. */
+  largest: { module: string; kb: number }[];
+  initMs: { median: number; min: number; max: number; runs: number };
+}
+
+export interface ColdStartSection {
+  runtime: string;
+  rows: ColdStartRow[];
+}
+
+/** Bundles one entry as the stack does; returns the code and what each package contributes. */
+export async function bundleFunction(entry: string, runtime = 'nodejs22.x'): Promise<{ code: string; bytes: number; byModule: Map<string, number> }> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundleTarget(runtime),
+    mainFields: BUNDLE_MAIN_FIELDS,
+    banner: { js: BUNDLE_BANNER },
+    minify: BUNDLE_MINIFY,
+    metafile: true,
+    write: false,
+    outfile: 'index.mjs',
+    tsconfig: join(ROOT, 'tsconfig.json'),
+    logLevel: 'error',
+  });
+  const out = result.outputFiles[0]!;
+  const byModule = new Map<string, number>();
+  for (const [path, input] of Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)) {
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
+    byModule.set(pkg, (byModule.get(pkg) ?? 0) + input.bytesInOutput);
+  }
+  return { code: out.text, bytes: out.contents.byteLength, byModule };
+}
+
+/** Each function's environment as the stack sets it, tokens (table names, ARNs) replaced by plain strings. */
+export function deployedEnvironments(): Map<string, Record<string, string>> {
+  const config = loadStackConfig({ config: join(ROOT, 'infra/config.example.json') });
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const template = Template.fromStack(new StreamGuardStack(app, config.stackName, { config }));
+  const envs = new Map<string, Record<string, string>>();
+  for (const [logicalId, fn] of Object.entries(template.findResources('AWS::Lambda::Function'))) {
+    const match = FUNCTIONS.find((f) => logicalId.startsWith(f.construct));
+    if (!match) continue;
+    const vars = (fn.Properties.Environment?.Variables ?? {}) as Record<string, unknown>;
+    envs.set(match.name, Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : `bench-${k.toLowerCase()}`])));
+  }
+  return envs;
+}
+
+/** Milliseconds one fresh process takes to import the bundle (its module initialisation). */
+function initOnce(file: string, env: Record<string, string>): number {
+  const script = `const t = performance.now(); await import(${JSON.stringify(pathToFileURL(file).href)}); process.stdout.write(String(performance.now() - t));`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', AWS_LAMBDA_FUNCTION_NAME: 'bench', ...env },
+    encoding: 'utf8',
+  });
+  if (run.status !== 0) throw new Error(`initialising ${file} failed (exit ${run.status}): ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  return Number(run.stdout);
+}
+
+export async function benchColdStart(o: { runs: number; runtime?: string }): Promise<ColdStartSection> {
+  const runtime = o.runtime ?? 'nodejs22.x';
+  const dir = join(ROOT, '.cache', 'bench-coldstart');
+  mkdirSync(dir, { recursive: true });
+  const envs = deployedEnvironments();
+  const rows: ColdStartRow[] = [];
+  for (const f of FUNCTIONS) {
+    const bundle = await bundleFunction(f.entry, runtime);
+    const file = join(dir, `${f.name}.mjs`);
+    writeFileSync(file, bundle.code);
+    const env = envs.get(f.name);
+    if (!env) throw new Error(`the stack has no function "${f.construct}" to take ${f.name}'s environment from`);
+    const times: number[] = [];
+    for (let i = 0; i < o.runs; i++) times.push(initOnce(file, env));
+    rows.push({
+      function: f.name,
+      entry: f.entry,
+      bytes: bundle.bytes,
+      kb: Math.round(bundle.bytes / 1024),
+      largest: [...bundle.byModule].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([module, bytes]) => ({ module, kb: Math.round(bytes / 1024) })),
+      initMs: { median: +percentile(times, 50).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs },
+    });
+  }
+  return { runtime, rows };
+}
+
+/** The entries of functions/, for the check that FUNCTIONS names them all. */
+export function functionFiles(): string[] {
+  return readdirSync(join(ROOT, 'functions')).filter((f) => f.endsWith('.ts')).map((f) => `functions/${f}`);
+}

@@ -1,0 +1,31 @@
+/**
+ * What each function weighs as deployed (bench/coldstart.ts bundles it with the stack's esbuild
+ * settings). Size is deterministic, so it is held here; initialisation time lives in the bench.
+ *
+ * The target is 300 KB a function (BUNDLE_TARGET_BYTES). Today's budgets hold what was reached so a
+ * change cannot silently bring back what was removed (zod's locales, about 360 KB, came back with
+ * one `import { z } from 'zod'`); lower them as the bundles shrink.
+ */
+import { describe, expect, it } from 'vitest';
+import { bundleFunction, FUNCTIONS, functionFiles } from '../../bench/coldstart.ts';
+
+const BUDGET_KB: Record<(typeof FUNCTIONS)[number]['name'], number> = {
+  ingest: 520,
+  closer: 1000,
+};
+
+describe('deployed bundle sizes', () => {
+  it('knows every function the stack deploys', () => {
+    expect(FUNCTIONS.map((f) => f.entry).sort()).toEqual(functionFiles().sort());
+  });
+
+  for (const f of FUNCTIONS) {
+    it(`keeps ${f.name} within ${BUDGET_KB[f.name]} KB minified`, async () => {
+      const { bytes, byModule } = await bundleFunction(f.entry);
+      const largest = [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 5).map(([m, b]) => `${m} ${Math.round(b / 1024)} KB`).join(', ');
+      expect(bytes / 1024, `${f.entry}: ${Math.round(bytes / 1024)} KB (${largest})`).toBeLessThanOrEqual(BUDGET_KB[f.name]);
+      // zod's namespace import keeps its locales out; the `z` object import would add them back.
+      expect(byModule.get('zod') ?? 0, 'zod in the bundle').toBeLessThan(150 * 1024);
+    });
+  }
+});
