@@ -76,14 +76,14 @@ const RETENTION_MS = 7 * 86_400_000;
 /** The atomic-counter UpdateItem: our window item's content, without offset marks or any condition. */
 export function atomicCounterUpdate(write: WindowWrite, tableName: string) {
   const input = buildWindowUpdate({ ...write, marks: [] }, { tableName, retentionMs: RETENTION_MS });
-  const names = { ...input.ExpressionAttributeNames };
-  delete names['#closed'];
+  // Without the condition, the placeholders only it used must go too: DynamoDB refuses unused ones.
+  const used = (placeholder: string) => new RegExp(`${placeholder}(?![\\w])`).test(input.UpdateExpression);
   return {
     TableName: input.TableName,
     Key: input.Key,
     UpdateExpression: input.UpdateExpression,
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: input.ExpressionAttributeValues,
+    ExpressionAttributeNames: Object.fromEntries(Object.entries(input.ExpressionAttributeNames).filter(([k]) => used(k))),
+    ExpressionAttributeValues: Object.fromEntries(Object.entries(input.ExpressionAttributeValues).filter(([k]) => used(k))),
   };
 }
 

@@ -34,7 +34,7 @@ export { closeWindows, type CloserDeps, type CloserReport, type PipelineReport }
 export { createCloserHandler, type CloserContext, type CloserHandler } from './closer/closer-handler.ts';
 export { watermarkOf, type WatermarkOptions, type WatermarkPolicy } from './closer/watermark.ts';
 export { alertId } from './closer/alert-id.ts';
-export type { Alert, AlertSink, AlertStore, CloserStore, DueWindow, WindowResult } from './closer/ports.ts';
+export type { Alert, AlertSink, AlertStore, CloserStore, DueWindow, QuietClose, WindowVerdict } from './closer/ports.ts';
 export type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from './store/ports.ts';
 export { featuresOf, type Features, type StoredWindow } from './windows/features-of.ts';
 export * from './rules/index.ts';

@@ -1,8 +1,9 @@
 /**
  * One closer run: per pipeline, compute the watermark, then close every window of the due index
- * whose end it has passed, evaluate the rules on the window's final features, record results and
- * alerts, emit alerts, and only then take the window out of the due index. A run that dies midway
- * leaves closed windows in the index; the next run finds them and finishes them (idempotently).
+ * whose end it has passed and evaluate the rules on its final features. A window that raises no
+ * alert is closed, given its verdict and taken out of the index in one write. One that does is
+ * closed, its alerts recorded and emitted, and only then taken out of the index: a run that dies
+ * midway leaves it closed in the index, and the next run finishes it (idempotently).
  *
  * Failures are sorted three ways, so that no window holds up the others:
  * - passing (throttling, 5xx, timeouts, an alert topic out of reach): the window, or the
@@ -19,10 +20,10 @@ import { evaluateRules } from '../rules/evaluate.ts';
 import type { Rule } from '../rules/rule.ts';
 import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
-import { featuresOf } from '../windows/features-of.ts';
+import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
 import { outputFeatures } from './output-features.ts';
-import { AlertRejectedError, UnclosableWindowError, type Alert, type AlertSink, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog } from './ports.ts';
+import { AlertRejectedError, UnclosableWindowError, type Alert, type AlertSink, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -35,7 +36,7 @@ export interface CloserDeps {
   watermark: WatermarkOptions;
   /** The source topics' uncommitted records, when known: a partition with a backlog is never idle. */
   backlog?: SourceBacklog;
-  /** Pipelines whose every closed window gets a result record (the risk verdict). */
+  /** Pipelines whose every closed window records its risk level on its item. */
   resultPipelines: ReadonlySet<string>;
   concurrency: number;
   now: () => number;
@@ -87,6 +88,8 @@ function isWindowFault(err: unknown): boolean {
 const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
 
 const PAGE = 100;
+/** Reads of a window a one-write close may take before the window takes the long way (each retry follows a late write). */
+const QUIET_ATTEMPTS = 3;
 
 export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
   const report: CloserReport = { pipelines: [], incomplete: false, setAside: [] };
@@ -124,23 +127,45 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     }
     pr.watermark = watermark;
 
-    /** Closes a window and sends its results and alerts; whether this run closed it (or found it closed). */
-    const closeAndEmit = async (due: DueWindow): Promise<boolean> => {
-      const { window, closedNow } = await deps.store.close(due, deps.now());
-      let features: ReturnType<typeof featuresOf>;
-      let verdict: ReturnType<typeof evaluateRules>;
+    /** The rules on a window's content; a failure is the window's own. */
+    const judge = (due: DueWindow, window: StoredWindow) => {
       try {
-        features = featuresOf(pipeline, window.slots);
-        verdict = evaluateRules(rules, pipeline.name, features);
+        const features = featuresOf(pipeline, window.slots);
+        return { features, verdict: evaluateRules(rules, pipeline.name, features) };
       } catch (err) {
         throw new UnclosableWindowError(`rules could not be evaluated on window ${pipeline.name}/${due.key}/${due.windowStart}: ${describe(err)}`, { cause: err });
       }
-      const now = deps.now();
-      // Results and alerts carry counts and a bounded sample, never a window's whole sets.
-      const output = outputFeatures(features);
-      if (deps.resultPipelines.has(pipeline.name)) {
-        await deps.alerts.putResult({ pipeline: pipeline.name, key: due.key, windowStart: due.windowStart, windowEnd: due.windowEnd, level: verdict.level, features: output, evaluatedAt: now });
+    };
+    const verdictOf = (verdict: ReturnType<typeof evaluateRules>, now: number): WindowVerdict | undefined =>
+      deps.resultPipelines.has(pipeline.name) ? { level: verdict.level, evaluatedAt: now } : undefined;
+
+    /**
+     * Most windows raise no alert: read, judge, then close and leave the due index in one write
+     * that holds only if nothing was written since the read (docs/design.md, "Closing a window").
+     * False when the window takes the long way: it raises alerts, or a run closed it before.
+     */
+    const closeQuietly = async (due: DueWindow): Promise<boolean> => {
+      for (let attempt = 0; attempt < QUIET_ATTEMPTS; attempt++) {
+        const window = await deps.store.read(due);
+        if (!window) throw new UnclosableWindowError(`window ${pipeline.name}/${due.key}/${due.windowStart} is in the due index but not in the table`);
+        if (window.closedAt !== undefined || window.version === undefined) return false;
+        const { verdict } = judge(due, window);
+        if (verdict.alerts.length > 0) return false;
+        const outcome = await deps.store.closeQuietly(due, window.version, deps.now(), verdictOf(verdict, deps.now()));
+        if (outcome === 'closed') return true;
+        if (outcome === 'closed-before') return false;
+        // A late write landed between the read and the close: judge what it left.
       }
+      return false;
+    };
+
+    /** Closes a window and records its alerts; whether this run closed it (or found it closed), and its verdict. */
+    const closeAndEmit = async (due: DueWindow): Promise<{ closedNow: boolean; verdict: WindowVerdict | undefined }> => {
+      const { window, closedNow } = await deps.store.close(due, deps.now());
+      const { features, verdict } = judge(due, window);
+      const now = deps.now();
+      // Alerts carry counts and a bounded sample, never a window's whole sets.
+      const output = outputFeatures(features);
       const alerts: Alert[] = verdict.alerts.map((rule) => ({
         id: alertId(pipeline.name, due.key, due.windowStart, rule.id),
         pipeline: pipeline.name,
@@ -167,7 +192,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           throw new Deferred(`alert topic: ${describe(err)}`, { cause: err });
         }
       }
-      return closedNow;
+      return { closedNow, verdict: verdictOf(verdict, now) };
     };
 
     /** Records the window with the reason, then takes it out of the due index. */
@@ -194,15 +219,20 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
 
     const closeOrSetAside = async (due: DueWindow) => {
       let closedNow: boolean;
+      let verdict: WindowVerdict | undefined;
       try {
-        closedNow = await closeAndEmit(due);
+        if (await closeQuietly(due)) {
+          pr.closed++;
+          return;
+        }
+        ({ closedNow, verdict } = await closeAndEmit(due));
       } catch (err) {
         return onFailure(due, err);
       }
       // Outside the catch: a crash simulated here ends the run, as a real one would.
       await deps.beforeFinish?.(due);
       try {
-        await deps.store.finish(due);
+        await deps.store.finish(due, verdict);
       } catch (err) {
         return onFailure(due, err);
       }

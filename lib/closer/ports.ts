@@ -12,6 +12,18 @@ export interface DueWindow {
   windowEnd: number;
 }
 
+/**
+ * What a one-write close did: `closed`; `changed`, a write landed after the read (judge it again);
+ * `closed-before`, a racing or crashed run closed it (finish it the long way).
+ */
+export type QuietClose = 'closed' | 'changed' | 'closed-before';
+
+/** A result pipeline's risk verdict on a closed window, kept on the window item. */
+export interface WindowVerdict {
+  level: string | undefined;
+  evaluatedAt: number;
+}
+
 /** Where a page of due windows ended; opaque to the closer. */
 export type DueCursor = Record<string, unknown>;
 
@@ -28,8 +40,19 @@ export interface CloserStore {
    * was closed already (by a racing closer, or by a run that crashed before finishing) returns it too.
    */
   close(window: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }>;
-  /** Takes a window out of the due index once its results and alerts are out. */
-  finish(window: DueWindow): Promise<void>;
+  /**
+   * The window as stored now (a strongly consistent read, with its version); undefined when it is
+   * not in the table.
+   */
+  read(window: DueWindow): Promise<StoredWindow | undefined>;
+  /**
+   * Closes a window that raises no alert and takes it out of the due index, in one write that also
+   * records its verdict (for a result pipeline), if the window is still open and has not been
+   * written since the read that gave `version`. docs/design.md, "Closing a window".
+   */
+  closeQuietly(window: DueWindow, version: number, now: number, verdict?: WindowVerdict): Promise<QuietClose>;
+  /** Takes a window out of the due index once its alerts are out, recording its verdict (for a result pipeline). */
+  finish(window: DueWindow, verdict?: WindowVerdict): Promise<void>;
   /**
    * Takes a window that cannot be closed out of the due index, so it stops being retried, and
    * closes it to further writes (later events are late). A no-op for a window no longer stored.
@@ -54,18 +77,6 @@ export interface Alert {
   raisedAt: number;
 }
 
-/** The risk verdict on a closed window, upserted by (pipeline, key, window). */
-export interface WindowResult {
-  pipeline: string;
-  key: string;
-  windowStart: number;
-  windowEnd: number;
-  level: string | undefined;
-  /** Bounded, as an alert's. */
-  features: OutputFeatures;
-  evaluatedAt: number;
-}
-
 /** A window the closer could not close, recorded for an operator with the reason. */
 export interface SetAsideWindow {
   pipeline: string;
@@ -79,7 +90,6 @@ export interface SetAsideWindow {
 export interface AlertStore {
   /** Conditional put; false when the alert was already recorded. */
   putAlert(alert: Alert): Promise<boolean>;
-  putResult(result: WindowResult): Promise<void>;
   /** Records a set-aside window (upserted per window, so a repeat overwrites). */
   putSetAside(record: SetAsideWindow): Promise<void>;
 }

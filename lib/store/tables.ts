@@ -99,6 +99,11 @@ export const WINDOW_ATTR = {
   /** When the closer gave up on the window (see CloserStore.setAside); absent on closed windows. */
   setAsideAt: 'setAsideAt',
   ttl: 'ttl',
+  /** Bumped by every applied ingest write: the closer closes a window it read only if it is unchanged since. */
+  version: 'version',
+  /** A result pipeline's risk verdict, set when the window closes, and when. */
+  level: 'riskLevel',
+  evaluatedAt: 'evaluatedAt',
   /** Feature slots: "f_<slot>". */
   slotPrefix: 'f_',
   /** A distinct slot past its exact cap: its HyperLogLog sketch (binary), "h_<slot>". */

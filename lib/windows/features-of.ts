@@ -19,6 +19,8 @@ export interface StoredWindow {
   windowEnd: number;
   closedAt: number | undefined;
   slots: StoredSlots;
+  /** Applied writes so far; undefined on items written before versions were kept. */
+  version?: number | undefined;
 }
 
 export type Features = Record<string, FeatureValue>;

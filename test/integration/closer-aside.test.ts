@@ -113,25 +113,26 @@ function windowItem(pipeline: string, key: string, windowStart: number, windowEn
     windowStart: { N: String(windowStart) },
     windowEnd: { N: String(windowEnd) },
     dueShard: { S: dueShardOf(pipeline, key) },
+    version: { N: '1' },
     ...extra,
   };
 }
 
 describe('closer: windows that cannot close are set aside', () => {
-  it('sets aside a window whose result storage refuses for good, closes every other window, and does not retry it', async () => {
+  it('sets aside a window whose closing write (with its verdict) is refused for good, closes every other window, and does not retry it', async () => {
     const { tables, deps: base, send, due, asideRecords, sink } = await setup();
     await traffic(send);
     await client.send(new PutItemCommand({ TableName: tables.windows, Item: windowItem('risk', 'huge', T, T + HOUR, { f_events: { N: '40000' } }) }));
-    // Results carry counts and bounded samples now (a 40,000-device window's is under 1 KB), so the
-    // refusal a result over 400 KB used to meet is played by the store: DynamoDB's own error for it.
+    // The verdict rides on the window's closing write; an item at DynamoDB's limit refuses the
+    // extra attributes with this error, played by the store.
+    const real = base.store;
     const deps: CloserDeps = {
       ...base,
-      alerts: {
-        putAlert: (a) => base.alerts.putAlert(a),
-        putSetAside: (r) => base.alerts.putSetAside(r),
-        putResult: async (r) => {
-          if (r.key === 'huge') throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
-          return base.alerts.putResult(r);
+      store: {
+        ...bind(real),
+        closeQuietly: async (w, version, now, verdict) => {
+          if (w.key === 'huge') throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });
+          return real.closeQuietly(w, version, now, verdict);
         },
       },
     };
@@ -219,8 +220,10 @@ function bind(store: CloserStore): CloserStore {
   return {
     partitionMarks: (t) => store.partitionMarks(t),
     dueWindows: (...a) => store.dueWindows(...a),
+    read: (w) => store.read(w),
+    closeQuietly: (w, v, n, verdict) => store.closeQuietly(w, v, n, verdict),
     close: (w, n) => store.close(w, n),
-    finish: (w) => store.finish(w),
+    finish: (w, verdict) => store.finish(w, verdict),
     setAside: (w, n) => store.setAside(w, n),
     saveWatermark: (p, w) => store.saveWatermark(p, w),
   };

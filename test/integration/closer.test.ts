@@ -146,7 +146,8 @@ describe('closeWindows', () => {
     await send(0, [payment(3, T + 80 * MIN)]);
     await closeWindows(deps);
     expect(sink.emitted.map((a) => [a.pipeline, a.key, a.rule])).toEqual([['payments', '1', 'pay-twice']]);
-    const results = (await client.send(new ScanCommand({ TableName: tables.alerts }))).Items!.filter((i) => i.pk!.S!.startsWith('result#risk#'));
-    expect(results.map((r) => [r.windowKey!.S, r.level!.S]).sort()).toEqual([['1', 'LOW'], ['2', 'LOW']]);
+    // The verdict is kept on each closed risk window's item, where a Query by key finds it.
+    const results = (await client.send(new ScanCommand({ TableName: tables.windows }))).Items!.filter((i) => i.pk!.S!.startsWith('risk#') && i.closedAt);
+    expect(results.map((r) => [r.windowKey!.S, r.riskLevel?.S]).sort()).toEqual([['1', 'LOW'], ['2', 'LOW']]);
   });
 });

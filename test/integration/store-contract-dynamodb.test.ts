@@ -47,8 +47,8 @@ storeContract('DynamoDB', async ({ retentionMs, now }) => {
         return (await client.send(new GetItemCommand({ TableName: tables.alerts, Key: { pk: { S: `alert#${id}` }, sk: { S: 'alert' } }, ConsistentRead: true }))).Item !== undefined;
       },
       async resultLevel(pipeline, key, windowStart) {
-        const Key = { pk: { S: `result#${pipeline}#${key}` }, sk: { S: String(windowStart).padStart(16, '0') } };
-        return (await client.send(new GetItemCommand({ TableName: tables.alerts, Key, ConsistentRead: true }))).Item?.level?.S;
+        const Key = { pk: { S: `${pipeline}#${key}` }, sk: { N: String(windowStart) } };
+        return (await client.send(new GetItemCommand({ TableName: tables.windows, Key, ConsistentRead: true }))).Item?.[A.level]?.S;
       },
       async setAsideReason(pipeline, key, windowStart) {
         const { pk, sk } = setAsideKey({ pipeline, key, windowStart });

@@ -52,8 +52,8 @@ describe('readSystemState', () => {
     const id = alertId('payments', '7', T + 30 * MIN, 'payments-spree');
     const window = { pipeline: 'payments', key: '7', windowStart: T + 30 * MIN, windowEnd: T + 35 * MIN, features: { count: 2, amount: 12.5 } };
     await alerts.putAlert({ ...window, id, rule: 'payments-spree', alertType: 'payment_spree', level: undefined, raisedAt: T + 40 * MIN });
-    // A risk result shares the alerts table and must not be read as an alert.
-    await alerts.putResult({ ...window, level: 'LOW', evaluatedAt: T + 40 * MIN });
+    // A set-aside record shares the alerts table and must not be read as an alert.
+    await alerts.putSetAside({ pipeline: 'payments', key: '9', windowStart: T, windowEnd: T + 5 * MIN, reason: 'too large', at: T + 40 * MIN });
 
     const state = await readSystemState(client, tables);
 

@@ -244,6 +244,49 @@ export function storeContract(name: string, make: ContractFactory): void {
       await expect(s.closer.close({ ...due, key: 'nobody' }, NOW)).rejects.toThrow(UnclosableWindowError);
     });
 
+    it('closes an unchanged window and takes it out of the due index in one write, with its verdict', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      const read = (await s.closer.read(due))!;
+      expect(read).toMatchObject({ closedAt: undefined, slots: { count: 2 } });
+      expect(read.version).toEqual(expect.any(Number));
+      expect(await s.closer.closeQuietly(due, read.version!, NOW + 5, { level: 'HIGH', evaluatedAt: NOW + 5 })).toBe('closed');
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
+      expect(await s.probe.resultLevel('iot', 'sensor-1', NOW - 60_000)).toBe('HIGH');
+      // Closed before: the long way (close answers with the content, finish is allowed).
+      expect(await s.closer.closeQuietly(due, read.version!, NOW + 6)).toBe('closed-before');
+      expect((await s.closer.close(due, NOW + 7)).closedNow).toBe(false);
+      expect(await s.closer.read({ ...due, key: 'nobody' })).toBeUndefined();
+      await expect(s.closer.closeQuietly({ ...due, key: 'nobody' }, 1, NOW)).rejects.toThrow(UnclosableWindowError);
+    });
+
+    it('refuses a one-write close after a write it did not read, and closes on a fresh read', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      const stale = (await s.closer.read(due))!;
+      // A late event lands between the read and the close.
+      expect(await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-1', below: 5, setTo: 6 }] }))).toMatchObject({ applied: true });
+      expect(await s.closer.closeQuietly(due, stale.version!, NOW + 5)).toBe('changed');
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: false, due: true, slots: { count: 4 } });
+      const fresh_ = (await s.closer.read(due))!;
+      expect(fresh_.version).not.toBe(stale.version);
+      expect(await s.closer.closeQuietly(due, fresh_.version!, NOW + 6)).toBe('closed');
+      // A refused write (a mark not below) changes nothing, so it does not move the version either.
+      expect(await s.probe.resultLevel('iot', 'sensor-1', NOW - 60_000)).toBeUndefined();
+    });
+
+    it('records the verdict when it finishes a window the long way', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      await s.closer.close(due, NOW + 5);
+      await s.closer.finish(due, { level: 'LOW', evaluatedAt: NOW + 5 });
+      expect(await s.probe.resultLevel('iot', 'sensor-1', NOW - 60_000)).toBe('LOW');
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
+    });
+
     it('sets a window aside: out of the due index, closed to writes, recorded with its reason', async () => {
       const s = await fresh();
       await s.windows.write(write());
@@ -266,17 +309,13 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(await s.closer.saveWatermark('risk', 5)).toBe(5);
     });
 
-    it('records an alert once per id and upserts results', async () => {
+    it('records an alert once per id', async () => {
       const s = await fresh();
       const alert = { id: 'iot-1-abc', pipeline: 'iot', rule: 'r', alertType: 'sensor_out_of_range', level: 'HIGH', key: 'sensor-1', windowStart: 1, windowEnd: 2, features: { rejected: 4 }, raisedAt: NOW };
       expect(await s.alerts.putAlert(alert)).toBe(true);
       expect(await s.alerts.putAlert({ ...alert, raisedAt: NOW + 1 })).toBe(false);
       expect(await s.probe.alertExists('iot-1-abc')).toBe(true);
       expect(await s.probe.alertExists('iot-1-other')).toBe(false);
-      const result = { pipeline: 'risk', key: 'u1', windowStart: 1, windowEnd: 2, level: 'LOW', features: {}, evaluatedAt: NOW };
-      await s.alerts.putResult(result);
-      await s.alerts.putResult({ ...result, level: 'HIGH' });
-      expect(await s.probe.resultLevel('risk', 'u1', 1)).toBe('HIGH');
     });
 
     it('keeps one side-output entry per record and kind, and one per pipeline for late records', async () => {

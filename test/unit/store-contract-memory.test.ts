@@ -29,7 +29,7 @@ storeContract('in memory', async ({ retentionMs, now }) => {
         return s.tables.alerts.has(id);
       },
       async resultLevel(pipeline, key, windowStart) {
-        return s.tables.results.get(`${pipeline}#${key}#${windowStart}`)?.level;
+        return s.tables.window(`${pipeline}#${key}`, windowStart)?.level;
       },
       async setAsideReason(pipeline, key, windowStart) {
         return s.tables.setAside.get(`${pipeline}#${key}#${windowStart}`)?.reason;

@@ -1,7 +1,7 @@
-/** AlertStore on DynamoDB: one record per alert id (conditional put), results upserted per window. */
+/** AlertStore on DynamoDB: one record per alert id (conditional put), set-aside windows upserted. */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
+import type { Alert, AlertStore, SetAsideWindow } from '../../closer/ports.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -56,22 +56,6 @@ export class DynamoAlertStore implements AlertStore {
       if (err instanceof ConditionalCheckFailedException) return false;
       throw err;
     }
-  }
-
-  async putResult(r: WindowResult): Promise<void> {
-    const item: Record<string, AttributeValue> = {
-      pk: { S: `result#${r.pipeline}#${r.key}` },
-      sk: { S: String(r.windowStart).padStart(16, '0') },
-      pipeline: { S: r.pipeline },
-      windowKey: { S: r.key },
-      windowStart: { N: String(r.windowStart) },
-      windowEnd: { N: String(r.windowEnd) },
-      features: featuresJson(r.features),
-      evaluatedAt: { N: String(r.evaluatedAt) },
-      ttl: this.ttl(r.evaluatedAt),
-    };
-    if (r.level) item.level = { S: r.level };
-    await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item }));
   }
 
   async putSetAside(r: SetAsideWindow): Promise<void> {

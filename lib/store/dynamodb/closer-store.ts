@@ -1,13 +1,14 @@
 /** CloserStore on DynamoDB: partition marks and pipeline watermarks on the state table, windows via the due index. */
 import {
   ConditionalCheckFailedException,
+  GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
   paginateQuery,
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
 import { WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
@@ -22,6 +23,20 @@ export interface DynamoCloserStoreOptions {
 }
 
 const DUE_INDEX = windowsTable.indexes[0]!.name;
+
+/** The verdict's attributes as `, #a = :a` clauses of a SET (empty without a verdict; no level, no attribute). */
+function verdictUpdate(verdict: WindowVerdict | undefined): { sets: string; names: Record<string, string>; values: Record<string, AttributeValue> } {
+  if (!verdict) return { sets: '', names: {}, values: {} };
+  const names: Record<string, string> = { '#evat': A.evaluatedAt };
+  const values: Record<string, AttributeValue> = { ':evat': { N: String(verdict.evaluatedAt) } };
+  let sets = ', #evat = :evat';
+  if (verdict.level !== undefined) {
+    names['#lvl'] = A.level;
+    values[':lvl'] = { S: verdict.level };
+    sets += ', #lvl = :lvl';
+  }
+  return { sets, names, values };
+}
 
 export class DynamoCloserStore implements CloserStore {
   constructor(
@@ -94,21 +109,57 @@ export class DynamoCloserStore implements CloserStore {
       item = found;
       closedNow = false;
     }
+    return { window: this.decode(w, item), closedNow };
+  }
+
+  private decode(w: DueWindow, item: Record<string, AttributeValue>): StoredWindow {
     try {
-      return { window: storedWindowOf(item), closedNow };
+      return storedWindowOf(item);
     } catch (err) {
       throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is malformed in storage: ${(err as Error).message}`, { cause: err });
     }
   }
 
-  async finish(w: DueWindow): Promise<void> {
+  async read(w: DueWindow): Promise<StoredWindow | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.options.windowsTable, Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return this.decode(w, out.Item);
+  }
+
+  async closeQuietly(w: DueWindow, version: number, now: number, verdict?: WindowVerdict): Promise<QuietClose> {
+    const v = verdictUpdate(verdict);
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.windowsTable,
+          Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
+          UpdateExpression: `SET #closed = :now${v.sets} REMOVE #ds`,
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#closed) AND #ver = :ver',
+          ExpressionAttributeNames: { '#closed': A.closedAt, '#ds': A.dueShard, '#ver': A.version, ...v.names },
+          ExpressionAttributeValues: { ':now': { N: String(now) }, ':ver': { N: String(version) }, ...v.values },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return 'closed';
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (!err.Item) throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+      return err.Item[A.closedAt] !== undefined ? 'closed-before' : 'changed';
+    }
+  }
+
+  async finish(w: DueWindow, verdict?: WindowVerdict): Promise<void> {
+    const v = verdictUpdate(verdict);
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.options.windowsTable,
         Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
-        UpdateExpression: 'REMOVE #ds',
+        UpdateExpression: `${v.sets ? `SET ${v.sets.slice(2)} ` : ''}REMOVE #ds`,
         ConditionExpression: 'attribute_exists(#closed)',
-        ExpressionAttributeNames: { '#ds': A.dueShard, '#closed': A.closedAt },
+        ExpressionAttributeNames: { '#ds': A.dueShard, '#closed': A.closedAt, ...v.names },
+        ...(v.sets ? { ExpressionAttributeValues: v.values } : {}),
       }),
     );
   }

@@ -26,5 +26,6 @@ export function storedWindowOf(item: Record<string, AttributeValue>): StoredWind
     windowEnd: Number(item[A.windowEnd]!.N),
     closedAt: item[A.closedAt]?.N !== undefined ? Number(item[A.closedAt]!.N) : undefined,
     slots,
+    version: item[A.version]?.N !== undefined ? Number(item[A.version]!.N) : undefined,
   };
 }

@@ -86,6 +86,11 @@ export function buildWindowUpdate(
   const slotChecks = addSlotUpdates(write.slots, observed, { names, values, sets, adds, conditions });
   checks?.push(...slotChecks);
 
+  // Every applied write bumps the version: the closer's one-write close holds only on what it read.
+  names['#ver'] = A.version;
+  values[':ver'] = num(1);
+  adds.push('#ver :ver');
+
   write.marks.forEach((mark, i) => {
     names[`#m${i}`] = A.markPrefix + mark.partitionId;
     values[`:m${i}`] = num(mark.setTo);

@@ -1,5 +1,5 @@
-/** AlertStore and AlertSink in memory: one record per alert id, results upserted, emissions kept. */
-import type { Alert, AlertSink, AlertStore, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
+/** AlertStore and AlertSink in memory: one record per alert id, set-aside windows, emissions kept. */
+import type { Alert, AlertSink, AlertStore, SetAsideWindow } from '../../closer/ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
 
 export class MemoryAlertStore implements AlertStore {
@@ -9,10 +9,6 @@ export class MemoryAlertStore implements AlertStore {
     if (this.tables.alerts.has(alert.id)) return false;
     this.tables.alerts.set(alert.id, structuredClone(alert));
     return true;
-  }
-
-  async putResult(result: WindowResult): Promise<void> {
-    this.tables.results.set(`${result.pipeline}#${result.key}#${result.windowStart}`, structuredClone(result));
   }
 
   async putSetAside(record: SetAsideWindow): Promise<void> {

@@ -1,6 +1,6 @@
 /** CloserStore in memory: partition marks, the due index (a filter over open windows) and closing. */
 import { StoreInconsistencyError } from '../errors.ts';
-import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
@@ -10,7 +10,13 @@ function storedWindowOf(item: MemoryWindowItem): StoredWindow {
   const slots: StoredSlots = {};
   for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
   for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };
-  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots };
+  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots, version: item.version };
+}
+
+function recordVerdict(item: MemoryWindowItem, verdict: WindowVerdict | undefined): void {
+  if (!verdict) return;
+  item.evaluatedAt = verdict.evaluatedAt;
+  if (verdict.level !== undefined) item.level = verdict.level;
 }
 
 /** The index's order: window end, then the item's key, so a cursor is a position in it. */
@@ -43,10 +49,27 @@ export class MemoryCloserStore implements CloserStore {
     return { window: storedWindowOf(item), closedNow: true };
   }
 
-  async finish(w: DueWindow): Promise<void> {
+  async read(w: DueWindow): Promise<StoredWindow | undefined> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    return item ? storedWindowOf(item) : undefined;
+  }
+
+  async closeQuietly(w: DueWindow, version: number, now: number, verdict?: WindowVerdict): Promise<QuietClose> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    if (!item) throw new UnclosableWindowError(`window ${w.pipeline}/${w.key}/${w.windowStart} is in the due index but not in the table`);
+    if (item.closedAt !== undefined) return 'closed-before';
+    if (item.version !== version) return 'changed';
+    item.closedAt = now;
+    item.dueShard = undefined;
+    recordVerdict(item, verdict);
+    return 'closed';
+  }
+
+  async finish(w: DueWindow, verdict?: WindowVerdict): Promise<void> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
     if (item?.closedAt === undefined) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
     item.dueShard = undefined;
+    recordVerdict(item, verdict);
   }
 
   async setAside(w: DueWindow, now: number): Promise<void> {

@@ -6,7 +6,7 @@
  * expression size limits, throttling, and eventual consistency of the due index.
  */
 import type { SideRecord } from '../../ingest/quarantine.ts';
-import type { Alert, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
+import type { Alert, SetAsideWindow } from '../../closer/ports.ts';
 
 /** One window item: what the windows table holds under (pipeline#key, windowStart). */
 export interface MemoryWindowItem {
@@ -26,6 +26,11 @@ export interface MemoryWindowItem {
   sketches: Map<string, Uint8Array>;
   /** Offset marks by partition id. */
   marks: Map<string, number>;
+  /** Bumped by every applied write (the closer's one-write close checks it). */
+  version: number;
+  /** A result pipeline's verdict, set at close. */
+  level?: string | undefined;
+  evaluatedAt?: number;
 }
 
 export interface MemoryPartitionMark {
@@ -45,8 +50,6 @@ export class MemoryTables {
   /** By `${kind}#${topic}-${partition}#${offset}#${pipeline ?? ''}`. */
   readonly sideOutput = new Map<string, SideRecord>();
   readonly alerts = new Map<string, Alert>();
-  /** By `${pipeline}#${key}#${windowStart}`. */
-  readonly results = new Map<string, WindowResult>();
   /** By `${pipeline}#${key}#${windowStart}`. */
   readonly setAside = new Map<string, SetAsideWindow>();
 

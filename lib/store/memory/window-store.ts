@@ -79,6 +79,7 @@ export class MemoryWindowStore implements WindowStore {
       slots: new Map(),
       sketches: new Map(),
       marks: new Map(),
+      version: 0,
     };
     for (const slot of w.slots) {
       const stored = item.slots.get(slot.name);
@@ -87,6 +88,7 @@ export class MemoryWindowStore implements WindowStore {
       else writeExtreme(item, slot.name, slot.op, slot.value as number);
     }
     for (const g of w.marks) item.marks.set(g.partitionId, g.setTo);
+    item.version++;
     if (!existing) {
       let byStart = this.tables.windows.get(pk);
       if (!byStart) this.tables.windows.set(pk, (byStart = new Map()));
