@@ -9,7 +9,7 @@ import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts
 import { createCloserHandler } from '../../lib/closer/closer-handler.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { applyAggregate } from '../../lib/ingest/apply.ts';
-import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
+import type { IngestDeps, IngestReport } from '../../lib/ingest/ingest-batch.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { planBatch } from '../../lib/ingest/plan.ts';
 import { createRouter } from '../../lib/ingest/router.ts';
@@ -244,7 +244,8 @@ describe('hopping windows on the memory store', () => {
       sideOutput: stores.sideOutput,
       options: { maxRecordBytes: 65_536, writeConcurrency: 8, watermarkDelayMs: DELAY_MS },
     };
-    return { stores, handler: createIngestHandler(deps) };
+    const reports: IngestReport[] = [];
+    return { stores, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
   }
   const counts = (stores: ReturnType<typeof memoryStores>) => new Map([...stores.tables.allWindows()].map((w) => [w.windowStart, w.slots.get('registrations')]));
 
@@ -291,5 +292,36 @@ describe('hopping windows on the memory store', () => {
     const tumbling = setup();
     await tumbling.handler(encodeKafkaEvent(burst));
     expect([...tumbling.stores.tables.allWindows()].map((w) => w.slots.get('registrations'))).toEqual([15, 15]);
+  });
+
+  it('applies an event to its open windows and stores it late once, under the oldest closed one', async () => {
+    const { stores, reports, handler } = hoppingSetup();
+    await handler(encodeKafkaEvent(burst));
+    const closer: CloserDeps = {
+      store: stores.closer,
+      alerts: stores.alerts,
+      sink: stores.sink,
+      pipelines: [hoppingRegistrations],
+      rules: async () => [],
+      watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
+      resultPipelines: new Set(),
+      concurrency: 4,
+      now: () => T0 + 3_600_000,
+      remainingMs: () => 60_000,
+      reserveMs: 0,
+    };
+    // Closes the windows ending by 10:04 (starting by 09:54).
+    await closeWindows(closer);
+    const before = counts(stores);
+    // 09:58:30 is in the windows starting 09:49 to 09:58: six closed, four open.
+    const straggler = { topic: 'user_registrations', partition: 0, offset: 200, value: { user_id: 'late', ip: '203.0.113.9', timestamp: START + 3.5 * 60_000 } };
+    for (let delivery = 0; delivery < 2; delivery++) await handler(encodeKafkaEvent([straggler]));
+    const late = [...stores.tables.sideOutput.values()].filter((r) => r.kind === 'late');
+    expect(late.map((r) => [r.offset, r.pipeline, r.windowStart])).toEqual([[200, 'registrations', START - 6 * 60_000]]);
+    expect(reports.at(-2)!.late).toBe(1);
+    const after = counts(stores);
+    const minute = (m: number) => START + m * 60_000;
+    for (const m of [-6, -5, -4, -3, -2, -1]) expect(after.get(minute(m))).toBe(before.get(minute(m)));
+    for (const m of [0, 1, 2, 3]) expect(after.get(minute(m))).toBe((before.get(minute(m)) as number) + 1);
   });
 });
