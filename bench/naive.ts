@@ -16,10 +16,9 @@ import { PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk
 import pLimit from 'p-limit';
 import { decodeKafkaEvent, valueBytes, type KafkaEvent } from '../lib/codec/kafka-event.ts';
 import { slotWrites } from '../lib/ingest/apply.ts';
-import { emptyDelta, foldKept, foldRejected } from '../lib/ingest/fold.ts';
+import { DeltaFolder } from '../lib/ingest/fold.ts';
 import type { WindowAggregate } from '../lib/ingest/plan.ts';
 import type { Router } from '../lib/ingest/router.ts';
-import { windowStartOf } from '../lib/pipelines/window.ts';
 import { buildWindowUpdate } from '../lib/store/dynamodb/window-store.ts';
 import type { WindowWrite } from '../lib/store/ports.ts';
 
@@ -52,18 +51,13 @@ export function naiveRecords(event: KafkaEvent, router: Router): NaiveRecord[] {
         if (!kept && pipeline.rejectedAs === undefined) continue;
         const key = pipeline.keyOf(e);
         if (key === undefined || key === '') continue;
-        const delta = emptyDelta(pipeline);
-        if (kept) foldKept(pipeline, delta, e);
-        else foldRejected(delta);
-        const windowStart = windowStartOf(pipeline.window, e.eventTime);
-        writes.push({
-          pipeline: pipeline.name,
-          key,
-          windowStart,
-          windowEnd: windowStart + pipeline.window.sizeMs,
-          slots: slotWrites({ pipeline } as WindowAggregate, delta),
-          marks: [],
-        });
+        const folder = new DeltaFolder(pipeline);
+        folder.add(e, kept);
+        const slots = slotWrites({ pipeline } as WindowAggregate, folder.delta());
+        // One write per window the event falls in (one, for tumbling windows).
+        for (const window of pipeline.window.windowsFor(e.eventTime)) {
+          writes.push({ pipeline: pipeline.name, key, windowStart: window.start, windowEnd: window.end, slots, marks: [] });
+        }
       }
       out.push({ id: `${record.topic}-${record.partition}-${record.offset}`, writes });
     }

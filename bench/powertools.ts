@@ -13,12 +13,11 @@ import type { ConsumerRecords, MSKEvent } from '@aws-lambda-powertools/kafka/typ
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import type { KafkaEvent } from '../lib/codec/kafka-event.ts';
-import { emptyDelta, foldKept, foldRejected, type SlotDelta } from '../lib/ingest/fold.ts';
+import { DeltaFolder, SlotStore } from '../lib/ingest/fold.ts';
 import { slotWrites } from '../lib/ingest/apply.ts';
 import type { WindowAggregate } from '../lib/ingest/plan.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import type { Pipeline } from '../lib/pipelines/pipeline.ts';
-import { windowStartOf } from '../lib/pipelines/window.ts';
 import { registrationSchema, telemetrySchema, userEventSchema } from '../lib/schemas/events.ts';
 
 const SCHEMAS: Record<string, z.ZodType<{ eventTime: number }, unknown>> = {
@@ -36,7 +35,9 @@ function handlerFor(topic: string, schema: z.ZodType<{ eventTime: number }, unkn
   const pipelines = builtinPipelines.filter((p) => p.source.topic === topic) as Pipeline<{ eventTime: number }>[];
   const wrapped = kafkaConsumer<unknown, { eventTime: number }>(
     async (event: ConsumerRecords<unknown, { eventTime: number }>) => {
-      const windows = new Map<string, { pipeline: Pipeline<{ eventTime: number }>; delta: SlotDelta }>();
+      const windows = new Map<string, { pipeline: Pipeline<{ eventTime: number }>; folder: DeltaFolder }>();
+      // The engine's fold (one store for the batch's deltas), so only parsing and lookups differ.
+      const store = new SlotStore();
       for (const record of event.records) {
         const e = record.value;
         for (const pipeline of pipelines) {
@@ -44,15 +45,16 @@ function handlerFor(topic: string, schema: z.ZodType<{ eventTime: number }, unkn
           if (!kept && pipeline.rejectedAs === undefined) continue;
           const key = pipeline.keyOf(e);
           if (key === undefined || key === '') continue;
-          const id = `${pipeline.name}|${key}|${windowStartOf(pipeline.window, e.eventTime)}`;
-          let w = windows.get(id);
-          if (!w) windows.set(id, (w = { pipeline, delta: emptyDelta(pipeline) }));
-          if (kept) foldKept(pipeline, w.delta, e);
-          else foldRejected(w.delta);
+          for (const window of pipeline.window.windowsFor(e.eventTime)) {
+            const id = `${pipeline.name}|${key}|${window.start}`;
+            let w = windows.get(id);
+            if (!w) windows.set(id, (w = { pipeline, folder: new DeltaFolder(pipeline, store) }));
+            w.folder.add(e, kept);
+          }
         }
       }
       let writes = 0;
-      for (const w of windows.values()) writes += slotWrites({ pipeline: w.pipeline } as WindowAggregate, w.delta).length;
+      for (const w of windows.values()) writes += slotWrites({ pipeline: w.pipeline } as WindowAggregate, w.folder.delta()).length;
       return { aggregates: windows.size, writes };
     },
     { value: { type: SchemaType.JSON, parserSchema: schema } },

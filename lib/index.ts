@@ -5,7 +5,7 @@
  * adapters (for tests) in lib/store/memory/index.ts. See docs/design.md.
  */
 export { pipeline, source, type Pipeline, type Source } from './pipelines/pipeline.ts';
-export { tumbling, minutes, hours, windowStartOf, type TumblingWindow } from './pipelines/window.ts';
+export { tumbling, hopping, minutes, hours, windowStartOf, type TumblingWindow, type HoppingWindow, type WindowSpec, type TimeWindow } from './pipelines/window.ts';
 export {
   count,
   sum,

@@ -1,4 +1,8 @@
-/** Folding events into slot values: the arithmetic of pre-aggregation, shared by every path. */
+/**
+ * Folding events into slot values: the arithmetic of pre-aggregation, written once (SlotStore.fold)
+ * for every path: the planner's hot loop, re-folds after a partial overlap, and the bench baselines
+ * (DeltaFolder). The stores apply the folded values to items by their own contract (lib/store).
+ */
 import type { SlotOp } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 
@@ -10,45 +14,6 @@ export interface SlotDelta {
   values: (number | Set<string> | undefined)[];
   rejected: number;
   events: number;
-}
-
-export function emptyDelta(pipeline: Pipeline): SlotDelta {
-  const values: SlotDelta['values'] = [];
-  for (let i = 0; i < pipeline.slots.length; i++) values.push(undefined);
-  return { values, rejected: 0, events: 0 };
-}
-
-/** Adds one kept event to a delta. */
-export function foldKept(pipeline: Pipeline, delta: SlotDelta, event: unknown): void {
-  const slots = pipeline.slots;
-  delta.events++;
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots[i]!;
-    const v = slot.value(event);
-    if (v === undefined) continue;
-    const current = delta.values[i];
-    switch (slot.op) {
-      case 'add':
-        delta.values[i] = ((current as number | undefined) ?? 0) + (v as number);
-        break;
-      case 'min':
-        if (current === undefined || (v as number) < (current as number)) delta.values[i] = v as number;
-        break;
-      case 'max':
-        if (current === undefined || (v as number) > (current as number)) delta.values[i] = v as number;
-        break;
-      case 'set':
-        if (current === undefined) delta.values[i] = new Set([String(v)]);
-        else (current as Set<string>).add(String(v));
-        break;
-    }
-  }
-}
-
-/** Adds one event the pipeline's filter rejected. */
-export function foldRejected(delta: SlotDelta): void {
-  delta.events++;
-  delta.rejected++;
 }
 
 const ADD = 0;
@@ -139,7 +104,7 @@ export class SlotStore {
     return base;
   }
 
-  /** foldKept, into the slots at `base`. */
+  /** Folds one kept event into the slots at `base`: add, min, max, or distinct values. */
   fold(compiled: CompiledSlots, base: number, event: unknown): void {
     const { ops, values } = compiled;
     const nums = this.nums;
@@ -213,7 +178,7 @@ export class SlotStore {
 }
 
 /**
- * A delta folded in a SlotStore: `values` (with Sets in first-seen order, as foldKept makes them)
+ * A delta folded in a SlotStore: `values` (with Sets in first-seen order)
  * is built only when read; writes are built from the store directly (slotWrites), without Sets.
  */
 export class PlannedDelta implements SlotDelta {
@@ -237,5 +202,36 @@ export class PlannedDelta implements SlotDelta {
       this.built = values;
     }
     return this.built;
+  }
+}
+
+/**
+ * One delta folded on its own, off the hot path (re-folds, benchmarks): events in, a SlotDelta out,
+ * by the same SlotStore.fold the planner uses. Folders may share a store (one per batch).
+ */
+export class DeltaFolder {
+  private readonly compiled: CompiledSlots;
+  private readonly base: number;
+  private events = 0;
+  private rejected = 0;
+
+  constructor(
+    pipeline: Pipeline,
+    private readonly store: SlotStore = new SlotStore(Math.max(1, pipeline.slots.length)),
+  ) {
+    this.compiled = compiledSlotsOf(pipeline);
+    this.base = store.reserve(this.compiled.length);
+  }
+
+  /** Adds one event: folded into the slots when the pipeline's filter kept it, else counted as rejected. */
+  add(event: unknown, kept: boolean): void {
+    this.events++;
+    if (kept) this.store.fold(this.compiled, this.base, event);
+    else this.rejected++;
+  }
+
+  /** The delta folded so far (read it once done: it is a view of the store at this moment's counts). */
+  delta(): PlannedDelta {
+    return this.store.deltaAt(this.compiled, this.base, this.events, this.rejected);
   }
 }

@@ -44,17 +44,48 @@ function lowerResume(resumeAt: Map<string, number>, partitionId: string, offset:
   if (current === undefined || offset < current) resumeAt.set(partitionId, offset);
 }
 
+/**
+ * Late side records, one per (record, pipeline) as the side output keeps them: an event of a
+ * hopping pipeline can be late for several of its windows (some when read, more found closed when
+ * written), and is recorded once, under the oldest of them, and counted once.
+ */
+class LateRecords {
+  private readonly byId = new Map<string, SideRecord>();
+
+  constructor(
+    private readonly sideRecords: SideRecord[],
+    private readonly report: IngestReport,
+  ) {
+    for (const r of sideRecords) if (r.kind === 'late') this.byId.set(LateRecords.id(r), r);
+  }
+
+  private static id(r: SideRecord): string {
+    return `${r.topic}-${r.partition}@${r.offset}#${r.pipeline}`;
+  }
+
+  add(r: SideRecord): void {
+    const id = LateRecords.id(r);
+    const seen = this.byId.get(id);
+    if (seen === undefined) {
+      this.byId.set(id, r);
+      this.sideRecords.push(r);
+      this.report.late++;
+    } else if (r.windowStart! < seen.windowStart!) {
+      Object.assign(seen, r);
+    }
+  }
+}
+
 /** Counts an aggregate's outcome; late events become side records with their window. */
-function tally(report: IngestReport, sideRecords: SideRecord[], agg: WindowAggregate, outcome: ApplyOutcome): void {
+function tally(report: IngestReport, late: LateRecords, agg: WindowAggregate, outcome: ApplyOutcome): void {
   if (outcome.status === 'applied' || outcome.status === 'partial') report.windowWrites++;
   if (outcome.status === 'partial') report.partials++;
   if (outcome.status === 'duplicate') report.duplicates++;
   if (outcome.status !== 'applied') report.skippedEvents += outcome.skipped;
   if (outcome.status !== 'late') return;
-  report.late += outcome.late.length;
   const reason = `window [${agg.windowStart}, ${agg.windowEnd}) of "${agg.pipeline.name}" was already closed`;
   const window = { pipeline: agg.pipeline.name, key: agg.key, windowStart: agg.windowStart };
-  for (const c of outcome.late) sideRecords.push(sideRecord('late', c.record, reason, undefined, window));
+  for (const c of outcome.late) late.add(sideRecord('late', c.record, reason, undefined, window));
 }
 
 function emptyReport(records: number): IngestReport {
@@ -85,6 +116,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     alreadyApplied: plan.stats.alreadyApplied,
   };
   const sideRecords: SideRecord[] = [...plan.sideRecords];
+  const late = new LateRecords(sideRecords, report);
   const limit = pLimit(deps.options.writeConcurrency);
 
   const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {
@@ -100,7 +132,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
       limit(async () => {
         if (fatal !== undefined) return;
         try {
-          tally(report, sideRecords, agg, await applyAggregate(deps.windows, agg));
+          tally(report, late, agg, await applyAggregate(deps.windows, agg));
         } catch (err) {
           if (err instanceof TransientStoreError) return failAggregate(agg, err);
           if (!(err instanceof RejectedWriteError)) {

@@ -14,7 +14,7 @@ import { PipelineDefinitionError } from '../errors.ts';
 import type { EventFamily } from '../schemas/family.ts';
 import { HLL_BYTES } from '../windows/hll.ts';
 import { count, MAX_DISTINCT_VALUE_BYTES, type Feature, type Slot } from './features.ts';
-import type { TumblingWindow } from './window.ts';
+import { windowSpecProblem, type WindowSpec } from './window.ts';
 
 /** A Kafka topic and the event family of its values. Pipelines that share a topic share its source. */
 export interface Source<E extends { eventTime: number }> {
@@ -34,7 +34,8 @@ export interface Pipeline<E extends { eventTime: number } = any> {
   /** When set, events that `keep` rejects are counted under this feature instead of vanishing. */
   rejectedAs: string | undefined;
   keyOf: (event: E) => string | undefined;
-  window: TumblingWindow;
+  /** Which windows an event falls in (tumbling or hopping): see lib/pipelines/window.ts. */
+  window: WindowSpec;
   /** Every feature a closed window reports, the rejected-count one included. */
   features: Record<string, Feature<E>>;
   /** Slots folded from kept events (the rejected count is folded separately). */
@@ -68,7 +69,7 @@ class PipelineBuilder<E extends { eventTime: number }> {
   private keep: (event: E) => boolean = () => true;
   private rejectedAs: string | undefined;
   private keyOf: ((event: E) => string | undefined) | undefined;
-  private windowDef: TumblingWindow | undefined;
+  private windowDef: WindowSpec | undefined;
 
   constructor(
     private readonly name: string,
@@ -88,7 +89,10 @@ class PipelineBuilder<E extends { eventTime: number }> {
     return this;
   }
 
-  window(window: TumblingWindow): this {
+  /** The windows to aggregate in: `tumbling(minutes(5))`, `hopping(minutes(10), { every: minutes(1) })`. */
+  window(window: WindowSpec): this {
+    const problem = windowSpecProblem(window);
+    if (problem !== undefined) throw new PipelineDefinitionError(`pipeline "${this.name}": ${problem}`);
     this.windowDef = window;
     return this;
   }

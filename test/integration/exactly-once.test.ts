@@ -6,6 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
+import { createRouter } from '../../lib/ingest/router.ts';
+import { registrationsPerIp } from '../../lib/pipelines/builtin.ts';
+import { hopping, minutes } from '../../lib/pipelines/window.ts';
+import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
 import type { WindowStore } from '../../lib/store/ports.ts';
 import { directComputation } from '../support/direct.ts';
@@ -101,5 +105,33 @@ describe('exactly-once windowed state', () => {
       for (const batch of recut(regs, seed, 25)) await handler(encodeKafkaEvent(batch));
     }));
     await expectExact(regs, tables.windows);
+  });
+
+  it('applies each event to each of its hopping windows once, each window its own item, whatever the redelivery', async () => {
+    const { tables, deps } = await setup();
+    // The built-in registrations pipeline with 10-minute windows starting every 2 minutes.
+    const hoppingRegistrations = { ...registrationsPerIp, window: hopping(minutes(10), { every: minutes(2) }) };
+    const handler = createIngestHandler({ ...deps, router: createRouter([hoppingRegistrations]) });
+    const regs = records.filter((r) => r.topic === 'user_registrations');
+    await Promise.all([8, 9].map(async (seed) => {
+      for (const batch of recut(regs, seed, 100)) await handler(encodeKafkaEvent(batch));
+    }));
+    // Counted directly: per (ip, start) over every 2-minute-aligned start whose window holds the
+    // event, with the delay of the other tests, windows ended at or before the partition watermark skipped.
+    const want = new Map<string, number>();
+    const seen = new Map<number, number>();
+    for (const r of regs) {
+      const { ip, event_time } = r.value as { ip: string; event_time: string };
+      const t = Date.parse(event_time);
+      const watermark = (seen.get(r.partition) ?? -Infinity) - DELAY_MS;
+      seen.set(r.partition, Math.max(seen.get(r.partition) ?? -Infinity, t));
+      for (let start = Math.floor(t / minutes(2)) * minutes(2) - minutes(8); start <= t; start += minutes(2)) {
+        if (start + minutes(10) > watermark) want.set(`${ip}|${start}`, (want.get(`${ip}|${start}`) ?? 0) + 1);
+      }
+    }
+    expect(want.size).toBeGreaterThan(5 * 12);
+    const stored = await scanWindows(client, tables.windows);
+    expect(stored.every((w) => w.windowEnd === w.windowStart + minutes(10) && w.windowStart % minutes(2) === 0)).toBe(true);
+    expect(new Map(stored.map((w) => [`${w.key}|${w.windowStart}`, w.slots.registrations]))).toEqual(want);
   });
 });

@@ -9,12 +9,13 @@ import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts
 import { createCloserHandler } from '../../lib/closer/closer-handler.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { applyAggregate } from '../../lib/ingest/apply.ts';
-import type { IngestDeps } from '../../lib/ingest/ingest-batch.ts';
+import type { IngestDeps, IngestReport } from '../../lib/ingest/ingest-batch.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { planBatch } from '../../lib/ingest/plan.ts';
 import { createRouter } from '../../lib/ingest/router.ts';
 import { decodeKafkaEvent } from '../../lib/codec/kafka-event.ts';
-import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import { builtinPipelines, registrationsPerIp } from '../../lib/pipelines/builtin.ts';
+import { hopping, minutes } from '../../lib/pipelines/window.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
 import { TransientStoreError } from '../../lib/store/errors.ts';
@@ -243,5 +244,114 @@ describe('closeWindows on the memory store', () => {
     const report = await closeWindows(closer());
     expect(report.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ closed: 1, alerts: 0 });
     expect(stores.tables.alerts.size).toBe(0);
+  });
+});
+
+describe('hopping windows on the memory store', () => {
+  // The built-in registrations pipeline, defined here with 10-minute windows starting every minute.
+  const hoppingRegistrations = { ...registrationsPerIp, window: hopping(minutes(10), { every: minutes(1) }) };
+  const START = T0 - 5 * 60_000;
+  // 30 sign-ups from one IP between 09:55 and 10:05, over two partitions: 15 on each side of 10:00.
+  const burst: RecordInput[] = Array.from({ length: 30 }, (_, i) => ({
+    topic: 'user_registrations',
+    partition: i % 2,
+    offset: 100 + Math.floor(i / 2),
+    value: { user_id: `u${i}`, ip: '203.0.113.9', timestamp: START + i * 20_000 },
+  }));
+  /** Sign-ups per window start, counted directly: every minute-aligned [start, start + 10 min) holding one. */
+  const perWindow = new Map<number, number>();
+  for (const r of burst) {
+    const t = (r.value as { timestamp: number }).timestamp;
+    for (let start = Math.floor(t / 60_000) * 60_000 - 9 * 60_000; start <= t; start += 60_000) perWindow.set(start, (perWindow.get(start) ?? 0) + 1);
+  }
+
+  function hoppingSetup() {
+    const stores = memoryStores({ now: () => Date.parse('2026-12-01T09:00:00Z') });
+    const deps: IngestDeps = {
+      router: createRouter([hoppingRegistrations]),
+      windows: stores.windows,
+      watermarks: stores.watermarks,
+      sideOutput: stores.sideOutput,
+      options: { maxRecordBytes: 65_536, writeConcurrency: 8, watermarkDelayMs: DELAY_MS },
+    };
+    const reports: IngestReport[] = [];
+    return { stores, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
+  }
+  const counts = (stores: ReturnType<typeof memoryStores>) => new Map([...stores.tables.allWindows()].map((w) => [w.windowStart, w.slots.get('registrations')]));
+
+  it('stores each event in each of its ten windows exactly once, however the batches are delivered', async () => {
+    const { stores, handler } = hoppingSetup();
+    for (const batch of [...recut(burst, 11, 7), ...recut(burst, 12, 30), ...recut(burst, 13, 3)]) expect(await handler(encodeKafkaEvent(batch))).toEqual({ batchItemFailures: [] });
+    expect(counts(stores)).toEqual(perWindow);
+    expect(perWindow.size).toBe(19);
+    expect(perWindow.get(START)).toBe(30);
+    // Each window its own item, due at its own end, with its own offset marks.
+    const full = stores.tables.window(`registrations#203.0.113.9`, START)!;
+    expect([full.windowEnd, full.dueShard !== undefined, Object.fromEntries(full.marks)]).toEqual([START + 10 * 60_000, true, { 'user_registrations-0': 114, 'user_registrations-1': 114 }]);
+  });
+
+  it('closes each window when the watermark passes its end, and raises the burst the tumbling windows miss', async () => {
+    const { stores, handler } = hoppingSetup();
+    await handler(encodeKafkaEvent(burst));
+    const closer = (pipelines: typeof builtinPipelines, at: number): CloserDeps => ({
+      store: stores.closer,
+      alerts: stores.alerts,
+      sink: stores.sink,
+      pipelines,
+      rules: async () => defaultRules,
+      watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
+      resultPipelines: new Set(),
+      concurrency: 4,
+      now: () => at,
+      remainingMs: () => 60_000,
+      reserveMs: 0,
+    });
+    // The watermark at the last sign-up (10:04:20 on partition 0, 10:04:40 on 1) closes the windows ended by then.
+    const early = await closeWindows(closer([hoppingRegistrations], T0 + 3_600_000));
+    const endedBy = [...perWindow.keys()].filter((start) => start + 10 * 60_000 <= START + 29 * 20_000);
+    expect(endedBy.length).toBeGreaterThan(0);
+    expect(early.pipelines[0]).toMatchObject({ pipeline: 'registrations', closed: endedBy.length });
+    for (const partition of [0, 1]) await stores.watermarks.advance({ topic: 'user_registrations', partition, maxEventTime: T0 + 3_600_000, lastOffset: 114 });
+    const rest = await closeWindows(closer([hoppingRegistrations], T0 + 3_600_000));
+    expect(rest.pipelines[0]!.closed).toBe(perWindow.size - endedBy.length);
+    // One alert per window over the threshold (grouping overlapping windows into one is issue 14's).
+    const over = [...perWindow].filter(([, n]) => n > 20).map(([start]) => start);
+    expect(over).toContain(START);
+    expect([...stores.tables.alerts.values()].map((a) => a.windowStart).sort()).toEqual(over.sort());
+    // The same burst in the shipped tumbling windows: 15 and 15, no alert.
+    const tumbling = setup();
+    await tumbling.handler(encodeKafkaEvent(burst));
+    expect([...tumbling.stores.tables.allWindows()].map((w) => w.slots.get('registrations'))).toEqual([15, 15]);
+  });
+
+  it('applies an event to its open windows and stores it late once, under the oldest closed one', async () => {
+    const { stores, reports, handler } = hoppingSetup();
+    await handler(encodeKafkaEvent(burst));
+    const closer: CloserDeps = {
+      store: stores.closer,
+      alerts: stores.alerts,
+      sink: stores.sink,
+      pipelines: [hoppingRegistrations],
+      rules: async () => [],
+      watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
+      resultPipelines: new Set(),
+      concurrency: 4,
+      now: () => T0 + 3_600_000,
+      remainingMs: () => 60_000,
+      reserveMs: 0,
+    };
+    // Closes the windows ending by 10:04 (starting by 09:54).
+    await closeWindows(closer);
+    const before = counts(stores);
+    // 09:58:30 is in the windows starting 09:49 to 09:58: six closed, four open.
+    const straggler = { topic: 'user_registrations', partition: 0, offset: 200, value: { user_id: 'late', ip: '203.0.113.9', timestamp: START + 3.5 * 60_000 } };
+    for (let delivery = 0; delivery < 2; delivery++) await handler(encodeKafkaEvent([straggler]));
+    const late = [...stores.tables.sideOutput.values()].filter((r) => r.kind === 'late');
+    expect(late.map((r) => [r.offset, r.pipeline, r.windowStart])).toEqual([[200, 'registrations', START - 6 * 60_000]]);
+    expect(reports.at(-2)!.late).toBe(1);
+    const after = counts(stores);
+    const minute = (m: number) => START + m * 60_000;
+    for (const m of [-6, -5, -4, -3, -2, -1]) expect(after.get(minute(m))).toBe(before.get(minute(m)));
+    for (const m of [0, 1, 2, 3]) expect(after.get(minute(m))).toBe((before.get(minute(m)) as number) + 1);
   });
 });

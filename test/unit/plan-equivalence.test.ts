@@ -13,11 +13,14 @@ import { contributionsOf, planBatch, refoldAbove, type PlanOptions } from '../..
 import { createRouter } from '../../lib/ingest/router.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
-import { windowStartOf } from '../../lib/pipelines/window.ts';
+import { hopping } from '../../lib/pipelines/window.ts';
+import type { Router } from '../../lib/ingest/router.ts';
 import type { SlotWrite } from '../../lib/store/ports.ts';
 import { rng } from '../support/records.ts';
 
-const router = createRouter(builtinPipelines);
+const defaultRouter = createRouter(builtinPipelines);
+/** The built-in pipelines with hopping windows of their size, one starting every fifth of it. */
+const hoppingRouter = createRouter(builtinPipelines.map((p) => ({ ...p, window: hopping(p.window.sizeMs, { every: p.window.sizeMs / 5 }) })));
 const T = Date.parse('2026-11-23T10:00:00Z');
 const MIN = 60_000;
 
@@ -71,7 +74,14 @@ function generate(seed: number, size: number): RecordInput[] {
 type Slot = Pipeline['slots'][number];
 
 /** The plain computation: what planBatch must answer. */
-function expected(partitions: DecodedRecord[][], o: PlanOptions) {
+/** The windows [start, start + size) with start a multiple of `advance` that hold t, oldest first (written out, not the spec's). */
+function windowsHolding(t: number, size: number, advance: number): number[] {
+  const starts: number[] = [];
+  for (let start = Math.floor(t / advance) * advance - size + advance; start <= t; start += advance) starts.push(start);
+  return starts;
+}
+
+function expected(partitions: DecodedRecord[][], o: PlanOptions, router: Router) {
   const aggregates = new Map<
     string,
     { pipeline: Pipeline; key: string; windowStart: number; values: (number | string[] | undefined)[]; events: number; rejected: number; ranges: { partitionId: string; first: number; last: number }[]; members: number[] }
@@ -136,34 +146,40 @@ function expected(partitions: DecodedRecord[][], o: PlanOptions) {
           side.push({ kind: 'quarantine', offset: record.offset, reason: `pipeline "${p.name}" found no key in the event` });
           continue;
         }
-        const windowStart = windowStartOf(p.window, event.eventTime);
-        if (windowStart + p.window.sizeMs <= watermark) {
-          stats.late++;
-          side.push({ kind: 'late', offset: record.offset, reason: expect.stringContaining('ended at or before the partition watermark') as unknown as string, pipeline: p.name, key, windowStart });
-          continue;
+        let late = false;
+        for (const windowStart of windowsHolding(event.eventTime, p.window.sizeMs, p.window.advanceMs)) {
+          if (windowStart + p.window.sizeMs <= watermark) {
+            // One side record per (event, pipeline), naming the oldest window that turned it away.
+            if (!late) {
+              stats.late++;
+              side.push({ kind: 'late', offset: record.offset, reason: expect.stringContaining('ended at or before the partition watermark') as unknown as string, pipeline: p.name, key, windowStart });
+            }
+            late = true;
+            continue;
+          }
+          const id = `${p.name}|${key}|${windowStart}`;
+          let agg = aggregates.get(id);
+          if (!agg) aggregates.set(id, (agg = { pipeline: p, key, windowStart, values: p.slots.map(() => undefined), events: 0, rejected: 0, ranges: [], members: [] }));
+          agg.events++;
+          agg.members.push(index * 2 + (kept ? 1 : 0));
+          const range = agg.ranges.find((r) => r.partitionId === record.partitionId);
+          if (range) range.last = record.offset;
+          else agg.ranges.push({ partitionId: record.partitionId, first: record.offset, last: record.offset });
+          if (!kept) {
+            agg.rejected++;
+            continue;
+          }
+          p.slots.forEach((slot: Slot, i: number) => {
+            const v = slot.value(event);
+            if (v === undefined) return;
+            const cur = agg.values[i];
+            if (slot.op === 'add') agg.values[i] = ((cur as number | undefined) ?? 0) + (v as number);
+            else if (slot.op === 'min') agg.values[i] = cur === undefined ? (v as number) : Math.min(cur as number, v as number);
+            else if (slot.op === 'max') agg.values[i] = cur === undefined ? (v as number) : Math.max(cur as number, v as number);
+            else if (cur === undefined) agg.values[i] = [String(v)];
+            else if (!(cur as string[]).includes(String(v))) (cur as string[]).push(String(v));
+          });
         }
-        const id = `${p.name}|${key}|${windowStart}`;
-        let agg = aggregates.get(id);
-        if (!agg) aggregates.set(id, (agg = { pipeline: p, key, windowStart, values: p.slots.map(() => undefined), events: 0, rejected: 0, ranges: [], members: [] }));
-        agg.events++;
-        agg.members.push(index * 2 + (kept ? 1 : 0));
-        const range = agg.ranges.find((r) => r.partitionId === record.partitionId);
-        if (range) range.last = record.offset;
-        else agg.ranges.push({ partitionId: record.partitionId, first: record.offset, last: record.offset });
-        if (!kept) {
-          agg.rejected++;
-          continue;
-        }
-        p.slots.forEach((slot: Slot, i: number) => {
-          const v = slot.value(event);
-          if (v === undefined) return;
-          const cur = agg.values[i];
-          if (slot.op === 'add') agg.values[i] = ((cur as number | undefined) ?? 0) + (v as number);
-          else if (slot.op === 'min') agg.values[i] = cur === undefined ? (v as number) : Math.min(cur as number, v as number);
-          else if (slot.op === 'max') agg.values[i] = cur === undefined ? (v as number) : Math.max(cur as number, v as number);
-          else if (cur === undefined) agg.values[i] = [String(v)];
-          else if (!(cur as string[]).includes(String(v))) (cur as string[]).push(String(v));
-        });
       }
     }
   }
@@ -180,10 +196,10 @@ function writesOf(p: Pipeline, values: (number | string[] | undefined)[], reject
   return writes;
 }
 
-function check(records: RecordInput[], o: PlanOptions) {
+function check(records: RecordInput[], o: PlanOptions, router: Router = defaultRouter) {
   const partitions = decodeKafkaEvent(encodeKafkaEvent(records));
   const plan = planBatch(partitions, router, o);
-  const want = expected(decodeKafkaEvent(encodeKafkaEvent(records)), o);
+  const want = expected(decodeKafkaEvent(encodeKafkaEvent(records)), o, router);
   expect(plan.stats).toEqual(want.stats);
   expect(plan.sideRecords.map((r) => ({ kind: r.kind, offset: r.offset, reason: r.reason, ...(r.pipeline ? { pipeline: r.pipeline, key: r.key, windowStart: r.windowStart } : {}) }))).toEqual(want.side);
   expect(plan.partitions.map(({ partitionId, firstOffset, firstPlannedOffset, lastOffset, offsets, eventTimes }) => ({ partitionId, firstOffset, firstPlannedOffset, lastOffset, offsets, eventTimes }))).toEqual(
@@ -231,6 +247,11 @@ describe('planBatch against a plain computation', () => {
         const marks = new Map<string, { maxEventTime: number; lastOffset: number }>();
         for (const r of records) if (r.offset % 4 === 0 && !marks.has(`${r.topic}-${r.partition}`)) marks.set(`${r.topic}-${r.partition}`, { maxEventTime: T + 20 * MIN, lastOffset: r.offset });
         check(records, { maxRecordBytes: 200, lateness: { delayMs: 5 * MIN, marks } });
+        // Hopping windows: each event in five windows per pipeline, some of them late.
+        if (seed <= 4) {
+          check(records, { maxRecordBytes: 64 * 1024, lateness: { delayMs: 10 * MIN, marks: new Map() } }, hoppingRouter);
+          check(records, { maxRecordBytes: 200, lateness: { delayMs: 5 * MIN, marks } }, hoppingRouter);
+        }
       }
     });
   }
@@ -241,7 +262,7 @@ describe('planBatch against a plain computation', () => {
     check(records, { maxRecordBytes: 1024 });
     // Partitions handed over by hand, one of them twice: ranges still merge by partition id.
     const [p0, p1, p2] = decodeKafkaEvent(encodeKafkaEvent(records));
-    const plan = planBatch([p1!, p0!, p2!, p1!], router, { maxRecordBytes: 1024 });
+    const plan = planBatch([p1!, p0!, p2!, p1!], defaultRouter, { maxRecordBytes: 1024 });
     const risk = plan.aggregates.find((a) => a.pipeline.name === 'risk')!;
     expect(risk.offsets.map((r) => [r.partitionId, r.first, r.last])).toEqual([
       ['user_events-1', 5, 6],

@@ -7,7 +7,7 @@ import { createRouter } from '../../lib/ingest/router.ts';
 import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts';
 import { count } from '../../lib/pipelines/features.ts';
 import { pipeline, source } from '../../lib/pipelines/pipeline.ts';
-import { minutes, tumbling, windowStartOf } from '../../lib/pipelines/window.ts';
+import { hopping, minutes, tumbling, windowStartOf } from '../../lib/pipelines/window.ts';
 import { registrations, userEvents } from '../../lib/schemas/events.ts';
 
 const router = createRouter(builtinPipelines);
@@ -103,6 +103,61 @@ describe('lateness when a record is read', () => {
 
   it('judges nothing late without lateness options (pure planning, as benchmarks use it)', () => {
     expect(plan([payment(0, 1, T + 30 * MIN), payment(0, 2, T)], options).stats.late).toBe(0);
+  });
+});
+
+describe('planBatch with hopping windows', () => {
+  const T = Date.parse('2026-11-23T12:00:00Z');
+  const MIN = 60_000;
+  const userEventsSource = source('user_events', userEvents);
+  // 10-minute windows, one every 2 minutes: each event in 5 of them.
+  const bursts = pipeline('bursts')
+    .from(userEventsSource)
+    .filter((e) => e.action === 'payment', { rejectedAs: 'other' })
+    .key((e) => e.userId)
+    .window(hopping(minutes(10), { every: minutes(2) }))
+    .aggregate({ payments: count() });
+  const hoppingRouter = createRouter([bursts]);
+  const event = (partition: number, offset: number, t: number, action = 'payment') => ({ topic: 'user_events', partition, offset, value: { user_id: 7, action, timestamp: t } });
+  const plan = (records: ReturnType<typeof event>[], o: PlanOptions = options) => planBatch(decodeKafkaEvent(encodeKafkaEvent(records)), hoppingRouter, o);
+  const view = (p: ReturnType<typeof plan>) =>
+    p.aggregates.map((a) => ({
+      window: [(a.windowStart - T) / MIN, (a.windowEnd - T) / MIN],
+      events: a.delta.events,
+      payments: a.delta.values[0],
+      rejected: a.delta.rejected,
+      offsets: a.offsets.map((r) => [r.partitionId, r.first, r.last]),
+      members: a.members,
+    }));
+
+  it('folds an event into each of its size / advance windows, each its own aggregate with its offsets and members', () => {
+    const p = plan([event(0, 10, T + 3 * MIN), event(1, 4, T + 5 * MIN, 'login'), event(0, 11, T + 9 * MIN)]);
+    expect(p.stats).toEqual({ records: 3, valid: 3, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 });
+    // T+3 is in the windows starting T-6..T+2; T+5 in T-4..T+4; T+9 in T..T+8 (minutes from T).
+    // Partition 0 is planned first: T+3 (index 0), T+9 (index 1), then partition 1's login (index 2).
+    expect(view(p)).toEqual([
+      { window: [-6, 4], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 10, 10]], members: [1] },
+      { window: [-4, 6], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 10, 10], ['user_events-1', 4, 4]], members: [1, 4] },
+      { window: [-2, 8], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 10, 10], ['user_events-1', 4, 4]], members: [1, 4] },
+      { window: [0, 10], events: 3, payments: 2, rejected: 1, offsets: [['user_events-0', 10, 11], ['user_events-1', 4, 4]], members: [1, 3, 4] },
+      { window: [2, 12], events: 3, payments: 2, rejected: 1, offsets: [['user_events-0', 10, 11], ['user_events-1', 4, 4]], members: [1, 3, 4] },
+      { window: [4, 14], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 11, 11], ['user_events-1', 4, 4]], members: [3, 4] },
+      { window: [6, 16], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 11, 11]], members: [3] },
+      { window: [8, 18], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 11, 11]], members: [3] },
+    ]);
+  });
+
+  it('turns an event away only for the windows that had ended, with one side record naming the oldest', () => {
+    // After T+30 the watermark (delay 10 min) is T+20: of T+15's windows [T+6, T+16) .. [T+14, T+24),
+    // the three ending at T+16, T+18 and T+20 have ended.
+    const lateness = { ...options, lateness: { delayMs: 10 * MIN, marks: new Map() } };
+    const p = plan([event(0, 1, T + 30 * MIN), event(0, 2, T + 15 * MIN)], lateness);
+    expect(p.stats.late).toBe(1);
+    expect(p.sideRecords).toEqual([
+      expect.objectContaining({ kind: 'late', offset: 2, pipeline: 'bursts', key: '7', windowStart: T + 6 * MIN, reason: expect.stringContaining(`window [${T + 6 * MIN}, ${T + 16 * MIN})`) }),
+    ]);
+    const fed = p.aggregates.filter((a) => a.members.includes(3)).map((a) => (a.windowStart - T) / MIN);
+    expect(fed).toEqual([12, 14]);
   });
 });
 
