@@ -204,6 +204,26 @@ describe('start, replay and verify on this machine', () => {
     expect(summary.quarantined).toBe(summary.malformed);
   }, 300_000);
 
+  it('npm start -- --real-time --rate 100 --seconds 10 --out DIR: paced on the wall clock, alert latency in the summary', async () => {
+    const out = join(tmp, 'real-time');
+    const before = Date.now();
+    const r = await npm(['start', '--', '--real-time', '--rate', '100', '--seconds', '10', '--out', out]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^real time: 1000 events \(seed 7\) at 100\/s for 10 s/m);
+    expect(r.stdout).toMatch(/^ {4}alert latency +early +at close$/m);
+    expect(r.stdout).toMatch(/^ {4}to the Kafka topic /m);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { events: number; realTime: { rate: number; seconds: number }; latency: { early: object; close: { scheduleIntervalMs: number } }; seconds: { produce: number } };
+    expect(summary.events).toBe(1000);
+    expect(summary.realTime).toMatchObject({ rate: 100, seconds: 10 });
+    expect(summary.latency.close.scheduleIntervalMs).toBe(2000);
+    // The timeline starts when the run does, and production is paced: 1,000 records at 100/s take
+    // at least their 10 s of timeline (a lower bound, which slowness cannot break).
+    const stamps = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { timestamp: number }).timestamp);
+    expect(Math.min(...stamps)).toBeGreaterThanOrEqual(before);
+    expect(Math.max(...stamps)).toBeLessThanOrEqual(Date.now());
+    expect(summary.seconds.produce).toBeGreaterThanOrEqual(9.9);
+  }, 300_000);
+
   it('npx streamguard replay DIR/events.jsonl --out DIR2: the same log gives the same alerts', async () => {
     const second = `${first}-replay`;
     const r = await streamguard(['replay', join(first, 'events.jsonl'), '--out', second, '--quiet']);
