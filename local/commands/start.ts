@@ -14,6 +14,7 @@ import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
 import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
 import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
 import { readAlertRecords } from '../latency/alert-records.ts';
+import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import { formatPercentiles, measureLatency, type LatencyReport } from '../latency/latency.ts';
 import { findTriggers } from '../latency/triggers.ts';
 import { tailAlerts, type AlertMessage } from '../runtime/alert-tail.ts';
@@ -81,6 +82,8 @@ function latencyLines(l: LatencyReport): string[] {
     row('to the Kafka topic', formatPercentiles(l.early.toKafka), formatPercentiles(l.close.toKafka)),
     `    early from producing the record that made the rule true; at close from the watermark passing the window end`,
   ];
+  const w = l.close.windows;
+  if (w.toClose) lines.push(row('windows closed', '', `${formatPercentiles(w.toClose)}, ${w.withinInterval}/${w.toClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
   if (l.close.fromWatermark > 0) lines.push(`    at close: ${l.close.withinInterval}/${l.close.fromWatermark} recorded within one schedule interval (${l.close.scheduleIntervalMs / 1000} s) of the watermark passing`);
   if (l.close.fromCloserRun > 0) lines.push(`    at close: ${l.close.fromCloserRun} closed once the stream went idle, timed from that closer run`);
   const unmatched = l.early.unmatched + l.close.unmatched;
@@ -229,6 +232,7 @@ export async function runStart(o: StartOptions): Promise<number> {
       receivedAt: tail.receivedAt,
       closerRunStarts: closerRuns.map((r) => r.startedAt),
       scheduleIntervalMs: o.closerIntervalMs,
+      closedWindows: (await scanWindows(services.client, services.tables.windows)).flatMap((w) => (w.closedAt === undefined ? [] : [{ pipeline: w.pipeline, windowEnd: w.windowEnd, closedAt: w.closedAt }])),
     });
 
     const alerts = tail.alerts;

@@ -71,6 +71,12 @@ export interface LatencyReport {
     scheduleIntervalMs: number;
     /** At-close alerts measured from a closer run's start instead (the stream went idle). */
     fromCloserRun: number;
+    /**
+     * Every window the closer closed, alert or not, from the watermark passing its end to its
+     * close: the closer's part of at-close latency, with a sample even when few alerts close.
+     * Windows no produced record carried the watermark past are left out.
+     */
+    windows: { toClose: Percentiles | undefined; withinInterval: number };
   };
   alerts: AlertLatency[];
 }
@@ -86,6 +92,15 @@ export interface LatencyInputs {
   /** Start times (wall-clock ms) of the closer's runs. */
   closerRunStarts: readonly number[];
   scheduleIntervalMs: number;
+  /** The windows closed in the run, when known. */
+  closedWindows?: readonly ClosedWindow[];
+}
+
+/** A window the closer closed, and when. */
+export interface ClosedWindow {
+  pipeline: string;
+  windowEnd: number;
+  closedAt: number;
 }
 
 /** The identity of an alert before it has an id: one per (pipeline, key, window, rule). */
@@ -148,6 +163,10 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
     };
   };
   const fromWatermark = alerts.filter((a) => a.basis === 'watermark');
+  const toClose = (i.closedWindows ?? []).flatMap((w) => {
+    const passed = i.watermarkPassedAt(w.pipeline, w.windowEnd);
+    return passed === undefined ? [] : [w.closedAt - passed];
+  });
   return {
     early: of('early'),
     close: {
@@ -156,6 +175,7 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
       withinInterval: fromWatermark.filter((a) => a.toRecordMs <= i.scheduleIntervalMs).length,
       scheduleIntervalMs: i.scheduleIntervalMs,
       fromCloserRun: alerts.filter((a) => a.basis === 'closer-run').length,
+      windows: { toClose: percentiles(toClose), withinInterval: toClose.filter((ms) => ms <= i.scheduleIntervalMs).length },
     },
     alerts,
   };

@@ -69,6 +69,20 @@ describe('measureLatency', () => {
     expect(r.close.toKafka?.n).toBe(1);
   });
 
+  it('times every closed window from the watermark passing its end to its close, leaving out those the records never passed', () => {
+    const r = measureLatency(
+      inputs({
+        watermarkPassedAt: (pipeline) => (pipeline === 'iot' ? 1_000 : undefined),
+        closedWindows: [
+          { pipeline: 'iot', windowEnd: 60_000, closedAt: 2_500 },
+          { pipeline: 'iot', windowEnd: 120_000, closedAt: 4_000 },
+          { pipeline: 'payments', windowEnd: 300_000, closedAt: 9_000 },
+        ],
+      }),
+    );
+    expect(r.close.windows).toEqual({ toClose: { n: 2, p50: 1_500, p95: 3_000, max: 3_000 }, withinInterval: 1 });
+  });
+
   it('falls back to the closer run that closed it when no produced record carried the watermark past (the stream went idle)', () => {
     const r = measureLatency(inputs({ alerts: [alert({ recordedAt: 50_300 })], closerRunStarts: [52_000, 48_000, 50_000] }));
     expect(r.alerts[0]).toMatchObject({ basis: 'closer-run', dueAt: 50_000, toRecordMs: 300 });
