@@ -98,8 +98,8 @@ export function takeDue(due: readonly number[], from: number, now: number, max: 
   return to;
 }
 
-/** Resolves when the wall clock reaches `at` (at once if it has). */
-export function sleepUntil(at: number, clock: () => number = Date.now): Promise<void> {
-  const wait = at - clock();
-  return wait > 0 ? new Promise((r) => setTimeout(r, wait)) : Promise.resolve();
+/** Resolves once the wall clock reads `at` or later (at once if it does). */
+export async function sleepUntil(at: number, clock: () => number = Date.now): Promise<void> {
+  // A timer may fire a millisecond before Date.now() reaches its mark, hence the loop.
+  for (let wait = at - clock(); wait > 0; wait = at - clock()) await new Promise((r) => setTimeout(r, wait));
 }

@@ -117,4 +117,11 @@ describe('sleepUntil', () => {
   it('resolves at once for a moment already past', async () => {
     await expect(sleepUntil(0, () => 1_000)).resolves.toBeUndefined();
   });
+
+  it('waits again when a timer fires before the clock reaches the moment', async () => {
+    const readings = [0, 3, 5];
+    let calls = 0;
+    await sleepUntil(5, () => readings[Math.min(calls++, readings.length - 1)]!);
+    expect(calls).toBe(3);
+  });
 });
