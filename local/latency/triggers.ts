@@ -5,8 +5,7 @@
  * measurement, not the correctness reference (that is local/verify/reference, which shares no
  * code with lib/ on purpose).
  */
-import { decodeKafkaEvent } from '../../lib/codec/kafka-event.ts';
-import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
+import { partitionIdOf, type DecodedRecord } from '../../lib/codec/kafka-event.ts';
 import { DEFAULT_MAX_EVENT_AHEAD_MS } from '../../lib/config/ingest-config.ts';
 import { ingestBatch, type IngestDeps } from '../../lib/ingest/ingest-batch.ts';
 import { planBatch } from '../../lib/ingest/plan.ts';
@@ -73,8 +72,10 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
   const topicOf = new Map(o.pipelines.map((p) => [p.name, p.source.topic]));
 
   for (const r of records) {
-    const event = encodeKafkaEvent([{ topic: r.topic, partition: r.partition, offset: r.offset, key: r.key, value: r.value, ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}) }]);
-    const partitions = decodeKafkaEvent(event);
+    // What the mapping would deliver for the record, built directly (no base64 round trip).
+    const partitions: DecodedRecord[][] = [
+      [{ topic: r.topic, partition: r.partition, offset: r.offset, kafkaTimestamp: r.timestamp ?? -1, key: r.key ?? undefined, value: Buffer.from(r.value, 'utf8'), headers: {}, partitionId: partitionIdOf(r.topic, r.partition) }],
+    ];
     const marks = await stores.watermarks.read([{ topic: r.topic, partition: r.partition }]);
     const plan = planBatch(partitions, router, { ...options, lateness: { delayMs: o.watermarkDelayMs, marks } });
     await ingestBatch(partitions, deps);
