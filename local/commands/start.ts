@@ -70,8 +70,8 @@ const brief = (f: Record<string, unknown>) =>
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().slice(11, 16);
 
-/** A moment for the first closer pass to see a partition's last event after ingest applied it. */
-const REAL_TIME_DRAIN_MARGIN_MS = 1_000;
+/** How long a real-time run waits at most, after ingest caught up, for a scheduled closer run. */
+const REAL_TIME_DRAIN_LIMIT_MS = 120_000;
 
 /** Early and at-close latency side by side, and what each is measured from. */
 function latencyLines(l: LatencyReport): string[] {
@@ -193,13 +193,15 @@ export async function runStart(o: StartOptions): Promise<number> {
     await runtime.calmDown();
     let last: CloserReport | undefined;
     if (rt) {
-      // Real time ends as a live stream pauses: no idle wait, no extra pass. The scheduled closer
-      // gets two more runs to close what the last events' watermark passed; later windows stay open.
-      say(`ingest caught up; ${(2 * o.closerIntervalMs) / 1000} s more of the closer schedule, then stop (windows the watermark has not passed stay open)`);
-      await new Promise((r) => setTimeout(r, 2 * o.closerIntervalMs + REAL_TIME_DRAIN_MARGIN_MS));
+      // Real time ends as a live stream pauses: no idle wait, no extra pass. The run stops once a
+      // scheduled closer run that started after ingest caught up (so saw the last marks) is done;
+      // windows the watermark has not passed stay open.
+      const caughtUpAt = Date.now();
+      say('ingest caught up; stopping after the next scheduled closer run (windows the watermark has not passed stay open)');
+      const deadline = caughtUpAt + Math.max(REAL_TIME_DRAIN_LIMIT_MS, 10 * o.closerIntervalMs);
+      while (!closerRuns.some((r) => r.startedAt >= caughtUpAt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
       runtime.stopSchedule();
-      last = await runtime.whenCloserIdle();
-      last ??= closerRuns.at(-1)?.report;
+      last = (await runtime.whenCloserIdle()) ?? closerRuns.at(-1)?.report;
     } else {
       // The stream has ended: once every partition has been quiet for the idle timeout the watermark
       // is the greatest event time seen minus the delay. A last pass then closes all it has passed.
