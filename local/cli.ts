@@ -7,7 +7,7 @@ import { runStart } from './commands/start.ts';
 import { runInvoke, runRules, runTop } from './commands/tools.ts';
 import { generate } from './generator/generate.ts';
 import { produceRecords } from './generator/produce.ts';
-import { REAL_TIME_DEFAULTS } from './generator/pace.ts';
+import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from './generator/pace.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -18,6 +18,7 @@ const USAGE = `usage: streamguard <command>
           event time follows the wall clock at N events/s; prints alert latency, early and at close
   replay  <events.jsonl> [--out DIR]      feed a recorded event log (as start --out writes it) through the pipelines
   produce --brokers h:p[,h:p] [--events N] [--seed S]   produce a generated scenario to a running cluster
+          [--real-time [--rate N] [--seconds S]]        paced on the wall clock (its watermark delay is 10 s)
   invoke  <ingest|close-windows> <event.json>          run one function on one event (e.g. events/payments.json)
   top     <pipeline> [--by FEATURE] [--n 10]           top keys of a pipeline's windows (WINDOWS_TABLE, AWS_ENDPOINT_URL)
   rules   list | put <rule.json> | delete <id> | test <rule.json>   manage rules (STATE_TABLE, AWS_ENDPOINT_URL)
@@ -89,8 +90,18 @@ async function main(argv: string[]): Promise<number> {
     case 'produce': {
       const brokers = (values.brokers ?? process.env.KAFKA_BROKERS)?.split(',');
       if (!brokers) throw new Error('produce needs --brokers host:port[,host:port] (or KAFKA_BROKERS)');
-      const { records } = generate({ events: int('events', values.events, 20_000), seed: int('seed', values.seed, 7) });
-      const produced = await produceRecords(brokers, records, { onProgress: (n) => process.stdout.write(`\rproduced ${n}/${records.length}`) });
+      const seed = int('seed', values.seed, 7);
+      let records: ReturnType<typeof generate>['records'];
+      let dueAt: number[] | undefined;
+      if (values['real-time']) {
+        // Paced on the wall clock, as `start --real-time` (local/generator/pace.ts).
+        const start = Date.now() + 500;
+        ({ records } = generate(realTimeGeneratorOptions({ rate: positive('rate', values.rate, REAL_TIME_DEFAULTS.rate), seconds: positive('seconds', values.seconds, REAL_TIME_DEFAULTS.seconds), seed, start })));
+        dueAt = paceSchedule(records, start, Math.max(start, Date.now()));
+      } else {
+        ({ records } = generate({ events: int('events', values.events, 20_000), seed }));
+      }
+      const produced = await produceRecords(brokers, records, { dueAt, onProgress: (n) => process.stdout.write(`\rproduced ${n}/${records.length}`) });
       console.log(`\nproduced ${produced.length} records`);
       return 0;
     }

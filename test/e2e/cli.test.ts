@@ -190,7 +190,27 @@ describe('produce to a running cluster', () => {
       await admin.disconnect();
     }
   });
+
+  it('npx streamguard produce --brokers h:p --real-time --rate 100 --seconds 2: its 200 records reach the topics (pacing itself: test/local/generator.test.ts)', async () => {
+    const before = await topicTotal(kafka);
+    const r = await streamguard(['produce', '--brokers', kafka.bootstrapServers.join(','), '--real-time', '--rate', '100', '--seconds', '2']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/produced 200 records/);
+    expect((await topicTotal(kafka)) - before).toBe(200);
+  });
 });
+
+async function topicTotal(kafka: MockKafka): Promise<number> {
+  const admin = new Kafka({ clientId: 'cli-test', brokers: kafka.bootstrapServers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const m of defaultMappings) for (const p of await admin.fetchTopicOffsets(m.topic)) total += Number(p.high);
+    return total;
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 describe('start, replay and verify on this machine', () => {
   const first = join(tmp, `run-${randomUUID().slice(0, 6)}`);
