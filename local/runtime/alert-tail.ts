@@ -29,7 +29,9 @@ export interface AlertTail {
 
 export async function tailAlerts(brokers: string[], topic: string, onAlert: (a: AlertMessage) => void = () => {}): Promise<AlertTail> {
   const kafka = new Kafka({ clientId: 'streamguard-alert-tail', brokers, logLevel: logLevel.NOTHING });
-  const consumer: Consumer = kafka.consumer({ groupId: `streamguard-alert-tail-${randomUUID()}`, sessionTimeout: 6_000, heartbeatInterval: 500 });
+  // Fetches wait at most 250 ms for data: receipt times are latency figures, and kafkajs's default
+  // wait (5 s) would add up to that much to each, on a broker that answers a fetch only at its deadline.
+  const consumer: Consumer = kafka.consumer({ groupId: `streamguard-alert-tail-${randomUUID()}`, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
   const admin = kafka.admin();
   const seen = new Set<string>();
   const next = new Map<number, number>();
