@@ -5,6 +5,8 @@ import { BUNDLE_TARGET_BYTES, INIT_TARGET_MS, type ColdStartSection } from './co
 import type { CostSection } from './cost.ts';
 import type { MonthlyCost } from './cost-monthly.ts';
 import type { benchE2e } from './e2e.ts';
+import type { LatencyResult } from './latency-child.ts';
+import type { Percentiles } from '../local/latency/latency.ts';
 import type { benchIngest } from './ingest.ts';
 import type { benchScaling } from './scaling.ts';
 import { barChart, lineChart } from './svg.ts';
@@ -88,6 +90,55 @@ export function evaluateTargets(r: Pick<BenchResults, 'ingest' | 'writes' | 'e2e
     const fast = row.initMs.median <= INIT_TARGET_MS;
     out.push({ name: `${row.function} module initialisation, median of ${row.initMs.runs} fresh processes`, target: `<= ${INIT_TARGET_MS} ms`, measured: `${row.initMs.median} ms`, met: fast, ...(fast ? {} : { gap: `${fmt(row.initMs.median - INIT_TARGET_MS, 1)} ms over` }) });
   }
+  if (r.e2e?.latency) out.push(...latencyTargets(r.e2e.latency));
+  return out;
+}
+
+/** Issue 13's latency targets on this machine: early p95 to the record and to Kafka. */
+export const LATENCY_TARGETS_MS = { earlyToRecordP95: 2_000, earlyToKafkaP95: 3_000 } as const;
+
+const pct = (p: Percentiles | undefined) => (p ? `${p.p50} / ${p.p95} / ${p.max}` : '-');
+
+/** Early and at-close latency side by side, one row per destination. */
+export function latencyRows(l: LatencyResult): Record<string, string | number>[] {
+  const { early, close } = l.latency;
+  return [
+    { to: 'alert record', 'early p50 / p95 / max': pct(early.toRecord), 'early n': early.toRecord?.n ?? 0, 'at close p50 / p95 / max': pct(close.toRecord), 'at close n': close.toRecord?.n ?? 0 },
+    { to: 'Kafka topic', 'early p50 / p95 / max': pct(early.toKafka), 'early n': early.toKafka?.n ?? 0, 'at close p50 / p95 / max': pct(close.toKafka), 'at close n': close.toKafka?.n ?? 0 },
+    { to: 'window closed (every one, alert or not)', 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.windows.toClose), 'at close n': close.windows.toClose?.n ?? 0 },
+  ];
+}
+
+/** The latency targets as figures: the measured p95 over the target (a ratio, 1 or less meets it). */
+function latencyTargets(l: LatencyResult): Target[] {
+  const out: Target[] = [];
+  const ratio = (name: string, p: Percentiles | undefined, targetMs: number) => {
+    if (!p) {
+      out.push({ name, target: `p95 <= ${targetMs / 1000} s`, measured: 'no early alert in the run', met: false });
+      return;
+    }
+    const r = p.p95 / targetMs;
+    out.push({ name, target: `p95 <= ${targetMs / 1000} s`, measured: `${fmt(p.p95)} ms (${fmt(r, 2)}x the target, n=${p.n})`, met: r <= 1, ...(r <= 1 ? {} : { gap: `${fmt(r, 2)}x over` }) });
+  };
+  ratio(`early alerts, real time ${l.rate}/s: produce to alert record`, l.latency.early.toRecord, LATENCY_TARGETS_MS.earlyToRecordP95);
+  ratio(`early alerts, real time ${l.rate}/s: produce to Kafka`, l.latency.early.toKafka, LATENCY_TARGETS_MS.earlyToKafkaP95);
+  const c = l.latency.close;
+  const share = c.fromWatermark === 0 ? undefined : c.withinInterval / c.fromWatermark;
+  out.push({
+    name: `at-close alerts, real time ${l.rate}/s: recorded within one schedule interval (${c.scheduleIntervalMs / 1000} s) of the watermark passing the window end`,
+    target: 'all',
+    measured: share === undefined ? 'no at-close alert timed from the watermark' : `${c.withinInterval}/${c.fromWatermark} (max ${fmt(c.toRecord?.max ?? 0)} ms, ${fmt((c.toRecord?.max ?? 0) / c.scheduleIntervalMs, 2)}x the interval)`,
+    met: share === 1,
+    ...(share === undefined || share === 1 ? {} : { gap: `${c.fromWatermark - c.withinInterval} later` }),
+  });
+  const w = c.windows.toClose;
+  out.push({
+    name: `windows, real time ${l.rate}/s: closed within one schedule interval of the watermark passing their end`,
+    target: 'all',
+    measured: w ? `${c.windows.withinInterval}/${w.n} (p95 ${fmt(w.p95)} ms, ${fmt(w.p95 / c.scheduleIntervalMs, 2)}x the interval)` : 'no window closed',
+    met: w !== undefined && c.windows.withinInterval === w.n,
+    ...(w && c.windows.withinInterval < w.n ? { gap: `${w.n - c.windows.withinInterval} later` } : {}),
+  });
   return out;
 }
 
@@ -263,6 +314,18 @@ export function renderResults(r: BenchResults, profileNotes: string | undefined)
       '',
     );
     md.push(`Closer schedule ${r.e2e.runs[0]?.closerIntervalMs} ms, idle timeout ${r.e2e.runs[0]?.idleTimeoutMs} ms (as \`npm start\`). Detection adds up to one schedule interval before the closer run starts.`, '');
+    const l = r.e2e.latency;
+    if (l) {
+      md.push(`### Alert latency in real time`, '');
+      md.push(
+        `\`npm start -- --real-time --rate ${l.rate} --seconds ${l.seconds}\` (${fmt(l.events)} events, watermark delay ${l.watermarkDelayMs / 1000} s, closer every ${l.closerIntervalMs / 1000} s; load average ${l.loadAverage.join(' ')} at the end). ` +
+          'Milliseconds of wall clock, p50 / p95 / max: early alerts from producing the record that made the rule true, at-close alerts from producing the record that carried the watermark past the window end (local/latency). ' +
+          `${l.alerts} alerts; ${l.scenariosAlerted}/${l.scenarios} scenarios alerted (the others' windows were still open when the run stopped).`,
+        '',
+      );
+      const rows = latencyRows(l);
+      md.push(table(Object.keys(rows[0]!), rows.map((row) => Object.values(row))), '');
+    }
   }
   if (r.scaling) {
     const s = r.scaling;

@@ -17,7 +17,7 @@ import { benchCostRates } from './cost-rates.ts';
 import { benchColdStart } from './coldstart.ts';
 import { benchE2e } from './e2e.ts';
 import { benchIngest } from './ingest.ts';
-import { evaluateTargets, writeResults, type BenchResults } from './report.ts';
+import { evaluateTargets, latencyRows, writeResults, type BenchResults } from './report.ts';
 import { benchScaling, windowsPerEvent } from './scaling.ts';
 import { benchWrites } from './writes.ts';
 import { WORKLOAD_LABEL } from './workload.ts';
@@ -36,6 +36,8 @@ const USAGE = `usage: npm run bench -- [${SECTIONS.join('|')} ...] [--json] [--w
   --write-batch N          writes: batch size (default 500)
   --e2e-sizes a,b          e2e: events per run (default 10000,30000; each run about 0.5-1 min)
   --seed S                 e2e: generator seed (default 7)
+  --latency-rate N         e2e: events/s of the real-time run for alert latency (default 200)
+  --latency-seconds S      e2e: its length (default 60)
   --scaling-sizes a,b,c    scaling: events (default 10000,100000,1000000)
   --count-batch-sizes a,b  scaling: batch sizes for write counts (default 500,10000)
   --memory-batch-sizes     scaling: batch sizes for the memory high-water mark (default 100,1000,10000)
@@ -57,6 +59,8 @@ const { values, positionals } = parseArgs({
     'write-batch': { type: 'string', default: '500' },
     'e2e-sizes': { type: 'string', default: '10000,30000' },
     seed: { type: 'string', default: '7' },
+    'latency-rate': { type: 'string', default: '200' },
+    'latency-seconds': { type: 'string', default: '60' },
     'scaling-sizes': { type: 'string', default: '10000,100000,1000000' },
     'count-batch-sizes': { type: 'string', default: '500,10000' },
     'memory-batch-sizes': { type: 'string', default: '100,1000,10000' },
@@ -101,6 +105,8 @@ const options = {
   writeBatch: int('write-batch', values['write-batch']),
   e2eSizes: ints('e2e-sizes', values['e2e-sizes']),
   seed: int('seed', values.seed),
+  latencyRate: int('latency-rate', values['latency-rate']),
+  latencySeconds: int('latency-seconds', values['latency-seconds']),
   scalingSizes: ints('scaling-sizes', values['scaling-sizes']),
   countBatchSizes: ints('count-batch-sizes', values['count-batch-sizes']),
   memoryBatchSizes: ints('memory-batch-sizes', values['memory-batch-sizes']),
@@ -141,7 +147,7 @@ try {
     ctx = undefined;
   }
   if (needed.has('e2e')) {
-    results.e2e = await benchE2e({ sizes: options.e2eSizes, seed: options.seed, closerIntervalMs: 2_000, idleTimeoutMs: 30_000 });
+    results.e2e = await benchE2e({ sizes: options.e2eSizes, seed: options.seed, closerIntervalMs: 2_000, idleTimeoutMs: 30_000, latency: { rate: options.latencyRate, seconds: options.latencySeconds } });
   }
   if (needed.has('scaling')) {
     results.scaling = await benchScaling({ sizes: options.scalingSizes, cpuBatchSize: options.writeBatch, countBatchSizes: options.countBatchSizes, memoryBatchSizes: options.memoryBatchSizes });
@@ -226,6 +232,11 @@ if (values.json) {
   if (results.e2e) {
     console.log('\n3. End to end through the local runtime:');
     console.table(results.e2e.runs.map((r) => ({ events: r.events, eventsPerSec: r.eventsPerSec, offsetsSkipped: r.offsetsSkipped, windowsClosedPerSec: r.windowsClosedPerSec, alerts: r.alerts, latencyP50: r.alertLatencyMs.p50, latencyP95: r.alertLatencyMs.p95, scenarios: `${r.scenariosAlerted}/${r.scenarios}` })));
+    const l = results.e2e.latency;
+    if (l) {
+      console.log(`alert latency, ${l.seconds} s in real time at ${l.rate} events/s (ms; early from the deciding record, at close from the watermark passing the window end):`);
+      console.table(latencyRows(l));
+    }
   }
   if (results.scaling) {
     console.log('\n4. Scaling (in process):');

@@ -6,10 +6,17 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DEFAULT_ALERT_TOPIC } from '../../lib/config/deployment.ts';
+import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
+import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import { defaultRules } from '../../lib/rules/defaults.ts';
 import { generate, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
-import { produceRecords } from '../generator/produce.ts';
+import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
+import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
+import { readAlertRecords } from '../latency/alert-records.ts';
+import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
+import { formatPercentiles, measureLatency, type LatencyReport } from '../latency/latency.ts';
+import { findTriggers } from '../latency/triggers.ts';
 import { tailAlerts, type AlertMessage } from '../runtime/alert-tail.ts';
 import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
@@ -28,6 +35,11 @@ export interface StartOptions {
   quiet: boolean;
   /** Inject every runtime fault kind while the demo runs (local/chaos), and count them. */
   chaos?: boolean;
+  /**
+   * Real time (generated sources only): event time follows the wall clock, `rate` records a
+   * second for `seconds`, and alerts come from the scheduled closer alone (local/generator/pace.ts).
+   */
+  realTime?: { rate: number; seconds: number };
 }
 
 async function count(client: DynamoDBClient, table: string, filter?: { expr: string; values: Record<string, { S: string }> }): Promise<number> {
@@ -57,6 +69,27 @@ const brief = (f: Record<string, unknown>) =>
     .join(' ');
 
 const fmtTime = (ms: number) => new Date(ms).toISOString().slice(11, 16);
+
+/** How long a real-time run waits at most, after ingest caught up, for a scheduled closer run. */
+const REAL_TIME_DRAIN_LIMIT_MS = 120_000;
+
+/** Early and at-close latency side by side, and what each is measured from. */
+function latencyLines(l: LatencyReport): string[] {
+  const row = (label: string, early: string, close: string) => `    ${label.padEnd(22)}${early.padEnd(30)}${close}`;
+  const lines = [
+    row('alert latency', 'early', 'at close'),
+    row('to the alert record', formatPercentiles(l.early.toRecord), formatPercentiles(l.close.toRecord)),
+    row('to the Kafka topic', formatPercentiles(l.early.toKafka), formatPercentiles(l.close.toKafka)),
+    `    early from producing the record that made the rule true; at close from the watermark passing the window end`,
+  ];
+  const w = l.close.windows;
+  if (w.toClose) lines.push(row('windows closed', '', `${formatPercentiles(w.toClose)}, ${w.withinInterval}/${w.toClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
+  if (l.close.fromWatermark > 0) lines.push(`    at close: ${l.close.withinInterval}/${l.close.fromWatermark} recorded within one schedule interval (${l.close.scheduleIntervalMs / 1000} s) of the watermark passing`);
+  if (l.close.fromCloserRun > 0) lines.push(`    at close: ${l.close.fromCloserRun} closed once the stream went idle, timed from that closer run`);
+  const unmatched = l.early.unmatched + l.close.unmatched;
+  if (unmatched > 0) lines.push(`    ${unmatched} alerts not timed (no due moment found: see summary.json latency)`);
+  return lines;
+}
 const percentile = (xs: number[], p: number) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]! : 0);
 
 async function load(source: StartSource): Promise<{ records: GeneratedRecord[]; scenarios: InjectedScenario[] }> {
@@ -98,6 +131,8 @@ export async function runStart(o: StartOptions): Promise<number> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   let tail: Awaited<ReturnType<typeof tailAlerts>> | undefined;
+  const rt = o.realTime;
+  const watermarkDelayMs = rt ? REAL_TIME_DEFAULTS.watermarkDelayMs : DEFAULT_WATERMARK_DELAY_MS;
   const chaos = o.chaos ? new Chaos({ seed: o.source.kind === 'generate' ? o.source.seed : 1 }) : undefined;
   try {
     runtime = await startRuntime({
@@ -106,6 +141,7 @@ export async function runStart(o: StartOptions): Promise<number> {
       dynamoEndpoint: o.dynamoEndpoint,
       closerIntervalMs: o.closerIntervalMs,
       idleTimeoutMs: LOCAL_IDLE_TIMEOUT_MS,
+      watermarkDelayMs,
       onCloserRun: (report, startedAt) => closerRuns.push({ startedAt, report }),
       onError: (where, err) => {
         // Injected crashes are expected under --chaos; they are counted, not reported.
@@ -120,37 +156,86 @@ export async function runStart(o: StartOptions): Promise<number> {
       say(`  ALERT ${a.level ?? ''} ${a.alertType} ${a.pipeline} key=${a.key} window ${fmtTime(a.windowStart)}-${fmtTime(a.windowEnd)} ${brief(a.features)}`);
     });
 
-    const { records, scenarios } = await load(o.source);
-    say(o.source.kind === 'generate'
-      ? `generated ${records.length} events (seed ${o.source.seed}) with ${scenarios.length} injected fraud scenarios`
-      : `replaying ${records.length} events from ${o.source.path}`);
-    const tProduce = Date.now();
-    const produced = await produceRecords(services.brokers, records);
-    const produceMs = Date.now() - tProduce;
-    say(`produced ${produced.length} events in ${(produceMs / 1000).toFixed(1)} s`);
-
+    let records: GeneratedRecord[];
+    let scenarios: InjectedScenario[];
+    let dueAt: number[] | undefined;
+    if (rt) {
+      if (o.source.kind !== 'generate') throw new Error('--real-time generates its events; it cannot replay a log');
+      // The timeline starts a moment from now, so that generating it does not eat into its start.
+      const start = Date.now() + 500;
+      ({ records, scenarios } = generate(realTimeGeneratorOptions({ rate: rt.rate, seconds: rt.seconds, seed: o.source.seed, start, watermarkDelayMs })));
+      dueAt = paceSchedule(records, start, Math.max(start, Date.now()));
+      say(`real time: ${records.length} events (seed ${o.source.seed}) at ${rt.rate}/s for ${rt.seconds} s, event time from ${new Date(start).toISOString()}, watermark delay ${watermarkDelayMs / 1000} s, ${scenarios.length} injected fraud scenarios`);
+    } else {
+      ({ records, scenarios } = await load(o.source));
+      say(o.source.kind === 'generate'
+        ? `generated ${records.length} events (seed ${o.source.seed}) with ${scenarios.length} injected fraud scenarios`
+        : `replaying ${records.length} events from ${o.source.path}`);
+    }
+    let producedSoFar = 0;
     const progress = setInterval(async () => {
       const lag = await runtime!.lag().catch(() => NaN);
       const done = runtime!.mappings.reduce((n, m) => n + m.stats().recordsSucceeded, 0);
-      say(`  processed ${done}/${produced.length}  lag ${lag}  closer runs ${closerRuns.length}  alerts ${tail!.alerts.length}`);
+      say(`  ${rt ? `produced ${producedSoFar}  ` : ''}processed ${done}/${records.length}  lag ${lag}  closer runs ${closerRuns.length}  alerts ${tail!.alerts.length}`);
     }, 2_000);
+    const tProduce = Date.now();
+    let produced: ProducedRecord[];
+    let produceMs: number;
     try {
+      produced = await produceRecords(services.brokers, records, { dueAt, onProgress: (n) => (producedSoFar = n) });
+      produceMs = Date.now() - tProduce;
+      say(`produced ${produced.length} events in ${(produceMs / 1000).toFixed(1)} s`);
       while ((await runtime.lag()) > 0) await new Promise((r) => setTimeout(r, 250));
     } finally {
       clearInterval(progress);
     }
     const ingestMs = Date.now() - tProduce;
-    // The stream has ended: once every partition has been quiet for the idle timeout the watermark
-    // is the greatest event time seen minus the delay. A last pass then closes all it has passed.
     await runtime.calmDown();
-    runtime.stopSchedule();
-    say(`ingest caught up; waiting ${LOCAL_IDLE_TIMEOUT_MS / 1000} s for partitions to count as idle, then a last closer pass`);
-    await new Promise((r) => setTimeout(r, LOCAL_IDLE_TIMEOUT_MS + 500));
-    let last = await runtime.runCloser().catch(() => undefined);
-    // Under chaos a pass can crash or defer throttled windows; the next one finishes them.
-    for (let pass = 0; pass < 10 && (last === undefined || last.incomplete); pass++) last = await runtime.runCloser().catch(() => undefined);
-    if (last === undefined) throw new Error('the last closer pass kept failing');
+    let last: CloserReport | undefined;
+    if (rt) {
+      // Real time ends as a live stream pauses: no idle wait, no extra pass. The run stops once a
+      // scheduled closer run that started after ingest caught up (so saw the last marks) is done;
+      // windows the watermark has not passed stay open.
+      const caughtUpAt = Date.now();
+      say('ingest caught up; stopping after the next scheduled closer run (windows the watermark has not passed stay open)');
+      const deadline = caughtUpAt + Math.max(REAL_TIME_DRAIN_LIMIT_MS, 10 * o.closerIntervalMs);
+      while (!closerRuns.some((r) => r.startedAt >= caughtUpAt) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      runtime.stopSchedule();
+      last = (await runtime.whenCloserIdle()) ?? closerRuns.at(-1)?.report;
+    } else {
+      // The stream has ended: once every partition has been quiet for the idle timeout the watermark
+      // is the greatest event time seen minus the delay. A last pass then closes all it has passed.
+      runtime.stopSchedule();
+      say(`ingest caught up; waiting ${LOCAL_IDLE_TIMEOUT_MS / 1000} s for partitions to count as idle, then a last closer pass`);
+      await new Promise((r) => setTimeout(r, LOCAL_IDLE_TIMEOUT_MS + 500));
+      last = await runtime.runCloser().catch(() => undefined);
+      // Under chaos a pass can crash or defer throttled windows; the next one finishes them.
+      for (let pass = 0; pass < 10 && (last === undefined || last.incomplete); pass++) last = await runtime.runCloser().catch(() => undefined);
+    }
+    if (last === undefined) throw new Error(rt ? 'the closer never ran' : 'the last closer pass kept failing');
     await tail.caughtUp();
+
+    // The moments alerts became due, from a replay of what was produced (local/latency).
+    const found = await findTriggers(
+      records.map((r, i) => ({ ...produced[i]!, key: r.key, value: r.value, ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}) })),
+      {
+        pipelines: builtinPipelines,
+        rules: defaultRules,
+        watermarkDelayMs,
+        partitions: services.started.some((s) => s.startsWith('Kafka'))
+          ? Object.fromEntries(defaultMappings.map((m) => [m.topic, m.partitions]))
+          : Object.fromEntries(defaultMappings.map((m) => [m.topic, new Set(produced.filter((p) => p.topic === m.topic).map((p) => p.partition)).size])),
+      },
+    );
+    const latency = measureLatency({
+      alerts: await readAlertRecords(services.client, services.tables.alerts),
+      triggers: found.triggers,
+      watermarkPassedAt: found.watermarkPassedAt,
+      receivedAt: tail.receivedAt,
+      closerRunStarts: closerRuns.map((r) => r.startedAt),
+      scheduleIntervalMs: o.closerIntervalMs,
+      closedWindows: (await scanWindows(services.client, services.tables.windows)).flatMap((w) => (w.closedAt === undefined ? [] : [{ pipeline: w.pipeline, windowEnd: w.windowEnd, closedAt: w.closedAt }])),
+    });
 
     const alerts = tail.alerts;
     const summary = {
@@ -174,12 +259,18 @@ export async function runStart(o: StartOptions): Promise<number> {
         const lat = alerts.map((a) => a.raisedAt - (starts.filter((t) => t <= a.raisedAt).pop() ?? a.raisedAt));
         return { p50: percentile(lat, 0.5), p95: percentile(lat, 0.95), max: Math.max(0, ...lat), scheduleIntervalMs: o.closerIntervalMs };
       })(),
+      ...(rt ? { realTime: { ...rt, watermarkDelayMs } } : {}),
+      latency,
     };
     const missed = summary.scenarios.filter((s) => !s.alerted);
     say(`\nsummary: ${summary.events} events, ${summary.quarantined} quarantined, ${summary.late} late, ${summary.windows} windows, ${summary.alerts} alerts`);
     say(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${summary.scenarios.length - missed.length}/${summary.scenarios.length}`);
     if (chaos) say(`  faults injected: ${Object.entries(chaos.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    for (const s of missed) say(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
+    for (const line of latencyLines(latency)) say(line);
+    // A real-time run stops mid-stream: windows the watermark has not reached are still open, not missed.
+    const open = rt ? missed.filter((s) => last!.pipelines.some((p) => p.pipeline === s.pipeline && (p.watermark === undefined || p.watermark < s.windowEnd))) : [];
+    if (open.length > 0) say(`  ${open.length} scenarios' windows still open when the run stopped (${[...new Set(open.map((s) => s.pipeline))].join(', ')}; ending ${fmtTime(Math.min(...open.map((s) => s.windowEnd)))}-${fmtTime(Math.max(...open.map((s) => s.windowEnd)))})`);
+    for (const s of missed.filter((m) => !open.includes(m))) say(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
 
     if (o.out) {
       await mkdir(o.out, { recursive: true });

@@ -30,7 +30,7 @@ export interface EventLogEntry {
  *
  * @throws RangeError when the arrays differ in length.
  */
-export function toEventLog(records: readonly GeneratedRecord[], produced: readonly ProducedRecord[]): EventLogEntry[] {
+export function toEventLog(records: readonly GeneratedRecord[], produced: readonly Pick<ProducedRecord, 'topic' | 'partition' | 'offset'>[]): EventLogEntry[] {
   if (records.length !== produced.length) throw new RangeError(`${records.length} records but ${produced.length} delivery reports`);
   return records.map((r, i) => {
     const p = produced[i]!;

@@ -4,12 +4,15 @@
  */
 import { Kafka, Partitioners, logLevel, type Message, type PartitionerArgs } from 'kafkajs';
 import type { GeneratedRecord } from './generate.ts';
+import { sleepUntil, takeDue } from './pace.ts';
 
 /** Where the broker stored a record. */
 export interface ProducedRecord {
   topic: string;
   partition: number;
   offset: number;
+  /** Wall-clock ms when the request carrying the record was sent. */
+  producedAt: number;
 }
 
 export interface ProduceOptions {
@@ -24,6 +27,11 @@ export interface ProduceOptions {
    * a missing topic should fail loudly rather than appear with the wrong partition count).
    */
   allowAutoTopicCreation?: boolean;
+  /**
+   * Real time: the wall-clock ms at which each record is due (local/generator/pace.ts). Each request
+   * then waits for its first record and carries those due by then. Absent: as fast as acks come.
+   */
+  dueAt?: readonly number[];
 }
 
 /**
@@ -54,11 +62,20 @@ export async function produceRecords(brokers: string[], records: readonly Genera
     },
   });
 
+  const dueAt = opts.dueAt;
+  if (dueAt && dueAt.length !== records.length) throw new RangeError(`dueAt has ${dueAt.length} times for ${records.length} records`);
+
   const produced: ProducedRecord[] = new Array(records.length);
   await producer.connect();
   try {
-    for (let from = 0; from < records.length; from += batchSize) {
-      const batch = records.slice(from, from + batchSize);
+    for (let from = 0, to: number; from < records.length; from = to) {
+      to = Math.min(records.length, from + batchSize);
+      if (dueAt) {
+        await sleepUntil(dueAt[from]!);
+        to = Math.max(from + 1, takeDue(dueAt, from, Date.now(), batchSize));
+      }
+      const batch = records.slice(from, to);
+      const sentAt = Date.now();
       const byTopic = new Map<string, { message: Message; index: number }[]>();
       batch.forEach((r, k) => {
         let list = byTopic.get(r.topic);
@@ -92,7 +109,7 @@ export async function produceRecords(brokers: string[], records: readonly Genera
           if (partition === undefined || base === undefined) throw new Error(`no delivery report for a message to ${topic}-${partition}`);
           const k = position.get(tp) ?? 0;
           position.set(tp, k + 1);
-          produced[index] = { topic, partition, offset: base + k };
+          produced[index] = { topic, partition, offset: base + k, producedAt: sentAt };
         }
       }
       opts.onProgress?.(from + batch.length);

@@ -20,6 +20,8 @@ export interface AlertTail {
   alerts: AlertMessage[];
   /** Messages received, redeliveries included. */
   messages: number;
+  /** By `alert-id` header: wall-clock ms the first message with that id was received. */
+  receivedAt: Map<string, number>;
   /** Resolves once everything on the topic up to now has been read. */
   caughtUp(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -27,13 +29,16 @@ export interface AlertTail {
 
 export async function tailAlerts(brokers: string[], topic: string, onAlert: (a: AlertMessage) => void = () => {}): Promise<AlertTail> {
   const kafka = new Kafka({ clientId: 'streamguard-alert-tail', brokers, logLevel: logLevel.NOTHING });
-  const consumer: Consumer = kafka.consumer({ groupId: `streamguard-alert-tail-${randomUUID()}`, sessionTimeout: 6_000, heartbeatInterval: 500 });
+  // Fetches wait at most 250 ms for data: receipt times are latency figures, and kafkajs's default
+  // wait (5 s) would add up to that much to each, on a broker that answers a fetch only at its deadline.
+  const consumer: Consumer = kafka.consumer({ groupId: `streamguard-alert-tail-${randomUUID()}`, sessionTimeout: 6_000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
   const admin = kafka.admin();
   const seen = new Set<string>();
   const next = new Map<number, number>();
   const tail: AlertTail = {
     alerts: [],
     messages: 0,
+    receivedAt: new Map(),
     async caughtUp(timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;
       const ends = await admin.fetchTopicOffsets(topic);
@@ -52,9 +57,15 @@ export async function tailAlerts(brokers: string[], topic: string, onAlert: (a: 
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
+      const receivedAt = Date.now();
       next.set(partition, Number(message.offset) + 1);
       tail.messages++;
       const alert = JSON.parse(message.value!.toString('utf8')) as AlertMessage;
+      // Matched by the header, as a consumer dedupes; the value's id stands in if a sink sends none.
+      const header = message.headers?.['alert-id'];
+      const headerId = header === undefined ? undefined : Array.isArray(header) ? header[0]?.toString() : header.toString();
+      const id = headerId ?? alert.id;
+      if (!tail.receivedAt.has(id)) tail.receivedAt.set(id, receivedAt);
       if (seen.has(alert.id)) return;
       seen.add(alert.id);
       tail.alerts.push(alert);

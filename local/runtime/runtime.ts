@@ -37,6 +37,8 @@ export interface LocalRuntime {
   stopMappings(): Promise<void>;
   /** Stops the closer schedule (runCloser still works). */
   stopSchedule(): void;
+  /** Waits for the closer run in flight, if any: its report, or undefined when none ran or it failed. */
+  whenCloserIdle(): Promise<CloserReport | undefined>;
   /** Counters of every mapping this runtime has run, restarted ones included. */
   allMappingStats(): EsmStats[];
   /** Ends the chaos that runs on its own (mapping kills, concurrent closers); client faults stay. */
@@ -145,6 +147,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       stopSchedule() {
         if (timer) clearInterval(timer);
         timer = undefined;
+      },
+      async whenCloserIdle() {
+        return closing?.catch(() => undefined);
       },
       async stopMappings() {
         await Promise.all(mappings.map((m) => m.stop()));

@@ -190,7 +190,27 @@ describe('produce to a running cluster', () => {
       await admin.disconnect();
     }
   });
+
+  it('npx streamguard produce --brokers h:p --real-time --rate 100 --seconds 2: its 200 records reach the topics (pacing itself: test/local/generator.test.ts)', async () => {
+    const before = await topicTotal(kafka);
+    const r = await streamguard(['produce', '--brokers', kafka.bootstrapServers.join(','), '--real-time', '--rate', '100', '--seconds', '2']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/produced 200 records/);
+    expect((await topicTotal(kafka)) - before).toBe(200);
+  });
 });
+
+async function topicTotal(kafka: MockKafka): Promise<number> {
+  const admin = new Kafka({ clientId: 'cli-test', brokers: kafka.bootstrapServers, logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    for (const m of defaultMappings) for (const p of await admin.fetchTopicOffsets(m.topic)) total += Number(p.high);
+    return total;
+  } finally {
+    await admin.disconnect();
+  }
+}
 
 describe('start, replay and verify on this machine', () => {
   const first = join(tmp, `run-${randomUUID().slice(0, 6)}`);
@@ -202,6 +222,26 @@ describe('start, replay and verify on this machine', () => {
     const summary = JSON.parse(readFileSync(join(first, 'summary.json'), 'utf8')) as { events: number; quarantined: number; malformed: number };
     expect(summary.events).toBe(1500);
     expect(summary.quarantined).toBe(summary.malformed);
+  }, 300_000);
+
+  it('npm start -- --real-time --rate 100 --seconds 10 --out DIR: paced on the wall clock, alert latency in the summary', async () => {
+    const out = join(tmp, 'real-time');
+    const before = Date.now();
+    const r = await npm(['start', '--', '--real-time', '--rate', '100', '--seconds', '10', '--out', out]);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^real time: 1000 events \(seed 7\) at 100\/s for 10 s/m);
+    expect(r.stdout).toMatch(/^ {4}alert latency +early +at close$/m);
+    expect(r.stdout).toMatch(/^ {4}to the Kafka topic /m);
+    const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { events: number; realTime: { rate: number; seconds: number }; latency: { early: object; close: { scheduleIntervalMs: number } }; seconds: { produce: number } };
+    expect(summary.events).toBe(1000);
+    expect(summary.realTime).toMatchObject({ rate: 100, seconds: 10 });
+    expect(summary.latency.close.scheduleIntervalMs).toBe(2000);
+    // The timeline starts when the run does, and production is paced: 1,000 records at 100/s take
+    // at least their 10 s of timeline (a lower bound, which slowness cannot break).
+    const stamps = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { timestamp: number }).timestamp);
+    expect(Math.min(...stamps)).toBeGreaterThanOrEqual(before);
+    expect(Math.max(...stamps)).toBeLessThanOrEqual(Date.now());
+    expect(summary.seconds.produce).toBeGreaterThanOrEqual(9.9);
   }, 300_000);
 
   it('npx streamguard replay DIR/events.jsonl --out DIR2: the same log gives the same alerts', async () => {

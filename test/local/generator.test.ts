@@ -8,6 +8,7 @@ import { registrationSchema, telemetrySchema, userEventSchema } from '../../lib/
 import { GENERATOR_DEFAULTS, generate, type GeneratedRecord, type GenerateResult, type InjectedScenario } from '../../local/generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../../local/generator/jsonl.ts';
 import { produceRecords } from '../../local/generator/produce.ts';
+import { paceSchedule, realTimeGeneratorOptions } from '../../local/generator/pace.ts';
 
 // The rules and windows of docs/design.md, restated here so the test does not trust the generator's copy.
 const MIN = 60_000;
@@ -296,5 +297,21 @@ describe('producing to Kafka', () => {
     for (const [i, p] of produced.entries()) {
       expect(stored.get(`${p.topic}-${p.partition}@${p.offset}`)).toEqual({ key: records[i]!.key, value: records[i]!.value });
     }
+  });
+
+  it('paced (real time): never produces a record before it is due, and keeps production order in every partition', async () => {
+    const start = Date.now() + 200;
+    const { records } = generate(realTimeGeneratorOptions({ rate: 200, seconds: 2, seed: 4, start }));
+    const dueAt = paceSchedule(records, start, start);
+    const produced = await produceRecords(broker.bootstrapServers, records, { dueAt });
+    const last = new Map<string, number>();
+    for (const [i, p] of produced.entries()) {
+      expect(p.producedAt, `record ${i}`).toBeGreaterThanOrEqual(dueAt[i]!);
+      const tp = `${p.topic}-${p.partition}`;
+      expect(p.offset).toBeGreaterThan(last.get(tp) ?? -1);
+      last.set(tp, p.offset);
+    }
+    // Paced, not sent in one go: the records went out in many requests, spread over the schedule.
+    expect(new Set(produced.map((p) => p.producedAt)).size).toBeGreaterThan(10);
   });
 });

@@ -6,7 +6,8 @@ import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
 import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
 
-function storedWindowOf(item: MemoryWindowItem): StoredWindow {
+/** A memory window item as the closer reads it. */
+export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
   const slots: StoredSlots = {};
   for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
   for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };

@@ -1,0 +1,206 @@
+/**
+ * Alert latency as a user feels it (docs/design.md, "Latency"): per alert, wall-clock time from
+ * the moment the alert became due to its record in the alerts table and to its message on the
+ * alert topic. Pure: the moments come from local/latency/triggers.ts (a replay of the produced
+ * records), the alerts table and the alert topic's consumer.
+ *
+ * When an alert is due depends on its timing:
+ * - early (raised at ingest): when the record that made its rule true was produced;
+ * - at close (raised by the closer): when the watermark passed its window's end, since the closer
+ *   may not close the window before that. The figure to watch is then whether the record came
+ *   within one schedule interval of that moment.
+ */
+
+export type AlertTiming = 'early' | 'close';
+
+/** An alert record as read from the alerts table, whatever wrote it. */
+export interface RecordedAlert {
+  id: string;
+  pipeline: string;
+  key: string;
+  windowStart: number;
+  windowEnd: number;
+  rule: string;
+  timing: AlertTiming;
+  /** Wall-clock ms the record was written (`firedAt`, else `raisedAt`). */
+  recordedAt: number;
+}
+
+/** Nearest-rank percentiles of a sample, in its unit. */
+export interface Percentiles {
+  n: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+/** What an alert's latency is measured from. */
+export type LatencyBasis =
+  /** Early: the produce time of the record after which the rule first held. */
+  | 'trigger'
+  /** At close: the produce time of the record that carried the watermark past the window's end. */
+  | 'watermark'
+  /** At close, no produced record carried the watermark there (partitions went idle): the closer run that closed it. */
+  | 'closer-run';
+
+export interface AlertLatency {
+  id: string;
+  timing: AlertTiming;
+  basis: LatencyBasis;
+  /** Wall-clock ms the alert became due. */
+  dueAt: number;
+  toRecordMs: number;
+  /** Undefined when the message was not seen on the alert topic. */
+  toKafkaMs: number | undefined;
+}
+
+export interface TimingLatency {
+  /** Undefined when no alert of this timing was measured. */
+  toRecord: Percentiles | undefined;
+  toKafka: Percentiles | undefined;
+  /** Alerts of this timing whose due moment could not be found (see LatencyReport). */
+  unmatched: number;
+}
+
+export interface LatencyReport {
+  early: TimingLatency;
+  close: TimingLatency & {
+    /** At-close alerts measured from the watermark, and how many of them reached their record within one schedule interval. */
+    fromWatermark: number;
+    withinInterval: number;
+    scheduleIntervalMs: number;
+    /** At-close alerts measured from a closer run's start instead (the stream went idle). */
+    fromCloserRun: number;
+    /**
+     * Every window the closer closed, alert or not, from the watermark passing its end to its
+     * close: the closer's part of at-close latency, with a sample even when few alerts close.
+     * Windows no produced record carried the watermark past are left out.
+     */
+    windows: { toClose: Percentiles | undefined; withinInterval: number };
+  };
+  alerts: AlertLatency[];
+}
+
+export interface LatencyInputs {
+  alerts: readonly RecordedAlert[];
+  /** By {@link alertKey}: wall-clock ms when the record after which the rule first held was produced. */
+  triggers: ReadonlyMap<string, number>;
+  /** Wall-clock ms when a produced record first carried `pipeline`'s watermark to `windowEnd` or past it; undefined if none did. */
+  watermarkPassedAt: (pipeline: string, windowEnd: number) => number | undefined;
+  /** By alert id: wall-clock ms the alert topic's consumer first received the alert. */
+  receivedAt: ReadonlyMap<string, number>;
+  /** Start times (wall-clock ms) of the closer's runs. */
+  closerRunStarts: readonly number[];
+  scheduleIntervalMs: number;
+  /** The windows closed in the run, when known. */
+  closedWindows?: readonly ClosedWindow[];
+}
+
+/** A window the closer closed, and when. */
+export interface ClosedWindow {
+  pipeline: string;
+  windowEnd: number;
+  closedAt: number;
+}
+
+/** The identity of an alert before it has an id: one per (pipeline, key, window, rule). */
+export const alertKey = (pipeline: string, key: string, windowStart: number, rule: string): string => JSON.stringify([pipeline, key, windowStart, rule]);
+
+/**
+ * Nearest-rank p50, p95 and max of `xs`; undefined for an empty sample.
+ * The p-th percentile is the smallest value with at least p of the sample at or below it.
+ */
+export function percentiles(xs: readonly number[]): Percentiles | undefined {
+  if (xs.length === 0) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  const rank = (p: number) => sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
+  return { n: sorted.length, p50: rank(0.5), p95: rank(0.95), max: sorted[sorted.length - 1]! };
+}
+
+/** The latest of `starts` at or before `t` (starts need not be sorted). */
+function lastAtOrBefore(starts: readonly number[], t: number): number | undefined {
+  let best: number | undefined;
+  for (const s of starts) if (s <= t && (best === undefined || s > best)) best = s;
+  return best;
+}
+
+/** When `alert` became due, and from what; undefined when that cannot be told. */
+function dueMoment(alert: RecordedAlert, i: LatencyInputs): { basis: LatencyBasis; dueAt: number } | undefined {
+  if (alert.timing === 'early') {
+    const at = i.triggers.get(alertKey(alert.pipeline, alert.key, alert.windowStart, alert.rule));
+    return at === undefined ? undefined : { basis: 'trigger', dueAt: at };
+  }
+  const passed = i.watermarkPassedAt(alert.pipeline, alert.windowEnd);
+  if (passed !== undefined) return { basis: 'watermark', dueAt: passed };
+  const run = lastAtOrBefore(i.closerRunStarts, alert.recordedAt);
+  return run === undefined ? undefined : { basis: 'closer-run', dueAt: run };
+}
+
+/**
+ * Matches each alert record with the moment it became due and the first receipt of its message,
+ * and summarises early and at-close alerts apart. An alert whose due moment cannot be told (an
+ * early alert the replay never saw its rule hold for; an at-close alert older than every closer
+ * run) is counted as unmatched, not measured.
+ */
+export function measureLatency(i: LatencyInputs): LatencyReport {
+  const alerts: AlertLatency[] = [];
+  const unmatched = { early: 0, close: 0 };
+  for (const a of i.alerts) {
+    const due = dueMoment(a, i);
+    if (!due) {
+      unmatched[a.timing]++;
+      continue;
+    }
+    const received = i.receivedAt.get(a.id);
+    alerts.push({ id: a.id, timing: a.timing, basis: due.basis, dueAt: due.dueAt, toRecordMs: a.recordedAt - due.dueAt, toKafkaMs: received === undefined ? undefined : received - due.dueAt });
+  }
+  const of = (timing: AlertTiming): TimingLatency => {
+    const mine = alerts.filter((a) => a.timing === timing);
+    return {
+      toRecord: percentiles(mine.map((a) => a.toRecordMs)),
+      toKafka: percentiles(mine.flatMap((a) => (a.toKafkaMs === undefined ? [] : [a.toKafkaMs]))),
+      unmatched: unmatched[timing],
+    };
+  };
+  const fromWatermark = alerts.filter((a) => a.basis === 'watermark');
+  const toClose = (i.closedWindows ?? []).flatMap((w) => {
+    const passed = i.watermarkPassedAt(w.pipeline, w.windowEnd);
+    return passed === undefined ? [] : [w.closedAt - passed];
+  });
+  return {
+    early: of('early'),
+    close: {
+      ...of('close'),
+      fromWatermark: fromWatermark.length,
+      withinInterval: fromWatermark.filter((a) => a.toRecordMs <= i.scheduleIntervalMs).length,
+      scheduleIntervalMs: i.scheduleIntervalMs,
+      fromCloserRun: alerts.filter((a) => a.basis === 'closer-run').length,
+      windows: { toClose: percentiles(toClose), withinInterval: toClose.filter((ms) => ms <= i.scheduleIntervalMs).length },
+    },
+    alerts,
+  };
+}
+
+/**
+ * An alert record of the alerts table, read generically: `timing` absent means at close (records
+ * written before early alerts existed); the write time is `firedAt` when present, else `raisedAt`.
+ * Undefined for an item that is not an alert or lacks what latency needs.
+ */
+export function recordedAlertOf(item: Readonly<Record<string, unknown>>): RecordedAlert | undefined {
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  const id = str(item.id);
+  const pipeline = str(item.pipeline);
+  const key = str(item.windowKey) ?? str(item.key);
+  const rule = str(item.rule);
+  const windowStart = num(item.windowStart);
+  const windowEnd = num(item.windowEnd);
+  const recordedAt = num(item.firedAt) ?? num(item.raisedAt);
+  if (id === undefined || pipeline === undefined || key === undefined || rule === undefined || windowStart === undefined || windowEnd === undefined || recordedAt === undefined) return undefined;
+  return { id, pipeline, key, windowStart, windowEnd, rule, timing: item.timing === 'early' ? 'early' : 'close', recordedAt };
+}
+
+/** `p50 / p95 / max ms (n)`, or a dash for no sample. */
+export function formatPercentiles(p: Percentiles | undefined): string {
+  return p ? `${Math.round(p.p50)} / ${Math.round(p.p95)} / ${Math.round(p.max)} ms (n=${p.n})` : '-';
+}

@@ -1,0 +1,122 @@
+/**
+ * When each alert became due, found without asking the system under test: the produced records
+ * are replayed in production order through the engine's pure planning and the in-memory stores,
+ * one record at a time, and after each one the windows it touched are evaluated. This is a
+ * measurement, not the correctness reference (that is local/verify/reference, which shares no
+ * code with lib/ on purpose).
+ */
+import { partitionIdOf, type DecodedRecord } from '../../lib/codec/kafka-event.ts';
+import { DEFAULT_MAX_EVENT_AHEAD_MS } from '../../lib/config/ingest-config.ts';
+import { ingestBatch, type IngestDeps } from '../../lib/ingest/ingest-batch.ts';
+import { planBatch } from '../../lib/ingest/plan.ts';
+import { createRouter } from '../../lib/ingest/router.ts';
+import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
+import { evaluateRules } from '../../lib/rules/evaluate.ts';
+import type { Rule } from '../../lib/rules/rule.ts';
+import { storedWindowOf } from '../../lib/store/memory/closer-store.ts';
+import { memoryStores } from '../../lib/store/memory/index.ts';
+import { windowPk } from '../../lib/store/tables.ts';
+import { featuresOf } from '../../lib/windows/features-of.ts';
+import { alertKey } from './latency.ts';
+
+/** A produced record: what was sent, where it went and when. */
+export interface SentRecord {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: string | null;
+  value: string;
+  /** Kafka timestamp it was produced with, if one was set. */
+  timestamp?: number;
+  /** Wall-clock ms it was produced. */
+  producedAt: number;
+}
+
+export interface TriggerOptions {
+  pipelines: readonly Pipeline[];
+  rules: readonly Rule[];
+  watermarkDelayMs: number;
+  /** Partitions per topic: a topic's watermark exists once every one of them has shown an event. */
+  partitions: Readonly<Record<string, number>>;
+  maxRecordBytes?: number;
+  maxEventAheadMs?: number;
+}
+
+export interface Triggers {
+  /** By alertKey: when the record after which the rule first held was produced. */
+  triggers: Map<string, number>;
+  /** When a produced record first carried the pipeline's watermark to `windowEnd` or past it. */
+  watermarkPassedAt(pipeline: string, windowEnd: number): number | undefined;
+}
+
+/** A topic's watermark as it rose with the produced records: `at[k]` is when it reached `watermark[k]`. */
+interface Rise {
+  at: number[];
+  watermark: number[];
+}
+
+/**
+ * Replays `records` (in production order) and notes, per (pipeline, key, window, rule), the
+ * produce time of the first record after which the rule matched the window's features, and per
+ * topic when the watermark (the least partition max event time, minus the delay, as the closer
+ * computes it while every partition is active) rose.
+ */
+export async function findTriggers(records: readonly SentRecord[], o: TriggerOptions): Promise<Triggers> {
+  const router = createRouter(o.pipelines);
+  const stores = memoryStores({ retentionMs: 3650 * 86_400_000 });
+  const options = { maxRecordBytes: o.maxRecordBytes ?? 64 * 1024, maxEventAheadMs: o.maxEventAheadMs ?? DEFAULT_MAX_EVENT_AHEAD_MS, writeConcurrency: 1, watermarkDelayMs: o.watermarkDelayMs };
+  const deps: IngestDeps = { router, windows: stores.windows, watermarks: stores.watermarks, sideOutput: stores.sideOutput, options };
+  const rules = Object.freeze([...o.rules]);
+  const triggers = new Map<string, number>();
+  const rises = new Map<string, Rise>();
+  const topicOf = new Map(o.pipelines.map((p) => [p.name, p.source.topic]));
+
+  for (const r of records) {
+    // What the mapping would deliver for the record, built directly (no base64 round trip).
+    const partitions: DecodedRecord[][] = [
+      [{ topic: r.topic, partition: r.partition, offset: r.offset, kafkaTimestamp: r.timestamp ?? -1, key: r.key ?? undefined, value: Buffer.from(r.value, 'utf8'), headers: {}, partitionId: partitionIdOf(r.topic, r.partition) }],
+    ];
+    const marks = await stores.watermarks.read([{ topic: r.topic, partition: r.partition }]);
+    const plan = planBatch(partitions, router, { ...options, lateness: { delayMs: o.watermarkDelayMs, marks } });
+    await ingestBatch(partitions, deps);
+
+    for (const agg of plan.aggregates) {
+      const item = stores.tables.window(windowPk(agg.pipeline.name, agg.key), agg.windowStart);
+      // Absent or closed: the event was late and nothing changed.
+      if (!item) continue;
+      const verdict = evaluateRules(rules, agg.pipeline.name, featuresOf(agg.pipeline, storedWindowOf(item).slots));
+      for (const rule of verdict.alerts) {
+        const k = alertKey(agg.pipeline.name, agg.key, agg.windowStart, rule.id);
+        if (!triggers.has(k)) triggers.set(k, r.producedAt);
+      }
+    }
+
+    const byPartition = stores.tables.partitionMarks.get(r.topic);
+    const expected = o.partitions[r.topic] ?? 1;
+    if (!byPartition || byPartition.size < expected) continue;
+    const watermark = Math.min(...[...byPartition.values()].map((m) => m.maxEventTime)) - o.watermarkDelayMs;
+    let rise = rises.get(r.topic);
+    if (!rise) rises.set(r.topic, (rise = { at: [], watermark: [] }));
+    if (rise.watermark.length === 0 || watermark > rise.watermark[rise.watermark.length - 1]!) {
+      rise.at.push(r.producedAt);
+      rise.watermark.push(watermark);
+    }
+  }
+
+  return {
+    triggers,
+    watermarkPassedAt(pipeline, windowEnd) {
+      const rise = rises.get(topicOf.get(pipeline) ?? '');
+      if (!rise) return undefined;
+      // The first rise to windowEnd or past it: a binary search over the increasing watermarks.
+      let lo = 0;
+      let hi = rise.watermark.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (rise.watermark[mid]! >= windowEnd) hi = mid;
+        else lo = mid + 1;
+      }
+      return lo < rise.at.length ? rise.at[lo] : undefined;
+    },
+  };
+}

@@ -1,0 +1,154 @@
+/** Alert latency (local/latency): percentiles, matching alerts with their due moments, and the replay that finds them. */
+import { describe, expect, it } from 'vitest';
+import { alertKey, formatPercentiles, measureLatency, percentiles, recordedAlertOf, type LatencyInputs, type RecordedAlert } from '../../local/latency/latency.ts';
+import { findTriggers, type SentRecord } from '../../local/latency/triggers.ts';
+import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import { defaultRules } from '../../lib/rules/defaults.ts';
+
+describe('percentiles', () => {
+  it('takes nearest ranks: the smallest value with at least p of the sample at or below it', () => {
+    const xs = Array.from({ length: 100 }, (_, i) => 100 - i);
+    expect(percentiles(xs)).toEqual({ n: 100, p50: 50, p95: 95, max: 100 });
+    expect(percentiles([7])).toEqual({ n: 1, p50: 7, p95: 7, max: 7 });
+    expect(percentiles([3, 1, 2])).toEqual({ n: 3, p50: 2, p95: 3, max: 3 });
+    expect(percentiles([])).toBeUndefined();
+  });
+
+  it('formats a sample, and a dash for none', () => {
+    expect(formatPercentiles({ n: 3, p50: 2.4, p95: 3, max: 3 })).toBe('2 / 3 / 3 ms (n=3)');
+    expect(formatPercentiles(undefined)).toBe('-');
+  });
+});
+
+const alert = (over: Partial<RecordedAlert>): RecordedAlert => ({
+  id: 'a',
+  pipeline: 'payments',
+  key: 'u1',
+  windowStart: 0,
+  windowEnd: 300_000,
+  rule: 'payments-spree',
+  timing: 'close',
+  recordedAt: 10_000,
+  ...over,
+});
+
+const inputs = (over: Partial<LatencyInputs>): LatencyInputs => ({
+  alerts: [],
+  triggers: new Map(),
+  watermarkPassedAt: () => undefined,
+  receivedAt: new Map(),
+  closerRunStarts: [],
+  scheduleIntervalMs: 2_000,
+  ...over,
+});
+
+describe('measureLatency', () => {
+  it('times an early alert from the produce time of the record that made its rule true, to its record and to Kafka', () => {
+    const a = alert({ id: 'e1', timing: 'early', recordedAt: 5_400 });
+    const r = measureLatency(inputs({ alerts: [a], triggers: new Map([[alertKey('payments', 'u1', 0, 'payments-spree'), 5_000]]), receivedAt: new Map([['e1', 5_900]]) }));
+    expect(r.alerts).toEqual([{ id: 'e1', timing: 'early', basis: 'trigger', dueAt: 5_000, toRecordMs: 400, toKafkaMs: 900 }]);
+    expect(r.early.toRecord).toEqual({ n: 1, p50: 400, p95: 400, max: 400 });
+    expect(r.early.toKafka?.p50).toBe(900);
+    expect(r.close.toRecord).toBeUndefined();
+  });
+
+  it('times an at-close alert from the watermark passing its window end, and counts it within the schedule interval or not', () => {
+    const passed = (pipeline: string, end: number) => (pipeline === 'payments' && end === 300_000 ? 8_000 : pipeline === 'iot' ? 1_000 : undefined);
+    const r = measureLatency(
+      inputs({
+        alerts: [alert({ id: 'c1', recordedAt: 9_500 }), alert({ id: 'c2', pipeline: 'iot', recordedAt: 4_000 })],
+        watermarkPassedAt: passed,
+        receivedAt: new Map([['c1', 9_700]]),
+      }),
+    );
+    expect(r.alerts.map((a) => [a.id, a.basis, a.toRecordMs, a.toKafkaMs])).toEqual([
+      ['c1', 'watermark', 1_500, 1_700],
+      ['c2', 'watermark', 3_000, undefined],
+    ]);
+    expect(r.close).toMatchObject({ fromWatermark: 2, withinInterval: 1, fromCloserRun: 0, scheduleIntervalMs: 2_000 });
+    expect(r.close.toKafka?.n).toBe(1);
+  });
+
+  it('times every closed window from the watermark passing its end to its close, leaving out those the records never passed', () => {
+    const r = measureLatency(
+      inputs({
+        watermarkPassedAt: (pipeline) => (pipeline === 'iot' ? 1_000 : undefined),
+        closedWindows: [
+          { pipeline: 'iot', windowEnd: 60_000, closedAt: 2_500 },
+          { pipeline: 'iot', windowEnd: 120_000, closedAt: 4_000 },
+          { pipeline: 'payments', windowEnd: 300_000, closedAt: 9_000 },
+        ],
+      }),
+    );
+    expect(r.close.windows).toEqual({ toClose: { n: 2, p50: 1_500, p95: 3_000, max: 3_000 }, withinInterval: 1 });
+  });
+
+  it('falls back to the closer run that closed it when no produced record carried the watermark past (the stream went idle)', () => {
+    const r = measureLatency(inputs({ alerts: [alert({ recordedAt: 50_300 })], closerRunStarts: [52_000, 48_000, 50_000] }));
+    expect(r.alerts[0]).toMatchObject({ basis: 'closer-run', dueAt: 50_000, toRecordMs: 300 });
+    expect(r.close).toMatchObject({ fromWatermark: 0, withinInterval: 0, fromCloserRun: 1 });
+  });
+
+  it('counts as unmatched, and does not time, an alert whose due moment cannot be found', () => {
+    const r = measureLatency(inputs({ alerts: [alert({ timing: 'early' }), alert({ id: 'b', recordedAt: 1 })], closerRunStarts: [5] }));
+    expect(r.alerts).toEqual([]);
+    expect(r.early.unmatched).toBe(1);
+    expect(r.close.unmatched).toBe(1);
+  });
+});
+
+describe('recordedAlertOf', () => {
+  const item = { pk: 'alert#x', sk: 'alert', id: 'x', pipeline: 'iot', rule: 'iot-out-of-range', windowKey: 's1', windowStart: 0, windowEnd: 60_000, raisedAt: 70_000 };
+  it('reads an alert written before early alerts existed as at close, timed by raisedAt', () => {
+    expect(recordedAlertOf(item)).toEqual({ id: 'x', pipeline: 'iot', key: 's1', windowStart: 0, windowEnd: 60_000, rule: 'iot-out-of-range', timing: 'close', recordedAt: 70_000 });
+  });
+  it('reads an early alert by its firedAt', () => {
+    expect(recordedAlertOf({ ...item, timing: 'early', firedAt: 30_000, firedBy: { partitionId: 'iot_telemetry-0', offset: 4 } })).toMatchObject({ timing: 'early', recordedAt: 30_000 });
+    expect(recordedAlertOf({ ...item, timing: 'close' })?.timing).toBe('close');
+  });
+  it('skips an item that is not an alert', () => {
+    expect(recordedAlertOf({ pk: 'result#iot#s1', sk: '0', level: 'LOW' })).toBeUndefined();
+  });
+});
+
+describe('findTriggers', () => {
+  const T0 = Date.UTC(2026, 11, 1, 12, 0, 0);
+  const payment = (i: number, eventTime: number, userId = 7): SentRecord => ({
+    topic: 'user_events',
+    partition: 0,
+    offset: i,
+    key: String(userId),
+    value: JSON.stringify({ user_id: userId, event_type: 'payment', amount: 5, event_time: new Date(eventTime).toISOString() }),
+    timestamp: eventTime,
+    producedAt: 1_000 + i,
+  });
+  const options = { pipelines: builtinPipelines, rules: defaultRules, watermarkDelayMs: 10_000, partitions: { user_events: 1 } };
+
+  it('notes the produce time of the record after which the rule first holds (count > 10: the 11th payment)', async () => {
+    // Out of order within the window: the 11th record decides whatever its event time.
+    const records = Array.from({ length: 14 }, (_, i) => payment(i, T0 + 1_000 + ((i * 7_919) % 60_000)));
+    const { triggers } = await findTriggers(records, options);
+    expect(triggers.get(alertKey('payments', '7', T0, 'payments-spree'))).toBe(1_010);
+    expect(triggers.size).toBe(1);
+  });
+
+  it('does not count a late record, and tells when the watermark passed a window end', async () => {
+    const records = [
+      ...Array.from({ length: 10 }, (_, i) => payment(i, T0 + 1_000 + i)),
+      // Carries the watermark to T0 + 5 min + 1 s, past the window's end.
+      payment(10, T0 + 5 * 60_000 + 11_000, 8),
+      // The 11th payment of user 7 in the first window, now late: no alert is due.
+      payment(11, T0 + 2_000),
+    ];
+    const found = await findTriggers(records, options);
+    expect(found.triggers.get(alertKey('payments', '7', T0, 'payments-spree'))).toBeUndefined();
+    expect(found.watermarkPassedAt('payments', T0 + 5 * 60_000)).toBe(1_010);
+    expect(found.watermarkPassedAt('payments', T0 + 10 * 60_000)).toBeUndefined();
+    expect(found.watermarkPassedAt('iot', T0)).toBeUndefined();
+  });
+
+  it('has no watermark for a topic until every partition has shown an event', async () => {
+    const found = await findTriggers([payment(0, T0 + 20 * 60_000)], { ...options, partitions: { user_events: 2 } });
+    expect(found.watermarkPassedAt('payments', T0)).toBeUndefined();
+  });
+});
