@@ -5,6 +5,7 @@
  */
 import type { ReferenceResult } from './reference/types.ts';
 import type { SystemState, SystemWindow } from './system-state.ts';
+import { recordIdOf } from '../../lib/codec/partition-id.ts';
 
 /**
  * A distinct feature as a count: the system's past its cap (approximate, with a sample), or the
@@ -136,7 +137,7 @@ function alertKey(a: { pipeline: string; key: string; windowStart: number }, rul
 }
 
 function coordinates(r: { topic: string; partition: number; offset: number }): string {
-  return `${r.topic}-${r.partition}@${r.offset}`;
+  return recordIdOf(r.topic, r.partition, r.offset);
 }
 
 /** Numbers equal within 1e-6 absolute or 1e-9 relative (float sums depend on the order of addition). */
