@@ -134,3 +134,13 @@ export function pipeline<N extends string>(name: N) {
     },
   };
 }
+
+/**
+ * The features of a pipeline that count its events: its plain counts and the rejected count. An
+ * event lost or applied twice changes them, which is what verify checks them for.
+ */
+export function eventCountFeatures(p: Pick<Pipeline, 'features' | 'rejectedAs'>): string[] {
+  return Object.entries(p.features)
+    .filter(([name, f]) => f.countsEvents === true || name === p.rejectedAs)
+    .map(([name]) => name);
+}
