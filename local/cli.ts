@@ -48,8 +48,14 @@ async function main(argv: string[]): Promise<number> {
       chaos: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
       'min-faults': { type: 'string' },
+      help: { type: 'boolean', default: false },
     },
   });
+  // `streamguard <command> --help` (e.g. `npm run start -- --help`) prints the usage and starts nothing.
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const common = {
     out: values.out,
     closerIntervalMs: int('closer-interval-ms', values['closer-interval-ms'], 2_000),
