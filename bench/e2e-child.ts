@@ -15,6 +15,7 @@ import { produceRecords } from '../local/generator/produce.ts';
 import { startRuntime } from '../local/runtime/runtime.ts';
 import type { CloserReport } from '../lib/closer/close-windows.ts';
 import { percentile } from './stats.ts';
+import { partitionIdOf } from '../lib/codec/partition-id.ts';
 
 export interface E2eChildOptions {
   events: number;
@@ -79,7 +80,7 @@ async function main(o: E2eChildOptions): Promise<E2eResult> {
     const tProduced = Date.now();
     const bytes = new Map<string, number>();
     produced.forEach((p, i) => {
-      const id = `${p.topic}-${p.partition}`;
+      const id = partitionIdOf(p.topic, p.partition);
       bytes.set(id, (bytes.get(id) ?? 0) + Buffer.byteLength(records[i]!.value) + (records[i]!.key?.length ?? 0));
     });
     let lastLog = Date.now();

@@ -19,11 +19,12 @@ import type { WindowAggregate } from '../lib/ingest/plan.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import type { Pipeline } from '../lib/pipelines/pipeline.ts';
 import { registrationSchema, telemetrySchema, userEventSchema } from '../lib/schemas/events.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../lib/pipelines/topics.ts';
 
 const SCHEMAS: Record<string, z.ZodType<{ eventTime: number }, unknown>> = {
-  user_events: userEventSchema,
-  user_registrations: registrationSchema,
-  iot_telemetry: telemetrySchema,
+  [USER_EVENTS]: userEventSchema,
+  [USER_REGISTRATIONS]: registrationSchema,
+  [IOT_TELEMETRY]: telemetrySchema,
 };
 
 const context = { functionName: 'powertools-bench', getRemainingTimeInMillis: () => 60_000 } as unknown as Context;

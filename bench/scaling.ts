@@ -24,6 +24,7 @@ import type { MemoryResult } from './memory-child.ts';
 import { powertoolsPath } from './powertools.ts';
 import { mb, perSecond, ratio } from './stats.ts';
 import { topicBatches, workloadRecords, WORKLOADS, type KeyDistribution } from './workload.ts';
+import { USER_EVENTS } from '../lib/pipelines/topics.ts';
 
 const router = createRouter(builtinPipelines);
 
@@ -156,7 +157,7 @@ export async function memoryHighWater(batchSizes: number[]): Promise<MemoryRow[]
       // Batches of the busiest topic, so each one is full.
       let i = 0;
       for (const batch of topicBatches(workloadRecords({ events: batchSize * batches * 3, distribution: 'uniform' }), batchSize)) {
-        if (batch[0]!.topic !== 'user_events' || batch.length < batchSize) continue;
+        if (batch[0]!.topic !== USER_EVENTS || batch.length < batchSize) continue;
         const file = join(dir, `${i++}.json`);
         writeFileSync(file, JSON.stringify(encodeKafkaEvent(batch)));
         files.push(file);

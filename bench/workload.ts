@@ -6,6 +6,8 @@
  */
 import type { RecordInput } from '../lib/codec/encode.ts';
 import { Random, Zipf } from '../local/generator/random.ts';
+import { partitionIdOf } from '../lib/codec/partition-id.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../lib/pipelines/topics.ts';
 
 export type KeyDistribution = 'uniform' | 'zipf' | 'skewed';
 
@@ -61,7 +63,7 @@ export function* workloadRecords(o: WorkloadOptions): Generator<RecordInput> {
     let topic: string;
     let value: Record<string, unknown>;
     if (r < 0.55) {
-      topic = 'user_events';
+      topic = USER_EVENTS;
       const u = user();
       value = {
         user_id: u,
@@ -73,16 +75,16 @@ export function* workloadRecords(o: WorkloadOptions): Generator<RecordInput> {
         timestamp: new Date(t).toISOString(),
       };
     } else if (r < 0.75) {
-      topic = 'user_registrations';
+      topic = USER_REGISTRATIONS;
       const hot = hotIpShare > 0 && random() < hotIpShare;
       const k = hot ? -1 : ip();
       value = { user_id: `r${i}`, ip: hot ? HOT_IP : `172.16.${k >> 8}.${k & 255}`, device_id: `d${i % 97}`, event_time: t };
     } else {
-      topic = 'iot_telemetry';
+      topic = IOT_TELEMETRY;
       value = { device_id: `sensor-${device()}`, temperature: Math.round((random() * 150 - 45) * 10) / 10, humidity: Math.round(random() * 1000) / 10, timestamp: t };
     }
     const partition = Math.floor(random() * partitions);
-    const id = `${topic}-${partition}`;
+    const id = partitionIdOf(topic, partition);
     const offset = offsets.get(id) ?? 0;
     offsets.set(id, offset + 1);
     yield { topic, partition, offset, value, key: null, timestamp: t };

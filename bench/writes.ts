@@ -17,7 +17,8 @@ import { ingestBatch } from '../lib/ingest/ingest-batch.ts';
 import { planBatch } from '../lib/ingest/plan.ts';
 import { createRouter } from '../lib/ingest/router.ts';
 import { wireIngest } from '../lib/ingest/wire.ts';
-import { builtinPipelines, risk } from '../lib/pipelines/builtin.ts';
+import { builtinPipelines } from '../lib/pipelines/builtin.ts';
+import { resultPipelinesOf } from '../lib/rules/defaults.ts';
 import { wireRules } from '../lib/rules/wire.ts';
 import { DynamoAlertStore } from '../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../lib/store/dynamodb/closer-store.ts';
@@ -234,7 +235,7 @@ async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchCont
     rules: () => cache.rules(),
     // Every partition idle and the watermark a day past the last event: every window closes.
     watermark: { delayMs: -86_400_000, idleTimeoutMs: 1, policy: 'min' },
-    resultPipelines: new Set([risk.name]),
+    resultPipelines: resultPipelinesOf(),
     concurrency: 16,
     now: () => Date.now() + 1_000,
     remainingMs: () => 600_000,

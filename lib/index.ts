@@ -4,7 +4,9 @@
  * adapters and the wiring of deployed functions are in lib/store/dynamodb/index.ts, the in-memory
  * adapters (for tests) in lib/store/memory/index.ts. See docs/design.md.
  */
-export { pipeline, source, type Pipeline, type Source } from './pipelines/pipeline.ts';
+export { pipeline, source, eventCountFeatures, type Pipeline, type Source } from './pipelines/pipeline.ts';
+export { SOURCE_TOPICS, USER_EVENTS, USER_REGISTRATIONS, IOT_TELEMETRY, isSourceTopic, type SourceTopic } from './pipelines/topics.ts';
+export { recordIdOf } from './codec/partition-id.ts';
 export { tumbling, hopping, minutes, hours, windowStartOf, type TumblingWindow, type HoppingWindow, type WindowSpec, type TimeWindow } from './pipelines/window.ts';
 export {
   count,
@@ -26,7 +28,7 @@ export {
 } from './pipelines/features.ts';
 export { HyperLogLog, HLL_ERROR_BOUND } from './windows/hll.ts';
 export { outputFeatures, SAMPLE_SIZE, type OutputFeatures } from './closer/output-features.ts';
-export { builtinPipelines, payments, risk, registrationsPerIp, iot, userEventsTopic, registrationsTopic, telemetryTopic } from './pipelines/builtin.ts';
+export { builtinPipelines, payments, risk, registrationsPerIp, iot, userEventsTopic, registrationsTopic, telemetryTopic, type PipelineName } from './pipelines/builtin.ts';
 export { createIngestHandler, assertKafkaEvent, type IngestHandler } from './ingest/kafka-handler.ts';
 export { ingestBatch, type IngestDeps, type IngestReport } from './ingest/ingest-batch.ts';
 export { createRouter, type Router } from './ingest/router.ts';

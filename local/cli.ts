@@ -59,11 +59,17 @@ async function main(argv: string[]): Promise<number> {
       chaos: { type: 'boolean', default: false },
       hostile: { type: 'boolean', default: false },
       'min-faults': { type: 'string' },
+      help: { type: 'boolean', default: false },
       'real-time': { type: 'boolean', default: false },
       rate: { type: 'string' },
       seconds: { type: 'string' },
     },
   });
+  // `streamguard <command> --help` (e.g. `npm run start -- --help`) prints the usage and starts nothing.
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const common = {
     out: values.out,
     closerIntervalMs: int('closer-interval-ms', values['closer-interval-ms'], 2_000),

@@ -2,7 +2,8 @@
 import type { Log } from '../log.ts';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { CloserConfig } from '../config/closer-config.ts';
-import { builtinPipelines, risk } from '../pipelines/builtin.ts';
+import { builtinPipelines } from '../pipelines/builtin.ts';
+import { resultPipelinesOf } from '../rules/defaults.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { wireRules } from '../rules/wire.ts';
 import { KafkaAlertSink } from '../sinks/kafka-alert-sink.ts';
@@ -29,7 +30,7 @@ export function wireCloser(
     pipelines,
     rules: () => cache.rules(),
     watermark: config.watermark,
-    resultPipelines: new Set([risk.name]),
+    resultPipelines: resultPipelinesOf(),
     concurrency: config.concurrency,
     now,
     // Room to finish the windows in flight and return before Lambda's timeout.

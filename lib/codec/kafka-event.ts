@@ -3,6 +3,7 @@
  * AWS documents it, and its decoding into plain records.
  */
 import { isUtf8 } from 'node:buffer';
+import { partitionIdOf } from './partition-id.ts';
 
 /** One header as AWS sends it: a single-key object whose value is the header's bytes. */
 export type KafkaEventHeader = Record<string, number[]>;
@@ -64,10 +65,7 @@ export interface BatchItemFailuresResponse {
   batchItemFailures: { itemIdentifier: { partition: string; offset: number } }[];
 }
 
-/** "<topic>-<partition>": topic names may themselves contain dashes, the partition never does. */
-export function partitionIdOf(topic: string, partition: number): string {
-  return `${topic}-${partition}`;
-}
+export { partitionIdOf } from './partition-id.ts';
 
 /** Headers as AWS sends them; anything else (not a list, not bytes) is left out rather than thrown on. */
 function decodeHeaders(headers: KafkaEventHeader[] | undefined): Record<string, Buffer> {

@@ -1,6 +1,6 @@
 /** Configuration of the window closer, from its environment. */
-import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import * as z from 'zod';
+import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import type { WatermarkOptions } from '../closer/watermark.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
 import type { TableNames } from '../store/tables.ts';
@@ -29,7 +29,7 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       WATERMARK_POLICY: z.enum(['min', 'max'], { error: 'must be "min" (Flink: slowest active partition) or "max" (Spark)' }).default('min'),
       CLOSER_CONCURRENCY: positiveInt(16, 256),
       RETENTION_DAYS: positiveInt(7, 3650),
-      ALERT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default('fraud_alerts'),
+      ALERT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default(DEFAULT_ALERT_TOPIC),
       MSK_CLUSTER_ARN: z.string().regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/.+/, 'must be an MSK cluster ARN').optional(),
       KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]').optional(),
       KAFKA_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/, 'must be a Secrets Manager secret ARN').optional(),

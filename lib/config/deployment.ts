@@ -3,6 +3,7 @@
  * the property names of CDK's ManagedKafkaEventSource, so what runs locally is what deploys.
  */
 import { builtinPipelines } from '../pipelines/builtin.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../pipelines/topics.ts';
 
 export interface MappingSettings {
   topic: string;
@@ -20,7 +21,8 @@ export interface MappingSettings {
   reportBatchItemFailures: boolean;
 }
 
-const PARTITIONS: Record<string, number> = { user_events: 4, user_registrations: 3, iot_telemetry: 2 };
+// Partitions of each topic on the local broker; a topic not listed gets 3.
+const PARTITIONS: Record<string, number> = { [USER_EVENTS]: 4, [USER_REGISTRATIONS]: 3, [IOT_TELEMETRY]: 2 };
 
 /** One mapping per topic any built-in pipeline reads. */
 export const defaultMappings: MappingSettings[] = [...new Set(builtinPipelines.map((p) => p.source.topic))].map((topic) => ({

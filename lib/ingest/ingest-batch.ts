@@ -10,6 +10,7 @@ import { applyAggregate, PartlyRejectedWriteError, type ApplyOutcome } from './a
 import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
+import { partitionIdOf } from '../codec/partition-id.ts';
 
 export interface IngestDeps {
   router: Router;
@@ -155,7 +156,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     } catch (err) {
       if (!(err instanceof TransientStoreError)) throw err;
       deps.onTransient?.(err);
-      for (const r of sideRecords) lowerResume(report.resumeAt, `${r.topic}-${r.partition}`, r.offset);
+      for (const r of sideRecords) lowerResume(report.resumeAt, partitionIdOf(r.topic, r.partition), r.offset);
     }
   }
 

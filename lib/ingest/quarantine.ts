@@ -1,6 +1,7 @@
 /** Records that could not be applied, with why and where they came from. */
 import { createHash } from 'node:crypto';
 import type { DecodedRecord } from '../codec/kafka-event.ts';
+import { recordIdOf } from '../codec/partition-id.ts';
 
 /** Bytes of a bad payload kept for inspection; the hash identifies the whole of it. */
 export const QUARANTINE_SAMPLE_BYTES = 1024;
@@ -49,5 +50,5 @@ export function sideRecord(
 
 /** How a side record is named in logs and errors: "<topic>-<partition>@<offset>". */
 export function coordinates(r: { topic: string; partition: number; offset: number }): string {
-  return `${r.topic}-${r.partition}@${r.offset}`;
+  return recordIdOf(r.topic, r.partition, r.offset);
 }

@@ -3,11 +3,12 @@ import { registrations, telemetry, userEvents } from '../schemas/events.ts';
 import { exactMean, exactSum } from './exact.ts';
 import { count, distinct, max, min } from './features.ts';
 import { pipeline, source, type Pipeline } from './pipeline.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from './topics.ts';
 import { hours, minutes, tumbling } from './window.ts';
 
-export const userEventsTopic = source('user_events', userEvents);
-export const registrationsTopic = source('user_registrations', registrations);
-export const telemetryTopic = source('iot_telemetry', telemetry);
+export const userEventsTopic = source(USER_EVENTS, userEvents);
+export const registrationsTopic = source(USER_REGISTRATIONS, registrations);
+export const telemetryTopic = source(IOT_TELEMETRY, telemetry);
 
 /** Payment spree: payments per user in 5 minutes. */
 export const payments = pipeline('payments')
@@ -63,4 +64,12 @@ export const iot = pipeline('iot')
     humidityAvg: exactMean((e) => e.humidity),
   });
 
-export const builtinPipelines: Pipeline[] = [payments, risk, registrationsPerIp, iot];
+/**
+ * Every built-in pipeline, the one list the ingest router, the closer, the stack (mappings, alarms),
+ * the local runtime, the CLI and verify derive theirs from (docs/design.md, "Adding a pipeline").
+ */
+const declared = [payments, risk, registrationsPerIp, iot] as const;
+export const builtinPipelines: Pipeline[] = [...declared];
+
+/** The name of a built-in pipeline, derived from the list above. */
+export type PipelineName = (typeof declared)[number]['name'];

@@ -41,6 +41,8 @@ export type SlotValues = Record<string, number | string[] | DistinctSummary | un
 /** A feature: the slots it keeps and how its final value is read from them. */
 export interface Feature<E> {
   slots(featureName: string): Slot<E>[];
+  /** Set on a count of every event the pipeline keeps: an event lost or counted twice shows in it. */
+  readonly countsEvents?: true;
   read(featureName: string, slots: SlotValues): FeatureValue;
 }
 
@@ -69,7 +71,8 @@ function single<E>(op: SlotOp, value: Slot<E>['value']): Feature<E> {
 
 /** Number of events in the window (optionally only those matching `where`). */
 export function count<E>(where?: Predicate<E>): Feature<E> {
-  return single('add', where ? (e) => (where(e) ? 1 : undefined) : () => 1);
+  if (where) return single('add', (e) => (where(e) ? 1 : undefined));
+  return { ...single<E>('add', () => 1), countsEvents: true };
 }
 
 /** Sum of a numeric field. */

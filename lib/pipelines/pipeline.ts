@@ -17,18 +17,21 @@ import { count, MAX_DISTINCT_VALUE_BYTES, type Feature, type Slot } from './feat
 import { windowSpecProblem, type WindowSpec } from './window.ts';
 
 /** A Kafka topic and the event family of its values. Pipelines that share a topic share its source. */
-export interface Source<E extends { eventTime: number }> {
-  topic: string;
+export interface Source<E extends { eventTime: number }, T extends string = string> {
+  topic: T;
   family: EventFamily<E>;
 }
 
-export function source<E extends { eventTime: number }>(topic: string, family: EventFamily<E>): Source<E> {
+export function source<E extends { eventTime: number }, T extends string>(topic: T, family: EventFamily<E>): Source<E, T> {
   return { topic, family };
 }
 
-/** A compiled pipeline: everything the ingest path needs, with features flattened to slots. */
-export interface Pipeline<E extends { eventTime: number } = any> {
-  name: string;
+/**
+ * A compiled pipeline: everything the ingest path needs, with features flattened to slots. `N` is
+ * its name as a literal type, so the built-in names are a union derived from the declarations.
+ */
+export interface Pipeline<E extends { eventTime: number } = any, N extends string = string> {
+  name: N;
   source: Source<E>;
   keep: (event: E) => boolean;
   /** When set, events that `keep` rejects are counted under this feature instead of vanishing. */
@@ -65,14 +68,14 @@ function checkDistinctBudget(pipeline: string, slots: Slot<any>[]): void {
 }
 const FEATURE = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
-class PipelineBuilder<E extends { eventTime: number }> {
+class PipelineBuilder<E extends { eventTime: number }, N extends string> {
   private keep: (event: E) => boolean = () => true;
   private rejectedAs: string | undefined;
   private keyOf: ((event: E) => string | undefined) | undefined;
   private windowDef: WindowSpec | undefined;
 
   constructor(
-    private readonly name: string,
+    private readonly name: N,
     private readonly src: Source<E>,
   ) {}
 
@@ -97,7 +100,7 @@ class PipelineBuilder<E extends { eventTime: number }> {
     return this;
   }
 
-  aggregate(features: Record<string, Feature<E>>): Pipeline<E> {
+  aggregate(features: Record<string, Feature<E>>): Pipeline<E, N> {
     if (!this.keyOf) throw new PipelineDefinitionError(`pipeline "${this.name}": call .key() before .aggregate()`);
     if (!this.windowDef) throw new PipelineDefinitionError(`pipeline "${this.name}": call .window() before .aggregate()`);
     const all = { ...features };
@@ -127,11 +130,21 @@ class PipelineBuilder<E extends { eventTime: number }> {
 }
 
 /** Starts a pipeline definition. Names are lower-case identifiers: they become storage keys. */
-export function pipeline(name: string) {
+export function pipeline<N extends string>(name: N) {
   if (!NAME.test(name)) throw new PipelineDefinitionError(`pipeline name "${name}" must match ${NAME}`);
   return {
-    from<E extends { eventTime: number }>(src: Source<E>): PipelineBuilder<E> {
+    from<E extends { eventTime: number }>(src: Source<E>): PipelineBuilder<E, N> {
       return new PipelineBuilder(name, src);
     },
   };
+}
+
+/**
+ * The features of a pipeline that count its events: its plain counts and the rejected count. An
+ * event lost or applied twice changes them, which is what verify checks them for.
+ */
+export function eventCountFeatures(p: Pick<Pipeline, 'features' | 'rejectedAs'>): string[] {
+  return Object.entries(p.features)
+    .filter(([name, f]) => f.countsEvents === true || name === p.rejectedAs)
+    .map(([name]) => name);
 }

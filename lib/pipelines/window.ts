@@ -100,6 +100,6 @@ export function windowSpecProblem(spec: WindowSpec): string | undefined {
 }
 
 /** Start of the tumbling window that holds `eventTime`. */
-export function windowStartOf(window: TumblingWindow, eventTime: number): number {
+export function windowStartOf(window: Pick<TumblingWindow, 'sizeMs'>, eventTime: number): number {
   return alignDown(eventTime, window.sizeMs);
 }

@@ -67,6 +67,14 @@ export const defaultRules: readonly Rule[] = Object.freeze([
   }),
 ]);
 
+/**
+ * The pipelines whose every closed window gets a result record: those whose default rules assign a
+ * level (risk's verdict), so a new pipeline with levelled rules gets results with no other change.
+ */
+export function resultPipelinesOf(rules: readonly Rule[] = defaultRules): ReadonlySet<string> {
+  return new Set(rules.filter((r) => r.level !== undefined).map((r) => r.pipeline));
+}
+
 export interface SeedResult {
   /** Pipelines whose defaults were written. */
   seeded: string[];

@@ -12,7 +12,7 @@ export {
   type PipelineLike,
 } from './expression.ts';
 export { validateRule, ruleSchema, isAlerting, RuleValidationError, LEVELS, type Rule, type RuleInput, type AlertingRule, type Level, type RuleProblem } from './rule.ts';
-export { defaultRules, seedDefaults, type SeedResult } from './defaults.ts';
+export { defaultRules, seedDefaults, resultPipelinesOf, type SeedResult } from './defaults.ts';
 export { evaluateRules, type Evaluation } from './evaluate.ts';
 export { InMemoryRuleStore, type RuleStore } from './rule-store.ts';
 export { RuleCache, effectiveRules, DEFAULT_RULE_TTL_MS, type RuleCacheOptions } from './rule-cache.ts';

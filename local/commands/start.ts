@@ -22,6 +22,7 @@ import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { isDistinctSummary } from '../../lib/pipelines/features.ts';
 import { Chaos } from '../chaos/chaos.ts';
+import { isSourceTopic } from '../../lib/pipelines/topics.ts';
 
 /** What to feed: a generated scenario, or a recorded event log (topic, key, value per line). */
 export type StartSource = { kind: 'generate'; events: number; seed: number } | { kind: 'replay'; path: string };
@@ -96,7 +97,7 @@ async function load(source: StartSource): Promise<{ records: GeneratedRecord[]; 
   if (source.kind === 'generate') return generate({ events: source.events, seed: source.seed });
   const entries = await readEventLog(source.path);
   const records = entries.map((e, i): GeneratedRecord => {
-    if (e.topic !== 'user_events' && e.topic !== 'user_registrations' && e.topic !== 'iot_telemetry') {
+    if (!isSourceTopic(e.topic)) {
       throw new Error(`${source.path}:${i + 1}: topic "${e.topic}" is not read by any pipeline`);
     }
     return {

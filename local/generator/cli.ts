@@ -9,7 +9,8 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { generate, type Topic } from './generate.ts';
+import { SOURCE_TOPICS } from '../../lib/pipelines/topics.ts';
+import { generate } from './generate.ts';
 import { toEventLog, writeEventLog } from './jsonl.ts';
 import { produceRecords } from './produce.ts';
 
@@ -74,8 +75,7 @@ async function main(): Promise<void> {
     if (!values.mock) throw new Error(`give --brokers, --mock or --dry-run\n${USAGE}`);
     // Imported lazily: the mock needs a native build that a run against a real cluster does not.
     const { startMockKafka } = await import('../broker/mock-kafka.ts');
-    const topics: Topic[] = ['user_events', 'user_registrations', 'iot_telemetry'];
-    const mock = await startMockKafka({ topics: topics.map((name) => ({ name, partitions: 4 })) });
+    const mock = await startMockKafka({ topics: SOURCE_TOPICS.map((name) => ({ name, partitions: 4 })) });
     brokers = mock.bootstrapServers;
     stop = () => mock.stop();
     console.error(`mock Kafka at ${brokers.join(',')}`);

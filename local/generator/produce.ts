@@ -4,6 +4,7 @@
  */
 import { Kafka, Partitioners, logLevel, type Message, type PartitionerArgs } from 'kafkajs';
 import type { GeneratedRecord } from './generate.ts';
+import { partitionIdOf } from '../../lib/codec/partition-id.ts';
 import { sleepUntil, takeDue } from './pace.ts';
 
 /** Where the broker stored a record. */
@@ -94,7 +95,7 @@ export async function produceRecords(brokers: string[], records: readonly Genera
       const baseOffsets = new Map<string, number>();
       for (const m of metadata) {
         if (m.errorCode !== 0 || m.baseOffset === undefined) {
-          throw new Error(`produce to ${m.topicName}-${m.partition} failed with error code ${m.errorCode}`);
+          throw new Error(`produce to ${partitionIdOf(m.topicName, m.partition)} failed with error code ${m.errorCode}`);
         }
         baseOffsets.set(`${m.topicName}\u0000${m.partition}`, Number(m.baseOffset));
       }

@@ -5,6 +5,9 @@
  */
 import type { ReferenceResult } from './reference/types.ts';
 import type { SystemState, SystemWindow } from './system-state.ts';
+import { recordIdOf } from '../../lib/codec/partition-id.ts';
+import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import { eventCountFeatures } from '../../lib/pipelines/pipeline.ts';
 
 /**
  * A distinct feature as a count: the system's past its cap (approximate, with a sample), or the
@@ -20,13 +23,9 @@ type FeatureValue = number | string[] | DistinctCount | null;
 type FeatureMap = Record<string, FeatureValue>;
 
 /** The features of each pipeline that count events: their difference is events lost or double counted. */
-export const EVENT_COUNT_FEATURES: Readonly<Record<string, readonly string[]>> = {
-  payments: ['count'],
-  risk: ['events'],
-  registrations: ['registrations'],
-  // Rejected readings are events too (counted, not aggregated), so losing one is losing an event.
-  iot: ['count', 'rejected'],
-};
+// Derived from the declarations (rejected readings are events too: counted, not aggregated, so
+// losing one is losing an event), e.g. payments: count, iot: count and rejected.
+export const EVENT_COUNT_FEATURES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(builtinPipelines.map((p) => [p.name, eventCountFeatures(p)]));
 
 /** An alert as read back from the Kafka alert topic. */
 export interface KafkaAlert {
@@ -136,7 +135,7 @@ function alertKey(a: { pipeline: string; key: string; windowStart: number }, rul
 }
 
 function coordinates(r: { topic: string; partition: number; offset: number }): string {
-  return `${r.topic}-${r.partition}@${r.offset}`;
+  return recordIdOf(r.topic, r.partition, r.offset);
 }
 
 /** Numbers equal within 1e-6 absolute or 1e-9 relative (float sums depend on the order of addition). */

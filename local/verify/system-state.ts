@@ -9,6 +9,7 @@ import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import type { TableNames } from '../../lib/store/tables.ts';
 import { featuresOf, type Features } from '../../lib/windows/features-of.ts';
+import { recordIdOf } from '../../lib/codec/partition-id.ts';
 
 /** A stored window; distinct features are sorted arrays, as in the reference. */
 export interface SystemWindow {
@@ -122,7 +123,7 @@ async function readSideOutputs(client: DynamoDBClient, table: string): Promise<P
     const kind = item.kind?.S;
     if (kind === 'quarantine') quarantined.push(at);
     else if (kind === 'late') late.push({ ...at, pipeline: item.pipeline!.S! });
-    else throw new Error(`side output ${at.topic}-${at.partition}@${at.offset}: unknown kind "${kind}"`);
+    else throw new Error(`side output ${recordIdOf(at.topic, at.partition, at.offset)}: unknown kind "${kind}"`);
   }
   return { quarantined, late };
 }

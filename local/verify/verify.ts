@@ -19,6 +19,7 @@ import { compare, type Comparison } from './compare.ts';
 import { computeReference } from './reference/reference.ts';
 import { formatComparison } from './report.ts';
 import { readSystemState } from './system-state.ts';
+import { partitionIdOf } from '../../lib/codec/partition-id.ts';
 
 export interface VerifyOptions {
   events: number;
@@ -96,7 +97,7 @@ function outOfOrder(log: EventLogEntry[]): number {
   let n = 0;
   for (const e of [...log].sort((a, b) => a.offset - b.offset)) {
     if (e.eventTime === undefined || e.malformed) continue;
-    const id = `${e.topic}-${e.partition}`;
+    const id = partitionIdOf(e.topic, e.partition);
     const seen = max.get(id) ?? -Infinity;
     if (e.eventTime < seen) n++;
     else max.set(id, e.eventTime);

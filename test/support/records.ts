@@ -1,6 +1,7 @@
 /** Deterministic record sets for ingest tests, with offsets assigned per partition as Kafka would. */
 import type { RecordInput } from '../../lib/codec/encode.ts';
 import { Random } from '../../local/generator/random.ts';
+import { partitionIdOf } from '../../lib/codec/partition-id.ts';
 
 /** A seeded source of floats in [0, 1). */
 export function rng(seed: number): () => number {
@@ -52,7 +53,7 @@ export function mixedRecords(n: number, seed = 1): RecordInput[] {
     }
     // Not keyed by the window key: one key's events land on several partitions.
     const partition = Math.floor(r() * partitions);
-    const id = `${topic}-${partition}`;
+    const id = partitionIdOf(topic, partition);
     const offset = nextOffset.get(id) ?? 0;
     nextOffset.set(id, offset + 1);
     out.push({ topic, partition, offset, value, key: r() < 0.2 ? null : `k${i}`, headers: r() < 0.3 ? { source: 'test' } : undefined, timestamp: t });
@@ -65,7 +66,7 @@ export function recut(records: RecordInput[], seed: number, maxBatch: number): R
   const r = rng(seed);
   const byPartition = new Map<string, RecordInput[]>();
   for (const rec of records) {
-    const id = `${rec.topic}-${rec.partition}`;
+    const id = partitionIdOf(rec.topic, rec.partition);
     if (!byPartition.has(id)) byPartition.set(id, []);
     byPartition.get(id)!.push(rec);
   }

@@ -3,6 +3,7 @@ import { BatchWriteItemCommand, type AttributeValue, type DynamoDBClient, type W
 import type { SideRecord } from '../../ingest/quarantine.ts';
 import { isTransient, TransientStoreError } from '../errors.ts';
 import type { SideOutputStore } from '../ports.ts';
+import { partitionIdOf } from '../../codec/partition-id.ts';
 
 export interface DynamoSideOutputOptions {
   tableName: string;
@@ -14,7 +15,7 @@ export interface DynamoSideOutputOptions {
 /** Offsets zero-padded so a partition's records sort in offset order. */
 export function sideOutputKey(r: Pick<SideRecord, 'kind' | 'topic' | 'partition' | 'offset' | 'pipeline'>): { pk: string; sk: string } {
   const offset = String(r.offset).padStart(20, '0');
-  return { pk: `${r.kind}#${r.topic}-${r.partition}`, sk: r.pipeline ? `${offset}#${r.pipeline}` : offset };
+  return { pk: `${r.kind}#${partitionIdOf(r.topic, r.partition)}`, sk: r.pipeline ? `${offset}#${r.pipeline}` : offset };
 }
 
 function toItem(r: SideRecord, now: number, retentionMs: number): Record<string, AttributeValue> {

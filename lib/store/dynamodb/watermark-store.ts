@@ -2,6 +2,7 @@
 import { BatchGetItemCommand, type BatchGetItemCommandOutput, ConditionalCheckFailedException, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { isTransient, TransientStoreError } from '../errors.ts';
 import type { PartitionMark, PartitionWatermark, WatermarkStore } from '../ports.ts';
+import { partitionIdOf } from '../../codec/partition-id.ts';
 
 export const WATERMARK_PK_PREFIX = 'watermark#';
 
@@ -22,7 +23,7 @@ export class DynamoWatermarkStore implements WatermarkStore {
     const marks = new Map<string, PartitionMark>();
     // BatchGetItem refuses duplicate keys and more than 100 keys ("Too many items requested"), and a
     // batch of a topic with hundreds of partitions names more: read in chunks of 100.
-    const unique = new Map(partitions.map((p) => [`${p.topic}-${p.partition}`, p]));
+    const unique = new Map(partitions.map((p) => [partitionIdOf(p.topic, p.partition), p]));
     const keys = [...unique.values()].map((p) => ({ pk: { S: WATERMARK_PK_PREFIX + p.topic }, sk: { S: String(p.partition) } }));
     for (let i = 0; i < keys.length; i += BATCH_GET_MAX_KEYS) await this.readChunk(keys.slice(i, i + BATCH_GET_MAX_KEYS), marks);
     return marks;
@@ -42,7 +43,7 @@ export class DynamoWatermarkStore implements WatermarkStore {
           }),
         );
         for (const item of out.Responses?.[this.tableName] ?? []) {
-          marks.set(`${item.topic!.S}-${item.partition!.N}`, { maxEventTime: Number(item.maxEventTime!.N), lastOffset: Number(item.lastOffset!.N) });
+          marks.set(partitionIdOf(item.topic!.S!, Number(item.partition!.N)), { maxEventTime: Number(item.maxEventTime!.N), lastOffset: Number(item.lastOffset!.N) });
         }
         keys = out.UnprocessedKeys?.[this.tableName]?.Keys;
       } catch (err) {
@@ -53,7 +54,7 @@ export class DynamoWatermarkStore implements WatermarkStore {
   }
 
   async advance(p: PartitionWatermark): Promise<void> {
-    const id = `${p.topic}-${p.partition}`;
+    const id = partitionIdOf(p.topic, p.partition);
     const known = this.known.get(id);
     if (known !== undefined && known >= p.maxEventTime) return;
     try {

@@ -2,9 +2,10 @@
 import type { SideRecord } from '../../ingest/quarantine.ts';
 import type { SideOutputStore } from '../ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
+import { partitionIdOf } from '../../codec/partition-id.ts';
 
 export const sideOutputId = (r: Pick<SideRecord, 'kind' | 'topic' | 'partition' | 'offset' | 'pipeline'>): string =>
-  `${r.kind}#${r.topic}-${r.partition}#${r.offset}#${r.pipeline ?? ''}`;
+  `${r.kind}#${partitionIdOf(r.topic, r.partition)}#${r.offset}#${r.pipeline ?? ''}`;
 
 export class MemorySideOutputStore implements SideOutputStore {
   constructor(private readonly tables: MemoryTables) {}

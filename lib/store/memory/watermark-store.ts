@@ -1,6 +1,7 @@
 /** WatermarkStore in memory: partition marks raised only when their max event time grows. */
 import type { PartitionMark, PartitionWatermark, WatermarkStore } from '../ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
+import { partitionIdOf } from '../../codec/partition-id.ts';
 
 export class MemoryWatermarkStore implements WatermarkStore {
   constructor(
@@ -20,7 +21,7 @@ export class MemoryWatermarkStore implements WatermarkStore {
     const marks = new Map<string, PartitionMark>();
     for (const { topic, partition } of partitions) {
       const m = this.tables.partitionMarks.get(topic)?.get(partition);
-      if (m) marks.set(`${topic}-${partition}`, { maxEventTime: m.maxEventTime, lastOffset: m.lastOffset });
+      if (m) marks.set(partitionIdOf(topic, partition), { maxEventTime: m.maxEventTime, lastOffset: m.lastOffset });
     }
     return marks;
   }

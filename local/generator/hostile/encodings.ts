@@ -7,6 +7,7 @@
 import type { GeneratedRecord } from '../generate.ts';
 import type { Random } from '../random.ts';
 import type { StreamSpan } from './index.ts';
+import { IOT_TELEMETRY, USER_EVENTS } from '../../../lib/pipelines/topics.ts';
 
 export function encodingRecords(rng: Random, span: StreamSpan): GeneratedRecord[] {
   const out: GeneratedRecord[] = [];
@@ -14,10 +15,10 @@ export function encodingRecords(rng: Random, span: StreamSpan): GeneratedRecord[
     const t = Math.floor(rng.between(span.startMs, span.endMs));
     const user = String(973_000_000 + n);
     const json = JSON.stringify({ user_id: user, action: 'payment', amount: 3.5, timestamp: t });
-    out.push({ topic: 'user_events', key: user, value: `\ufeff${json}`, eventTime: t });
-    out.push({ topic: 'user_events', key: user, value: `\ufeff\ufeff${json}`, malformed: 'hostile: two byte-order marks', eventTime: undefined });
+    out.push({ topic: USER_EVENTS, key: user, value: `\ufeff${json}`, eventTime: t });
+    out.push({ topic: USER_EVENTS, key: user, value: `\ufeff\ufeff${json}`, malformed: 'hostile: two byte-order marks', eventTime: undefined });
     const reading = JSON.stringify({ device_id: `sensor-b${n}`, temperature: 18.5, humidity: 45, event_time: new Date(t).toISOString() });
-    out.push({ topic: 'iot_telemetry', key: null, value: `\ufeff${reading}`, eventTime: t });
+    out.push({ topic: IOT_TELEMETRY, key: null, value: `\ufeff${reading}`, eventTime: t });
   }
   return out;
 }

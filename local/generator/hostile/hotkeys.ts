@@ -10,6 +10,7 @@
  */
 import type { GeneratedRecord } from '../generate.ts';
 import type { Random } from '../random.ts';
+import { USER_EVENTS, USER_REGISTRATIONS } from '../../../lib/pipelines/topics.ts';
 
 export const HOT_USER_DEVICES = 1_200;
 export const HOT_IP_USERS = 800;
@@ -39,13 +40,13 @@ export function hotkeysRecords(rng: Random, span: { startMs: number; endMs: numb
   timesIn(rng, span, HOUR, HOT_USER_DEVICES).forEach((t, i) => {
     const device = i < LONG_DEVICE_IDS ? `dev-${i}-${'x'.repeat(200)}` : `dev-${tag}-${i}`;
     const body = { user_id: user, action: 'view', device_id: device, location_city: cities[i % 2], ip_address: '198.51.100.9', timestamp: t };
-    records.push({ topic: 'user_events', key: user, value: JSON.stringify(body), eventTime: t });
+    records.push({ topic: USER_EVENTS, key: user, value: JSON.stringify(body), eventTime: t });
   });
 
   const ip = `192.0.2.${rng.int(1, 254)}`;
   timesIn(rng, span, TEN_MINUTES, HOT_IP_USERS).forEach((t, i) => {
     const body = { user_id: `bot-${tag}-${i}`, ip, timestamp: t };
-    records.push({ topic: 'user_registrations', key: ip, value: JSON.stringify(body), eventTime: t });
+    records.push({ topic: USER_REGISTRATIONS, key: ip, value: JSON.stringify(body), eventTime: t });
   });
   return records;
 }

@@ -7,6 +7,7 @@
 import type { GeneratedRecord } from '../generate.ts';
 import type { Random } from '../random.ts';
 import type { StreamSpan } from './index.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../../../lib/pipelines/topics.ts';
 
 export function lookAlikeKeyRecords(rng: Random, span: StreamSpan): GeneratedRecord[] {
   const out: GeneratedRecord[] = [];
@@ -21,12 +22,12 @@ export function lookAlikeKeyRecords(rng: Random, span: StreamSpan): GeneratedRec
       [nfd, `caf\u00e9-${n}`.normalize('NFD'), 'S\u00e3o Paulo'.normalize('NFD')],
       [nfd, `caf\u00e9-${n}`, 'Sa\u0303o Paulo'],
     ] as const) {
-      out.push({ topic: 'user_events', key: id, value: JSON.stringify({ user_id: id, action: 'login', device_id: device, location_city: city, timestamp: t }), eventTime: t });
+      out.push({ topic: USER_EVENTS, key: id, value: JSON.stringify({ user_id: id, action: 'login', device_id: device, location_city: city, timestamp: t }), eventTime: t });
     }
     const ip = `198.51.100.${200 + n}`;
-    out.push({ topic: 'user_registrations', key: ip, value: JSON.stringify({ user_id: `r\u00e9-${n}`, ip, timestamp: t }), eventTime: t });
-    out.push({ topic: 'user_registrations', key: ip, value: JSON.stringify({ user_id: `r\u00e9-${n}`.normalize('NFD'), ip, timestamp: t }), eventTime: t });
-    out.push({ topic: 'iot_telemetry', key: null, value: JSON.stringify({ device_id: `capteur-\u00e9${n}`.normalize('NFD'), temperature: 20, humidity: 50, timestamp: t }), eventTime: t });
+    out.push({ topic: USER_REGISTRATIONS, key: ip, value: JSON.stringify({ user_id: `r\u00e9-${n}`, ip, timestamp: t }), eventTime: t });
+    out.push({ topic: USER_REGISTRATIONS, key: ip, value: JSON.stringify({ user_id: `r\u00e9-${n}`.normalize('NFD'), ip, timestamp: t }), eventTime: t });
+    out.push({ topic: IOT_TELEMETRY, key: null, value: JSON.stringify({ device_id: `capteur-\u00e9${n}`.normalize('NFD'), temperature: 20, humidity: 50, timestamp: t }), eventTime: t });
   }
   const refused: [string, string][] = [
     ['admin\u200b', 'zero-width space'],
@@ -42,10 +43,10 @@ export function lookAlikeKeyRecords(rng: Random, span: StreamSpan): GeneratedRec
   refused.forEach(([suffix, why], n) => {
     const t = at();
     const user = `${972_000_000 + n}${suffix}`;
-    out.push({ topic: 'user_events', key: null, value: JSON.stringify({ user_id: user, action: 'payment', amount: 1, timestamp: t }), malformed: `hostile: user_id with ${why}`, eventTime: undefined });
+    out.push({ topic: USER_EVENTS, key: null, value: JSON.stringify({ user_id: user, action: 'payment', amount: 1, timestamp: t }), malformed: `hostile: user_id with ${why}`, eventTime: undefined });
     const ip = `198.51.100.${100 + n}${suffix}`;
-    out.push({ topic: 'user_registrations', key: null, value: JSON.stringify({ user_id: 972_100_000 + n, ip, timestamp: t }), malformed: `hostile: ip with ${why}`, eventTime: undefined });
-    out.push({ topic: 'user_events', key: null, value: JSON.stringify({ user_id: 972_200_000 + n, action: 'login', location_city: `Paris${suffix}`, timestamp: t }), malformed: `hostile: city with ${why}`, eventTime: undefined });
+    out.push({ topic: USER_REGISTRATIONS, key: null, value: JSON.stringify({ user_id: 972_100_000 + n, ip, timestamp: t }), malformed: `hostile: ip with ${why}`, eventTime: undefined });
+    out.push({ topic: USER_EVENTS, key: null, value: JSON.stringify({ user_id: 972_200_000 + n, action: 'login', location_city: `Paris${suffix}`, timestamp: t }), malformed: `hostile: city with ${why}`, eventTime: undefined });
   });
   return out;
 }

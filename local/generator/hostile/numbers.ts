@@ -7,6 +7,7 @@
 import type { GeneratedRecord } from '../generate.ts';
 import type { Random } from '../random.ts';
 import type { StreamSpan } from './index.ts';
+import { IOT_TELEMETRY, USER_EVENTS } from '../../../lib/pipelines/topics.ts';
 
 export function numberRecords(rng: Random, span: StreamSpan): GeneratedRecord[] {
   const out: GeneratedRecord[] = [];
@@ -17,11 +18,11 @@ export function numberRecords(rng: Random, span: StreamSpan): GeneratedRecord[] 
     const user = 971_000_000 + n;
     const device = `sensor-n${n}`;
     bad.push(
-      ['user_events', { user_id: user, action: 'payment', amount: 1e300, timestamp: t }, 'amount 1e300 (overflow)'],
-      ['user_events', { user_id: user, action: 'payment', amount: 1e-200, timestamp: t }, 'amount 1e-200 (underflow)'],
-      ['user_events', { user_id: user, action: 'payment', amount: '-1e-7', timestamp: t }, 'amount "-1e-7" (underflow)'],
-      ['iot_telemetry', { device_id: device, temperature: 1e-200, humidity: 40, timestamp: t }, 'temperature 1e-200 (underflow)'],
-      ['iot_telemetry', { device_id: device, temperature: 20, humidity: -1e300, timestamp: t }, 'humidity -1e300 (overflow)'],
+      [USER_EVENTS, { user_id: user, action: 'payment', amount: 1e300, timestamp: t }, 'amount 1e300 (overflow)'],
+      [USER_EVENTS, { user_id: user, action: 'payment', amount: 1e-200, timestamp: t }, 'amount 1e-200 (underflow)'],
+      [USER_EVENTS, { user_id: user, action: 'payment', amount: '-1e-7', timestamp: t }, 'amount "-1e-7" (underflow)'],
+      [IOT_TELEMETRY, { device_id: device, temperature: 1e-200, humidity: 40, timestamp: t }, 'temperature 1e-200 (underflow)'],
+      [IOT_TELEMETRY, { device_id: device, temperature: 20, humidity: -1e300, timestamp: t }, 'humidity -1e300 (overflow)'],
     );
   }
   for (const [topic, body, why] of bad) {
@@ -32,10 +33,10 @@ export function numberRecords(rng: Random, span: StreamSpan): GeneratedRecord[] 
     const t = at();
     const user = String(971_100_000 + n);
     for (const amount of [0.1, 0.2, 0.30000000000000004, '0.0000005', 2.675, 1e9 + 0.000001]) {
-      out.push({ topic: 'user_events', key: user, value: JSON.stringify({ user_id: user, action: 'payment', amount, timestamp: t }), eventTime: t });
+      out.push({ topic: USER_EVENTS, key: user, value: JSON.stringify({ user_id: user, action: 'payment', amount, timestamp: t }), eventTime: t });
     }
     for (const temperature of [21.1234565, -0.1, 0.3, 99.9999995]) {
-      out.push({ topic: 'iot_telemetry', key: `sensor-m${n}`, value: JSON.stringify({ device_id: `sensor-m${n}`, temperature, humidity: 33.3333333, timestamp: t }), eventTime: t });
+      out.push({ topic: IOT_TELEMETRY, key: `sensor-m${n}`, value: JSON.stringify({ device_id: `sensor-m${n}`, temperature, humidity: 33.3333333, timestamp: t }), eventTime: t });
     }
   }
   return out;

@@ -6,13 +6,14 @@
 import type { GeneratedRecord, Topic } from '../generate.ts';
 import type { Random } from '../random.ts';
 import type { StreamSpan } from './index.ts';
+import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../../../lib/pipelines/topics.ts';
 
 const DAY = 86_400_000;
 
 /** Bodies of each topic around a given time field value, with ids no background record uses. */
 function body(rng: Random, topic: Topic, n: number, field: string, time: unknown): Record<string, unknown> {
-  if (topic === 'user_events') return { user_id: 970_000_000 + n, action: rng.pick(['payment', 'login']), amount: 12.5, [field]: time };
-  if (topic === 'user_registrations') return { user_id: 970_100_000 + n, ip: `198.51.100.${(n % 250) + 1}`, [field]: time };
+  if (topic === USER_EVENTS) return { user_id: 970_000_000 + n, action: rng.pick(['payment', 'login']), amount: 12.5, [field]: time };
+  if (topic === USER_REGISTRATIONS) return { user_id: 970_100_000 + n, ip: `198.51.100.${(n % 250) + 1}`, [field]: time };
   return { device_id: `sensor-t${n}`, temperature: 20, humidity: 40, [field]: time };
 }
 
@@ -28,7 +29,7 @@ export function timeRecords(rng: Random, span: StreamSpan): GeneratedRecord[] {
     [1e300, 'event time 1e300, past what DynamoDB stores'],
     ['1' + '0'.repeat(30), 'event time 1e30 as digits, past what DynamoDB stores'],
   ];
-  const topics: Topic[] = ['user_events', 'user_registrations', 'iot_telemetry'];
+  const topics: Topic[] = [USER_EVENTS, USER_REGISTRATIONS, IOT_TELEMETRY];
   const out: GeneratedRecord[] = [];
   let n = 0;
   for (const [time, why] of times) {

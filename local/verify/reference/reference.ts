@@ -5,6 +5,12 @@
  * the running system against, so it shares no code with the engine: nothing from lib/ is imported;
  * the rules were read there and re-expressed in SQL (./sql/*.ts, one temp table per stage).
  *
+ * Its own copy, on purpose: the pipelines, window sizes, thresholds, topic names and caps here
+ * (./types.ts, ./distinct-caps.ts, ./sql/) restate lib/pipelines/builtin.ts, lib/rules/defaults.ts
+ * and lib/pipelines/topics.ts rather than import them, while everything else (the generator
+ * included) reads those once. A new built-in pipeline must be added here by hand (docs/design.md,
+ * "Adding a pipeline").
+ *
  * What it reads: each line's topic, partition, offset, timestamp and value, nothing else. The generator's
  * hints (eventTime, malformed, late, scenario) are ignored, so a hand-written log works the same.
  * Records are identified by (topic, partition, offset); the same value at two offsets (a producer

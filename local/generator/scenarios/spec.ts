@@ -1,0 +1,44 @@
+/**
+ * The scenario spec: what a fraud scenario kind provides to the generator. A kind is one module in
+ * this folder, registered in SCENARIOS (./index.ts). It names the default rule it must make fire
+ * (by id, lib/rules/defaults.ts) and plans one instance at a time: a key of its own, a window of
+ * its rule's pipeline and the events that cross the rule's threshold inside it, the threshold and
+ * the window read from the rules and the declarations (../thresholds.ts), never restated.
+ *
+ * A plan draws only from `ctx.rng` (through the world and the stream), so the same seed gives the
+ * same scenarios. Its events must be well formed and inside the window; the generator places them
+ * on time in the stream.
+ */
+import type { Random } from '../random.ts';
+import type { Stream } from '../stream.ts';
+import type { Thresholds } from '../thresholds.ts';
+import type { InjectedScenario, PlannedEvent } from '../types.ts';
+import type { World } from '../world.ts';
+
+/** What a scenario plans with. */
+export interface ScenarioContext {
+  rng: Random;
+  world: World;
+  stream: Stream;
+  thresholds: Thresholds;
+}
+
+/** One planned instance of a scenario: what is reported, and the events to inject. */
+export interface ScenarioPlan<K extends string = string> {
+  scenario: Omit<InjectedScenario, 'events' | 'kind'> & { kind: K };
+  events: PlannedEvent[];
+}
+
+export interface ScenarioSpec<K extends string = string> {
+  /** The kind's name, as reported in `InjectedScenario.kind`. */
+  kind: K;
+  /** Id of the rule the scenario must make fire. */
+  rule: string;
+  /** Plans the n-th instance of this kind (n from 0). */
+  plan(ctx: ScenarioContext, n: number): ScenarioPlan<K>;
+}
+
+/** Declares a scenario kind, keeping its name as a literal type. */
+export function defineScenario<K extends string>(spec: ScenarioSpec<K>): ScenarioSpec<K> {
+  return spec;
+}
