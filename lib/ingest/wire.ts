@@ -1,11 +1,15 @@
 /** Builds the ingest dependencies from configuration: the one place adapters meet the domain. */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IngestConfig } from '../config/ingest-config.ts';
+import type { Log } from '../log.ts';
+import { wireRules } from '../rules/wire.ts';
+import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
 import { builtinPipelines } from '../pipelines/builtin.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { DynamoSideOutputStore } from '../store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
+import { EarlyAlerts } from './early-alerts.ts';
 import type { IngestDeps } from './ingest-batch.ts';
 import { createRouter } from './router.ts';
 
@@ -14,8 +18,22 @@ export function wireIngest(
   config: IngestConfig,
   pipelines: readonly Pipeline[] = builtinPipelines,
   now: () => number = Date.now,
+  log?: Log,
 ): IngestDeps {
+  // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
+  const early = config.tables.alerts
+    ? new EarlyAlerts({
+        rules: (() => {
+          const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
+          return () => cache.rules();
+        })(),
+        alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+        now,
+        onError: (error, what) => log?.warn(what, { error: String(error) }),
+      })
+    : undefined;
   return {
+    ...(early ? { early } : {}),
     router: createRouter(pipelines),
     windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),

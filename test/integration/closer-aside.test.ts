@@ -128,6 +128,7 @@ describe('closer: windows that cannot close are set aside', () => {
       ...base,
       alerts: {
         putAlert: (a) => base.alerts.putAlert(a),
+        putEarlyAlert: (a) => base.alerts.putEarlyAlert(a),
         putSetAside: (r) => base.alerts.putSetAside(r),
         putResult: async (r) => {
           if (r.key === 'huge') throw Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException' });

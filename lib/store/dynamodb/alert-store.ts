@@ -1,7 +1,7 @@
 /** AlertStore on DynamoDB: one record per alert id (conditional put), results upserted per window. */
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
+import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -33,7 +33,8 @@ export class DynamoAlertStore implements AlertStore {
     return { N: String(Math.ceil((from + this.options.retentionMs) / 1000)) };
   }
 
-  async putAlert(a: Alert): Promise<boolean> {
+  /** The attributes every alert record has, whoever raised it. */
+  private alertItem(a: Alert): Record<string, AttributeValue> {
     const item: Record<string, AttributeValue> = {
       pk: { S: `alert#${a.id}` },
       sk: { S: 'alert' },
@@ -49,6 +50,45 @@ export class DynamoAlertStore implements AlertStore {
       ttl: this.ttl(a.raisedAt),
     };
     if (a.level) item.level = { S: a.level };
+    return item;
+  }
+
+  /**
+   * One UpdateItem: every attribute if_not_exists, so an early record keeps its firing features and
+   * time and gains only `finalFeatures`, `closedAt` (and a level it lacked); a new record is timing
+   * 'close'. ALL_OLD says whether the record was there, without a read.
+   */
+  async putAlert(a: Alert): Promise<boolean> {
+    const item = this.alertItem(a);
+    const { pk, sk, ...rest } = item;
+    const attributes: Record<string, AttributeValue> = { ...rest, timing: { S: 'close' }, finalFeatures: featuresJson(a.features), closedAt: { N: String(a.raisedAt) } };
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    const sets = Object.entries(attributes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#a${i} = if_not_exists(#a${i}, :a${i})`;
+    });
+    const answer = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: pk!, sk: sk! },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    return answer.Attributes === undefined || Object.keys(answer.Attributes).length === 0;
+  }
+
+  async putEarlyAlert(a: EarlyAlert): Promise<boolean> {
+    const item: Record<string, AttributeValue> = {
+      ...this.alertItem(a),
+      timing: { S: 'early' },
+      firedAt: { N: String(a.firedAt) },
+      firedBy: { M: { partitionId: { S: a.firedBy.partitionId }, offset: { N: String(a.firedBy.offset) } } },
+    };
     try {
       await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;

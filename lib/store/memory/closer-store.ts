@@ -2,16 +2,10 @@
 import { StoreInconsistencyError } from '../errors.ts';
 import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
-import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
+import type { StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
-import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
+import { storedWindowOf, type MemoryTables, type MemoryWindowItem } from './memory-tables.ts';
 
-function storedWindowOf(item: MemoryWindowItem): StoredWindow {
-  const slots: StoredSlots = {};
-  for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
-  for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };
-  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots };
-}
 
 /** The index's order: window end, then the item's key, so a cursor is a position in it. */
 const order = (a: MemoryWindowItem, b: MemoryWindowItem) =>
