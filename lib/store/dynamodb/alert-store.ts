@@ -1,7 +1,7 @@
 /** AlertStore on DynamoDB: one record per alert id (conditional put), results upserted per window. */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, WindowResult } from '../../closer/ports.ts';
+import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, StoredAlert, WindowResult } from '../../closer/ports.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -21,6 +21,36 @@ const MAX_REASON_CHARS = 2_000;
 export function setAsideKey(r: Pick<SetAsideWindow, 'pipeline' | 'key' | 'windowStart'>): { pk: string; sk: string } {
   const key = Buffer.byteLength(r.key) <= 900 ? r.key : `sha256:${createHash('sha256').update(r.key).digest('hex')}`;
   return { pk: `aside#${r.pipeline}`, sk: `${String(r.windowStart).padStart(16, '0')}#${key}` };
+}
+
+/** Reads an alert record back (verify, tests, tools). @throws Error naming the attribute a malformed record lacks. */
+export function storedAlertOf(item: Record<string, AttributeValue>): StoredAlert {
+  const need = (name: string, kind: 'S' | 'N') => {
+    const v = item[name]?.[kind];
+    if (v === undefined) throw new Error(`alert record ${item.pk?.S ?? '?'}: no ${name}`);
+    return v;
+  };
+  const alert: StoredAlert = {
+    id: need('id', 'S'),
+    pipeline: need('pipeline', 'S'),
+    rule: need('rule', 'S'),
+    alertType: need('alertType', 'S'),
+    level: item.level?.S,
+    key: need('windowKey', 'S'),
+    windowStart: Number(need('windowStart', 'N')),
+    windowEnd: Number(need('windowEnd', 'N')),
+    features: JSON.parse(need('features', 'S')),
+    raisedAt: Number(need('raisedAt', 'N')),
+    // Records written before early alerts existed were all raised at close.
+    timing: item.timing?.S === 'early' ? 'early' : 'close',
+  };
+  if (alert.level === undefined) delete alert.level;
+  if (item.firedAt?.N !== undefined) alert.firedAt = Number(item.firedAt.N);
+  const by = item.firedBy?.M;
+  if (by?.partitionId?.S !== undefined && by.offset?.N !== undefined) alert.firedBy = { partitionId: by.partitionId.S, offset: Number(by.offset.N) };
+  if (item.finalFeatures?.S !== undefined) alert.finalFeatures = JSON.parse(item.finalFeatures.S);
+  if (item.closedAt?.N !== undefined) alert.closedAt = Number(item.closedAt.N);
+  return alert;
 }
 
 export class DynamoAlertStore implements AlertStore {
