@@ -111,7 +111,8 @@ export interface AlertStore {
    * record (timing 'close', `finalFeatures` = `features`, `closedAt` = `raisedAt`) or, when the
    * record exists (raised early, or by an earlier run), adds `finalFeatures` and `closedAt` to it
    * if it has none and leaves the rest as it is. One record per id either way.
-   * @returns true when this call created the record.
+   * @returns true when this call recorded the close (a new record, or an early one completed),
+   *   false when an earlier close had (a repeated run): so each alert counts once at close.
    */
   putAlert(alert: Alert): Promise<boolean>;
   /** Conditional put of an alert raised at ingest; false when the id is already recorded. */

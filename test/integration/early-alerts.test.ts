@@ -124,7 +124,7 @@ describe('early alerts on DynamoDB', () => {
       remainingMs: () => 60_000,
       reserveMs: 0,
     });
-    expect(report.pipelines[0]).toMatchObject({ closed: 1, alerts: 0, duplicateAlerts: 1 });
+    expect(report.pipelines[0]).toMatchObject({ closed: 1, alerts: 1, duplicateAlerts: 0 });
     const closed = await alertRecord(tables, id);
     expect(closed).toMatchObject({ ...record, finalFeatures: { count: 13, amount: 32.5 } });
     expect(closed!.closedAt).toBeGreaterThanOrEqual(record!.firedAt!);

@@ -313,7 +313,7 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(await s.alerts.putEarlyAlert({ ...early, features: { count: 12 }, firedAt: NOW + 1 })).toBe(false);
       expect(await s.probe.alert(early.id)).toEqual(early);
       // The close adds finalFeatures and closedAt (and a level the early record lacked), nothing else.
-      expect(await s.alerts.putAlert({ ...base, level: 'HIGH', id: early.id, features: { count: 14 }, raisedAt: NOW + 60_000 })).toBe(false);
+      expect(await s.alerts.putAlert({ ...base, level: 'HIGH', id: early.id, features: { count: 14 }, raisedAt: NOW + 60_000 })).toBe(true);
       const completed = { ...early, level: 'HIGH', finalFeatures: { count: 14 }, closedAt: NOW + 60_000 };
       expect(await s.probe.alert(early.id)).toEqual(completed);
       // A repeated close (a run that died before finishing) changes nothing.

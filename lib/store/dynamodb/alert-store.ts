@@ -86,7 +86,7 @@ export class DynamoAlertStore implements AlertStore {
   /**
    * One UpdateItem: every attribute if_not_exists, so an early record keeps its firing features and
    * time and gains only `finalFeatures`, `closedAt` (and a level it lacked); a new record is timing
-   * 'close'. ALL_OLD says whether the record was there, without a read.
+   * 'close'. ALL_OLD says whether a close was recorded before, without a read.
    */
   async putAlert(a: Alert): Promise<boolean> {
     const item = this.alertItem(a);
@@ -109,7 +109,8 @@ export class DynamoAlertStore implements AlertStore {
         ReturnValues: 'ALL_OLD',
       }),
     );
-    return answer.Attributes === undefined || Object.keys(answer.Attributes).length === 0;
+    // The close is new unless the record had final features already (a repeated run).
+    return answer.Attributes?.finalFeatures === undefined;
   }
 
   async putEarlyAlert(a: EarlyAlert): Promise<boolean> {

@@ -8,13 +8,12 @@ export class MemoryAlertStore implements AlertStore {
   async putAlert(alert: Alert): Promise<boolean> {
     const existing = this.tables.alerts.get(alert.id);
     if (existing) {
-      if (existing.finalFeatures === undefined) {
-        existing.finalFeatures = structuredClone(alert.features);
-        existing.closedAt = alert.raisedAt;
-      }
       // As the DynamoDB adapter: a level the early record lacked comes from the close.
       if (existing.level === undefined && alert.level !== undefined) existing.level = alert.level;
-      return false;
+      if (existing.finalFeatures !== undefined) return false;
+      existing.finalFeatures = structuredClone(alert.features);
+      existing.closedAt = alert.raisedAt;
+      return true;
     }
     this.tables.alerts.set(alert.id, { ...structuredClone(alert), timing: 'close', finalFeatures: structuredClone(alert.features), closedAt: alert.raisedAt });
     return true;
