@@ -200,6 +200,21 @@ describe('early alerts at ingest', () => {
     expect(errors).toEqual([expect.stringMatching(/rules could not be read/)]);
   });
 
+  it('asks the store for the window only for pipelines with early rules', async () => {
+    const rules = defaultRules.filter((r) => r.pipeline !== 'iot');
+    const { stores, deps } = setup({ rules });
+    const asked = new Map<string, boolean>();
+    const windows = stores.windows;
+    const handler = createIngestHandler({
+      ...deps,
+      windows: { write: (w) => (asked.set(w.pipeline, w.returnStored === true), windows.write(w)) },
+    });
+    const reading = (offset: number): RecordInput => ({ topic: 'iot_telemetry', partition: 0, offset, key: null, value: { device_id: 's1', temperature: 20, humidity: 50, timestamp: WINDOW }, timestamp: WINDOW });
+    await handler(encodeKafkaEvent([...payments(2), reading(0)]));
+    // The list has no iot rule, so no early one: its writes need no answer (the answer is the item).
+    expect(Object.fromEntries(asked)).toEqual({ payments: true, risk: true, iot: false });
+  });
+
   it('fires a risk rule early on distinct features, with bounded samples', async () => {
     const { stores, ingest } = setup();
     const HOUR = Math.floor(T0 / 3_600_000) * 3_600_000;
