@@ -1,4 +1,7 @@
-/** Builds the ingest dependencies from configuration: the one place adapters meet the domain. */
+/**
+ * Builds the ingest dependencies from configuration: the one place adapters meet the domain. With
+ * an alerts table configured, rules that fire early are evaluated at ingest (lib/ingest/early-alerts.ts).
+ */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IngestConfig } from '../config/ingest-config.ts';
 import type { Log } from '../log.ts';
@@ -20,18 +23,17 @@ export function wireIngest(
   now: () => number = Date.now,
   log?: Log,
 ): IngestDeps {
-  // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
-  const early = config.tables.alerts
-    ? new EarlyAlerts({
-        rules: (() => {
-          const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
-          return () => cache.rules();
-        })(),
-        alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
-        now,
-        onError: (error, what) => log?.warn(what, { error: String(error) }),
-      })
-    : undefined;
+  let early: EarlyAlerts | undefined;
+  if (config.tables.alerts) {
+    // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
+    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
+    early = new EarlyAlerts({
+      rules: () => cache.rules(),
+      alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+      now,
+      onError: (error, what) => log?.warn(what, { error: String(error) }),
+    });
+  }
   return {
     ...(early ? { early } : {}),
     router: createRouter(pipelines),
