@@ -20,7 +20,7 @@ const metrics = new Metrics({ namespace: 'streamguard', serviceName: 'ingest', l
 /** Exported so the local runtime can instrument it (fault injection); Lambda never needs it. */
 export const dynamoClient = createDynamoClient();
 const config = loadIngestConfig();
-const deps = wireIngest(dynamoClient, config);
+const deps = wireIngest(dynamoClient, config, undefined, undefined, logger);
 deps.onTransient = (err) => logger.warn('transient storage failure; the partition resumes from the affected offset', { error: err });
 
 function record(report: IngestReport): void {
@@ -31,6 +31,11 @@ function record(report: IngestReport): void {
   metrics.addMetric('WindowWrites', MetricUnit.Count, report.windowWrites);
   metrics.addMetric('DuplicateDeliveries', MetricUnit.Count, report.duplicates);
   metrics.addMetric('PartitionsResumed', MetricUnit.Count, report.resumeAt.size);
+  if (deps.early) {
+    metrics.addMetric('EarlyAlerts', MetricUnit.Count, report.earlyAlerts);
+    // Not lost (the next write to the window or the closer raises them), but later than they could be.
+    metrics.addMetric('EarlyAlertsFailed', MetricUnit.Count, report.earlyAlertsFailed);
+  }
   if (report.quarantined > 0 || report.late > 0 || report.resumeAt.size > 0) {
     logger.info('batch ingested with side outputs', { ...report, resumeAt: Object.fromEntries(report.resumeAt) });
   }

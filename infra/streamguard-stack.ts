@@ -97,6 +97,9 @@ export class StreamGuardStack extends Stack {
       [TABLE_ENV.windows]: t.windows.tableName,
       [TABLE_ENV.state]: t.state.tableName,
       [TABLE_ENV.sideOutput]: t.sideOutput.tableName,
+      // Early alerts (lib/ingest/early-alerts.ts): recorded there, from the closer's rules and TTL.
+      [TABLE_ENV.alerts]: t.alerts.tableName,
+      RULE_CACHE_TTL_MS: String(cfg.closer.ruleCacheTtlMs),
       MAX_RECORD_BYTES: String(cfg.ingest.maxRecordBytes),
       WRITE_CONCURRENCY: String(cfg.ingest.writeConcurrency),
       MAX_EVENT_AHEAD_MS: String(cfg.ingest.maxEventAheadMs),
@@ -182,11 +185,16 @@ export class StreamGuardStack extends Stack {
     allow(ingestRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
     allow(ingestRole, ['dynamodb:BatchGetItem'], arns(t.state));
     allow(ingestRole, ['dynamodb:BatchWriteItem'], arns(t.sideOutput));
+    // Early alerts: the rules (one Query of the state table per cache TTL) and a conditional put each.
+    allow(ingestRole, ['dynamodb:Query'], arns(t.state));
+    allow(ingestRole, ['dynamodb:PutItem'], arns(t.alerts));
     // The closer reads due windows through the index only, and watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
     allow(closerRole, ['dynamodb:Query'], [...arns(t.state), ...dueIndexArns]);
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
     allow(closerRole, ['dynamodb:PutItem'], arns(t.alerts));
+    // An alert at close: one UpdateItem that creates the record or completes an early one.
+    allow(closerRole, ['dynamodb:UpdateItem'], arns(t.alerts));
 
     // ---- Kafka: the closer produces alerts (MSK: IAM auth, brokers looked up from the cluster).
     // Self-managed Kafka with SCRAM: the closer reads the same secret the mappings use (the ARN, not

@@ -77,6 +77,35 @@ export interface Alert {
   raisedAt: number;
 }
 
+/** Where the aggregate that made an early alert's rule true came from: a partition and its last offset. */
+export interface FiredBy {
+  partitionId: string;
+  offset: number;
+}
+
+/**
+ * An alert raised at ingest (docs/design.md, "Early alerts"): `features` are the features that made
+ * the rule true, `firedAt` when (= raisedAt), `firedBy` the aggregate write that made it true.
+ */
+export interface EarlyAlert extends Alert {
+  timing: 'early';
+  firedAt: number;
+  firedBy: FiredBy;
+}
+
+/**
+ * An alert record as stored: raised early (and completed at close with `finalFeatures` and
+ * `closedAt`), or raised at close (`timing` 'close', `features` = `finalFeatures`).
+ */
+export interface StoredAlert extends Alert {
+  timing: 'early' | 'close';
+  firedAt?: number;
+  firedBy?: FiredBy;
+  /** The window's features when it closed; absent until then. */
+  finalFeatures?: OutputFeatures;
+  closedAt?: number;
+}
+
 /** A window the closer could not close, recorded for an operator with the reason. */
 export interface SetAsideWindow {
   pipeline: string;
@@ -88,8 +117,17 @@ export interface SetAsideWindow {
 }
 
 export interface AlertStore {
-  /** Conditional put; false when the alert was already recorded. */
+  /**
+   * Records an alert as the closer raises it, its `features` being the window's final ones: a new
+   * record (timing 'close', `finalFeatures` = `features`, `closedAt` = `raisedAt`) or, when the
+   * record exists (raised early, or by an earlier run), adds `finalFeatures` and `closedAt` to it
+   * if it has none and leaves the rest as it is. One record per id either way.
+   * @returns true when this call recorded the close (a new record, or an early one completed),
+   *   false when an earlier close had (a repeated run): so each alert counts once at close.
+   */
   putAlert(alert: Alert): Promise<boolean>;
+  /** Conditional put of an alert raised at ingest; false when the id is already recorded. */
+  putEarlyAlert(alert: EarlyAlert): Promise<boolean>;
   /** Records a set-aside window (upserted per window, so a repeat overwrites). */
   putSetAside(record: SetAsideWindow): Promise<void>;
 }

@@ -2,10 +2,17 @@
 import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import * as z from 'zod';
 import { parseEnv, positiveInt, tableName } from './env.ts';
+import { DEFAULT_RULE_TTL_MS } from '../rules/rule-cache.ts';
 import type { TableNames } from '../store/tables.ts';
 
 export interface IngestConfig {
-  tables: Omit<TableNames, 'alerts'>;
+  /**
+   * `alerts` present: rules that fire early are evaluated after each window write and their alerts
+   * recorded there (lib/ingest/early-alerts.ts); absent, every alert waits for the closer.
+   */
+  tables: Omit<TableNames, 'alerts'> & { alerts?: string };
+  /** How long the rules read from the state table are trusted: the closer's, so both pick an edit up alike. */
+  ruleCacheTtlMs: number;
   maxRecordBytes: number;
   writeConcurrency: number;
   retentionMs: number;
@@ -46,6 +53,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       [TABLE_ENV.windows]: tableName,
       [TABLE_ENV.state]: tableName,
       [TABLE_ENV.sideOutput]: tableName,
+      [TABLE_ENV.alerts]: tableName.optional(),
+      RULE_CACHE_TTL_MS: positiveInt(DEFAULT_RULE_TTL_MS, 600_000),
       // Events here are a few hundred bytes; anything near Kafka's 1 MB default is not one.
       MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
       WRITE_CONCURRENCY: positiveInt(32, 512),
@@ -59,7 +68,8 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
     'streamguard ingest',
   );
   return {
-    tables: { windows: parsed.WINDOWS_TABLE, state: parsed.STATE_TABLE, sideOutput: parsed.SIDE_OUTPUT_TABLE },
+    tables: { windows: parsed.WINDOWS_TABLE, state: parsed.STATE_TABLE, sideOutput: parsed.SIDE_OUTPUT_TABLE, ...(parsed.ALERTS_TABLE ? { alerts: parsed.ALERTS_TABLE } : {}) },
+    ruleCacheTtlMs: parsed.RULE_CACHE_TTL_MS,
     maxRecordBytes: parsed.MAX_RECORD_BYTES,
     writeConcurrency: parsed.WRITE_CONCURRENCY,
     retentionMs: parsed.RETENTION_DAYS * DAY_MS,

@@ -4,16 +4,35 @@
  * a closed window (the rest is late), marks at or past every offset (a duplicate, skip), or marks
  * inside the batch (re-fold what lies above them and compare-and-set on the marks seen).
  */
+import type { FiredBy } from '../closer/ports.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { MarkGuard, SlotWrite, WindowStore } from '../store/ports.ts';
+import type { StoredWindow } from '../windows/features-of.ts';
 import { PlannedDelta, type SlotDelta } from './fold.ts';
 import { contributionsOf, refoldAbove, type Contribution, type OffsetRange, type WindowAggregate } from './plan.ts';
 
-export type ApplyOutcome =
-  | { status: 'applied'; events: number }
-  | { status: 'partial'; events: number; skipped: number }
-  | { status: 'duplicate'; skipped: number }
-  | { status: 'late'; late: Contribution[]; skipped: number };
+/**
+ * With `returnStored`, what the store answered the window holds (after the write that applied, or
+ * as the refusal of a duplicate found it) and the partition and last offset of that write: the
+ * state early rules are evaluated on (lib/ingest/early-alerts.ts). Never set for a closed window.
+ */
+export interface StoredAnswer {
+  stored?: StoredWindow;
+  firedBy?: FiredBy;
+}
+
+export type ApplyOutcome = StoredAnswer &
+  (
+    | { status: 'applied'; events: number }
+    | { status: 'partial'; events: number; skipped: number }
+    | { status: 'duplicate'; skipped: number }
+    | { status: 'late'; late: Contribution[]; skipped: number }
+  );
+
+export interface ApplyOptions {
+  /** Ask the store for the window as stored (WindowWrite.returnStored). */
+  returnStored?: boolean;
+}
 
 /** Compare-and-set rounds before giving up: only a concurrent writer on one partition moves marks. */
 const MAX_CAS_ROUNDS = 5;
@@ -44,7 +63,7 @@ export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] 
   return writes;
 }
 
-function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[], guard: (range: OffsetRange) => MarkGuard) {
+function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[], guard: (range: OffsetRange) => MarkGuard, options: ApplyOptions) {
   return {
     pipeline: agg.pipeline.name,
     key: agg.key,
@@ -52,7 +71,14 @@ function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[],
     windowEnd: agg.windowEnd,
     slots: slotWrites(agg, delta),
     marks: offsets.map(guard),
+    ...(options.returnStored ? { returnStored: true } : {}),
   };
+}
+
+/** The state a store answered with, and the write it answered (its last partition range). */
+function answerOf(stored: StoredWindow | undefined, offsets: OffsetRange[]): StoredAnswer {
+  const last = offsets.at(-1);
+  return stored && last ? { stored, firedBy: { partitionId: last.partitionId, offset: last.last } } : {};
 }
 
 /**
@@ -78,15 +104,15 @@ export class PartlyRejectedWriteError extends RejectedWriteError {
  * applied, skipped or re-folded on its own, whatever happened to the other groups (a crash between
  * them included: the redelivery finds the groups already written by their marks).
  */
-export async function applyAggregate(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
+export async function applyAggregate(store: WindowStore, agg: WindowAggregate, options: ApplyOptions = {}): Promise<ApplyOutcome> {
   const max = store.maxMarksPerWrite ?? Infinity;
-  if (agg.offsets.length <= max) return applyWhole(store, agg);
+  if (agg.offsets.length <= max) return applyWhole(store, agg, options);
   const outcomes: ApplyOutcome[] = [];
   const rejected: Contribution[] = [];
   let refusal: RejectedWriteError | undefined;
   for (const group of partitionGroups(agg, max)) {
     try {
-      outcomes.push(await applyWhole(store, group));
+      outcomes.push(await applyWhole(store, group, options));
     } catch (err) {
       // One group refused (say the item reached 400 KB) leaves the others to be applied.
       if (!(err instanceof RejectedWriteError)) throw err;
@@ -121,7 +147,10 @@ function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
   let lateSeen = false;
   let allApplied = true;
   let anyWritten = false;
+  // The latest answer is the fullest state: each group's write lands after the one before.
+  let answer: StoredAnswer = {};
   for (const o of outcomes) {
+    if (o.stored) answer = { stored: o.stored, firedBy: o.firedBy };
     if (o.status !== 'duplicate' && o.status !== 'late') {
       events += o.events;
       anyWritten = true;
@@ -136,26 +165,28 @@ function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
     }
   }
   if (lateSeen) return { status: 'late', late, skipped };
-  if (allApplied) return { status: 'applied', events };
-  return anyWritten ? { status: 'partial', events, skipped } : { status: 'duplicate', skipped };
+  if (allApplied) return { status: 'applied', events, ...answer };
+  return anyWritten ? { status: 'partial', events, skipped, ...answer } : { status: 'duplicate', skipped, ...answer };
 }
 
 /** The write protocol for an aggregate within the store's mark limit. */
-async function applyWhole(store: WindowStore, agg: WindowAggregate): Promise<ApplyOutcome> {
+async function applyWhole(store: WindowStore, agg: WindowAggregate, options: ApplyOptions): Promise<ApplyOutcome> {
   const delta = agg.delta;
-  let result = await store.write(writeOf(agg, delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last })));
-  if (result.applied) return { status: 'applied', events: delta.events };
+  let result = await store.write(writeOf(agg, delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last }), options));
+  if (result.applied) return { status: 'applied', events: delta.events, ...answerOf(result.stored, agg.offsets) };
 
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const marks = result.marks;
     const rest = refoldAbove(agg, marks);
     const skipped = agg.members.length - rest.contributions.length;
     if (result.closed) return { status: 'late', late: rest.contributions, skipped };
-    if (rest.contributions.length === 0) return { status: 'duplicate', skipped };
+    // The refusal's answer is the stored truth: an earlier delivery applied all of this, and may
+    // have died before raising its early alerts, so they are evaluated on what is stored.
+    if (rest.contributions.length === 0) return { status: 'duplicate', skipped, ...answerOf(result.stored, agg.offsets) };
     result = await store.write(
-      writeOf(agg, rest.delta, rest.offsets, (r) => ({ partitionId: r.partitionId, equals: marks.get(r.partitionId) ?? null, setTo: r.last })),
+      writeOf(agg, rest.delta, rest.offsets, (r) => ({ partitionId: r.partitionId, equals: marks.get(r.partitionId) ?? null, setTo: r.last }), options),
     );
-    if (result.applied) return { status: 'partial', events: rest.delta.events, skipped };
+    if (result.applied) return { status: 'partial', events: rest.delta.events, skipped, ...answerOf(result.stored, rest.offsets) };
   }
   throw new TransientStoreError(`window ${agg.pipeline.name}/${agg.key}/${agg.windowStart}: offset marks kept moving under a concurrent writer`);
 }

@@ -7,6 +7,7 @@ import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
 import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
 import { applyAggregate, PartlyRejectedWriteError, type ApplyOutcome } from './apply.ts';
+import type { EarlyAlerts, EarlyBatch } from './early-alerts.ts';
 import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
@@ -20,6 +21,8 @@ export interface IngestDeps {
   options: Omit<PlanOptions, 'lateness'> & { writeConcurrency: number; watermarkDelayMs: number };
   /** Told about every transient failure (for logs); the batch carries on. */
   onTransient?: (err: TransientStoreError) => void;
+  /** Rules that fire early, evaluated after each window write (absent: alerts are raised at close only). */
+  early?: EarlyAlerts;
 }
 
 export interface IngestReport {
@@ -36,6 +39,10 @@ export interface IngestReport {
   skippedEvents: number;
   /** Records at or below their partition's durable mark, skipped unread. */
   alreadyApplied: number;
+  /** Early alert records this batch created (lib/ingest/early-alerts.ts). */
+  earlyAlerts: number;
+  /** Early alerts not recorded (throttled, failed); the next write or the closer raises them. */
+  earlyAlertsFailed: number;
   /** Per partition id, the offset to resume from (ReportBatchItemFailures). */
   resumeAt: Map<string, number>;
 }
@@ -90,7 +97,7 @@ function tally(report: IngestReport, late: LateRecords, agg: WindowAggregate, ou
 }
 
 function emptyReport(records: number): IngestReport {
-  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, resumeAt: new Map() };
+  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, resumeAt: new Map() };
 }
 
 /** Ingests one batch. Throws only on errors that are neither bad input nor transient. */
@@ -119,6 +126,9 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   const sideRecords: SideRecord[] = [...plan.sideRecords];
   const late = new LateRecords(sideRecords, report);
   const limit = pLimit(deps.options.writeConcurrency);
+  // Read once per batch, and only when something is to be written.
+  const early: EarlyBatch | undefined = plan.aggregates.length > 0 ? await deps.early?.forBatch() : undefined;
+  const tallyEarly = { raised: 0, failed: 0 };
 
   const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {
     deps.onTransient?.(err);
@@ -133,7 +143,10 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
       limit(async () => {
         if (fatal !== undefined) return;
         try {
-          tally(report, late, agg, await applyAggregate(deps.windows, agg));
+          const outcome = await applyAggregate(deps.windows, agg, { returnStored: early?.wants(agg.pipeline) });
+          tally(report, late, agg, outcome);
+          // After the window write, on what it answered is stored; never fails the aggregate.
+          if (early && outcome.stored && outcome.firedBy) await early.raise(agg.pipeline, outcome.stored, outcome.firedBy, tallyEarly);
         } catch (err) {
           if (err instanceof TransientStoreError) return failAggregate(agg, err);
           if (!(err instanceof RejectedWriteError)) {
@@ -149,6 +162,8 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     ),
   );
   if (fatal !== undefined) throw fatal;
+  report.earlyAlerts = tallyEarly.raised;
+  report.earlyAlertsFailed = tallyEarly.failed;
 
   if (sideRecords.length > 0) {
     try {

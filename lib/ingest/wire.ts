@@ -1,11 +1,18 @@
-/** Builds the ingest dependencies from configuration: the one place adapters meet the domain. */
+/**
+ * Builds the ingest dependencies from configuration: the one place adapters meet the domain. With
+ * an alerts table configured, rules that fire early are evaluated at ingest (lib/ingest/early-alerts.ts).
+ */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IngestConfig } from '../config/ingest-config.ts';
+import type { Log } from '../log.ts';
+import { wireRules } from '../rules/wire.ts';
+import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
 import { builtinPipelines } from '../pipelines/builtin.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { DynamoSideOutputStore } from '../store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
+import { EarlyAlerts } from './early-alerts.ts';
 import type { IngestDeps } from './ingest-batch.ts';
 import { createRouter } from './router.ts';
 
@@ -14,8 +21,21 @@ export function wireIngest(
   config: IngestConfig,
   pipelines: readonly Pipeline[] = builtinPipelines,
   now: () => number = Date.now,
+  log?: Log,
 ): IngestDeps {
+  let early: EarlyAlerts | undefined;
+  if (config.tables.alerts) {
+    // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
+    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
+    early = new EarlyAlerts({
+      rules: () => cache.rules(),
+      alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+      now,
+      onError: (error, what) => log?.warn(what, { error: String(error) }),
+    });
+  }
   return {
+    ...(early ? { early } : {}),
     router: createRouter(pipelines),
     windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),

@@ -10,7 +10,7 @@
  * Limit: a batch's part of one window's sum is exact while it stays within ±2^53 millionths
  * (±9,007,199,254.740991); beyond, it is rounded to a double like any double sum.
  */
-import type { Feature } from './features.ts';
+import { refuseNegative, type Feature, type SumOptions } from './features.ts';
 
 const SCALE = 1e6;
 
@@ -19,15 +19,21 @@ function millionths(v: number | undefined): number | undefined {
   return v === undefined ? undefined : Math.round(v * SCALE);
 }
 
-/** Sum of a numeric field, exact to the millionth whatever the batches (see above). */
-export function exactSum<E>(of: (event: E) => number | undefined): Feature<E> {
-  return {
-    slots: (name) => [{ name: `${name}.e6`, op: 'add', value: (e) => millionths(of(e)) }],
+/**
+ * Sum of a numeric field, exact to the millionth whatever the batches (see above); with
+ * `nonNegative`, one that never decreases (a negative value quarantines its record, see SumOptions).
+ */
+export function exactSum<E>(of: (event: E) => number | undefined, options: SumOptions = {}): Feature<E> {
+  const value = options.nonNegative ? refuseNegative(of, 'an exact sum') : of;
+  const feature: Feature<E> = {
+    slots: (name) => [{ name: `${name}.e6`, op: 'add', value: (e) => millionths(value(e)) }],
     read: (name, slots) => {
       const total = slots[`${name}.e6`];
       return typeof total === 'number' ? total / SCALE : 0;
     },
   };
+  if (options.nonNegative) feature.direction = 'up';
+  return feature;
 }
 
 /** Mean of a numeric field, from an exact sum (as exactSum) and a count; null for a window with none. */

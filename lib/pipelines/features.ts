@@ -38,12 +38,23 @@ export type FeatureValue = number | string[] | DistinctSummary | null;
 /** The merged value of each slot, as read back from storage. */
 export type SlotValues = Record<string, number | string[] | DistinctSummary | undefined>;
 
+/**
+ * How a feature's value can move as events are added to its window: `up` never decreases (counts,
+ * distinct counts, maxima, sums of values that cannot be negative), `down` never increases (minima).
+ * A feature without one (a mean, a sum of signed values) can move either way. Which rules fire
+ * early is derived from this (lib/rules/early.ts); a feature must only claim what its slots
+ * guarantee, since an early alert is never taken back.
+ */
+export type FeatureDirection = 'up' | 'down';
+
 /** A feature: the slots it keeps and how its final value is read from them. */
 export interface Feature<E> {
   slots(featureName: string): Slot<E>[];
   /** Set on a count of every event the pipeline keeps: an event lost or counted twice shows in it. */
   readonly countsEvents?: true;
   read(featureName: string, slots: SlotValues): FeatureValue;
+  /** See FeatureDirection; absent: the value can move either way. */
+  direction?: FeatureDirection;
 }
 
 /** Whether a feature value is a distinct summary (an estimate past the cap, or a bounded output). */
@@ -62,32 +73,55 @@ export function magnitudeOf(v: FeatureValue | undefined): number | null {
 type Predicate<E> = (event: E) => boolean;
 type NumberOf<E> = (event: E) => number | undefined;
 
-function single<E>(op: SlotOp, value: Slot<E>['value']): Feature<E> {
-  return {
+function single<E>(op: SlotOp, value: Slot<E>['value'], direction: FeatureDirection | undefined): Feature<E> {
+  const feature: Feature<E> = {
     slots: (name) => [{ name, op, value }],
     read: (name, slots) => slots[name] ?? (op === 'set' ? [] : op === 'add' ? 0 : null),
   };
+  if (direction) feature.direction = direction;
+  return feature;
 }
 
 /** Number of events in the window (optionally only those matching `where`). */
 export function count<E>(where?: Predicate<E>): Feature<E> {
-  if (where) return single('add', (e) => (where(e) ? 1 : undefined));
-  return { ...single<E>('add', () => 1), countsEvents: true };
+  if (where) return single('add', (e) => (where(e) ? 1 : undefined), 'up');
+  return { ...single<E>('add', () => 1, 'up'), countsEvents: true };
 }
 
-/** Sum of a numeric field. */
-export function sum<E>(of: NumberOf<E>): Feature<E> {
-  return single('add', of);
+export interface SumOptions {
+  /**
+   * The summed values are never negative (e.g. amounts the schema or filter bounds at 0), so the sum
+   * never decreases and rules on it may fire early. Enforced, not trusted: a negative value is a
+   * RangeError, which quarantines its record (lib/ingest/isolate.ts) instead of lowering the sum.
+   */
+  nonNegative?: boolean;
+}
+
+/**
+ * The value function of a sum declared non-negative: refuses a negative value, so the sum keeps
+ * the direction it claims. @throws RangeError naming the feature and the value.
+ */
+export function refuseNegative<E>(of: NumberOf<E>, what: string): NumberOf<E> {
+  return (e) => {
+    const v = of(e);
+    if (v !== undefined && v < 0) throw new RangeError(`${what} is declared nonNegative, but an event gives it ${v}`);
+    return v;
+  };
+}
+
+/** Sum of a numeric field; with `nonNegative`, one that never decreases (see SumOptions). */
+export function sum<E>(of: NumberOf<E>, options: SumOptions = {}): Feature<E> {
+  return options.nonNegative ? single('add', refuseNegative(of, 'a sum'), 'up') : single('add', of, undefined);
 }
 
 /** Least value of a numeric field; null for a window with none. */
 export function min<E>(of: NumberOf<E>): Feature<E> {
-  return single('min', of);
+  return single('min', of, 'down');
 }
 
 /** Greatest value of a numeric field; null for a window with none. */
 export function max<E>(of: NumberOf<E>): Feature<E> {
-  return single('max', of);
+  return single('max', of, 'up');
 }
 
 /** Mean of a numeric field, kept as a sum and a count; null for a window with none. */
@@ -149,5 +183,9 @@ export function distinct<E>(of: (event: E) => string | undefined, options: Disti
   return {
     slots: (name) => [{ name, op: 'set', value, exactUpTo }],
     read: (name, slots) => slots[name] ?? [],
+    // Exact: a set only grows. Past the cap the estimate never falls either: the switch reports at
+    // least cap + 1 (features-of.ts), sketches merge by register maximum, and the estimator grows
+    // with every register (test/unit/early-rules.test.ts checks it on random streams).
+    direction: 'up',
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { SlotOp } from '../pipelines/features.ts';
 import type { SideRecord } from '../ingest/quarantine.ts';
+import type { StoredWindow } from '../windows/features-of.ts';
 
 export interface WindowKey {
   pipeline: string;
@@ -33,12 +34,22 @@ export interface WindowWrite extends WindowKey {
   windowEnd: number;
   slots: SlotWrite[];
   marks: MarkGuard[];
+  /**
+   * Answer with the window as stored (`stored`), from the write's own answer (DynamoDB:
+   * ReturnValues ALL_NEW when applied, ALL_OLD when refused): no extra read. Asked for only when the
+   * pipeline has rules that fire early (lib/ingest/early-alerts.ts), since the answer is the item.
+   */
+  returnStored?: boolean;
 }
 
-/** Either applied, or refused with what the store holds (no extra read needed to decide). */
+/**
+ * Either applied, or refused with what the store holds (no extra read needed to decide). With
+ * `returnStored`, `stored` is the window as it is after this write (applied) or as the refusal
+ * found it (absent if there is no item).
+ */
 export type WindowWriteResult =
-  | { applied: true }
-  | { applied: false; closed: boolean; marks: Map<string, number> };
+  | { applied: true; stored?: StoredWindow }
+  | { applied: false; closed: boolean; marks: Map<string, number>; stored?: StoredWindow };
 
 export interface WindowStore {
   /**

@@ -3,6 +3,7 @@ import { DEFAULT_WATERMARK_DELAY_MS } from '../../lib/config/deployment.ts';
 import { readFile } from 'node:fs/promises';
 import { DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
+import { ruleTiming } from '../../lib/rules/early.ts';
 import { compileCondition, featureSchemaOf } from '../../lib/rules/expression.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
@@ -91,25 +92,30 @@ export async function runRules(action: string | undefined, arg: string | undefin
       case 'list': {
         const rules = await store.list();
         if (rules.length === 0) console.log('no stored rules: the built-in defaults apply (see lib/rules/defaults.ts)');
-        for (const r of rules) console.log(`${r.id}  [${r.pipeline}] ${r.enabled ? '' : '(disabled) '}p${r.priority} ${r.condition} -> ${r.level ?? ''} ${r.emitsAlert ? `alert ${r.alertType}` : ''}`);
+        for (const r of rules) {
+          console.log(`${r.id}  [${r.pipeline}] ${r.enabled ? '' : '(disabled) '}p${r.priority} ${r.condition} -> ${r.level ?? ''} ${r.emitsAlert ? `alert ${r.alertType}` : ''}`);
+          console.log(`  fires ${timingLine(r)}`);
+        }
         return 0;
       }
       case 'put': {
         const rule = await store.put(JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8')));
-        console.log(`stored rule ${rule.id} (version ${rule.version}); the closer picks it up within a minute`);
+        console.log(`stored rule ${rule.id} (version ${rule.version}); ingest and the closer pick it up within a minute`);
+        console.log(`  fires ${timingLine(rule)}`);
         return 0;
       }
       case 'delete':
         console.log((await store.delete(need(arg, 'a rule id'))) ? 'deleted' : 'no such rule');
         return 0;
       case 'test': {
-        const input = JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8')) as { pipeline: string; condition: string };
+        const input = JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8')) as { pipeline: string; condition: string; emitsAlert?: boolean; alertType?: string };
         const pipeline = builtinPipelines.find((p) => p.name === input.pipeline);
         if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"`);
         const condition = compileCondition(input.condition, featureSchemaOf(pipeline));
         const windows = (await scanWindows(client, tables().windows)).filter((w) => w.pipeline === pipeline.name);
         const hits = windows.filter((w) => condition.test(featuresOf(pipeline, w.slots)));
         console.log(`"${input.condition}" matches ${hits.length} of ${windows.length} stored ${pipeline.name} windows (nothing emitted)`);
+        console.log(`  fires ${timingLine({ ...input, emitsAlert: input.emitsAlert ?? input.alertType !== undefined })}`);
         for (const w of hits.slice(0, 20)) console.log(`  ${w.key} ${new Date(w.windowStart).toISOString()} ${JSON.stringify(featuresOf(pipeline, w.slots))}`);
         return 0;
       }
@@ -119,6 +125,11 @@ export async function runRules(action: string | undefined, arg: string | undefin
   } finally {
     client.destroy();
   }
+}
+
+/** "early: ..." or "at close: ...": when a rule's alert is raised and why (lib/rules/early.ts). */
+export function timingLine(rule: Parameters<typeof ruleTiming>[0]): string {
+  return ruleTiming(rule, builtinPipelines).reason;
 }
 
 function need(v: string | undefined, what: string): string {

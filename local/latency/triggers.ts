@@ -13,7 +13,7 @@ import { createRouter } from '../../lib/ingest/router.ts';
 import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
 import { evaluateRules } from '../../lib/rules/evaluate.ts';
 import type { Rule } from '../../lib/rules/rule.ts';
-import { storedWindowOf } from '../../lib/store/memory/closer-store.ts';
+import { storedWindowOf } from '../../lib/store/memory/memory-tables.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
 import { windowPk } from '../../lib/store/tables.ts';
 import { featuresOf } from '../../lib/windows/features-of.ts';

@@ -56,12 +56,14 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     WINDOWS_TABLE: services.tables.windows,
     STATE_TABLE: services.tables.state,
     SIDE_OUTPUT_TABLE: services.tables.sideOutput,
+    // Both functions: the closer's alerts, and ingest's early ones (lib/ingest/early-alerts.ts).
     ALERTS_TABLE: services.tables.alerts,
     AWS_ENDPOINT_URL: services.dynamoEndpoint,
     KAFKA_BROKERS: services.brokers.join(','),
     ALERT_TOPIC: process.env.ALERT_TOPIC ?? DEFAULT_ALERT_TOPIC,
     WATERMARK_DELAY_MS: String(s.watermarkDelayMs),
     IDLE_TIMEOUT_MS: String(s.idleTimeoutMs),
+    // Both functions read the rules through this cache: an edit reaches ingest and the closer alike.
     RULE_CACHE_TTL_MS: String(s.ruleCacheTtlMs),
     // As the stack sets it: the emulated mappings run with these very settings.
     REPORT_BATCH_ITEM_FAILURES: String(defaultMappings.every((m) => m.reportBatchItemFailures)),

@@ -43,7 +43,24 @@ export interface KafkaAlert {
  */
 export type KafkaAlerts = KafkaAlert[] | { alerts: KafkaAlert[]; messages: number };
 
+/**
+ * What checking early alerts needs from the system under test, passed in so this module stays pure:
+ * whether a rule holds on a record's features, and each directed feature's direction and the
+ * value of an empty window (docs/design.md, "Early alerts").
+ */
+export interface EarlyChecks {
+  satisfies(ruleId: string, features: Record<string, unknown>): boolean;
+  /** By pipeline, then feature: only features with a direction. */
+  features: Readonly<Record<string, Readonly<Record<string, { direction: 'up' | 'down'; empty: number | null }>>>>;
+}
+
 export interface CompareOptions {
+  /**
+   * Check every early alert: its firing features satisfy its rule and lie between the window's empty
+   * state and its final (reference) features in each feature's direction; and every alert record of
+   * a closed window carries its final features.
+   */
+  early?: EarlyChecks;
   /**
    * Whether a window the closer never closed is a difference (default true: a verify run ends by
    * closing everything, and an open window has had no chance to raise its alerts).
@@ -68,6 +85,9 @@ export type DifferenceKind =
   | 'alertsLevelMismatch'
   | 'alertsTypeMismatch'
   | 'alertsMissingOnKafka'
+  | 'earlyAlertsNotMatching'
+  | 'earlyAlertsOutOfRange'
+  | 'alertsWithoutFinalFeatures'
   | 'alertsExtraOnKafka'
   | 'quarantineMissing'
   | 'quarantineExtra'
@@ -108,6 +128,16 @@ export interface Comparison {
     duplicated: number;
     levelMismatches: number;
     typeMismatches: number;
+    /** Alert records raised early, at ingest; with `early` checks, what was found wrong with them. */
+    early?: {
+      raised: number;
+      /** Firing features on which the rule does not hold. */
+      notMatching: number;
+      /** Firing features outside [empty window, final features] in some feature's direction. */
+      outOfRange: number;
+      /** Records of a closed window without the final features the closer adds. */
+      withoutFinal: number;
+    };
     kafka?: {
       /** Distinct alert ids seen on the topic. */
       unique: number;
@@ -191,7 +221,7 @@ function eventCounts(pipeline: string, features: FeatureMap | undefined): Map<st
   return out;
 }
 
-function compareWindows(reference: ReferenceResult, system: SystemState, examples: Examples, options: Required<CompareOptions>) {
+function compareWindows(reference: ReferenceResult, system: SystemState, examples: Examples, options: { notClosedIsDifference: boolean }) {
   const expected = new Map<string, ReferenceResult['windows'][number]>();
   for (const w of reference.windows) {
     const id = windowId(w);
@@ -262,7 +292,73 @@ function normaliseKafka(kafka: KafkaAlerts): { alerts: KafkaAlert[]; messages: n
   return Array.isArray(kafka) ? { alerts: kafka, messages: new Set(kafka.map((a) => a.id)).size } : kafka;
 }
 
-function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: { alerts: KafkaAlert[]; messages: number } | undefined, examples: Examples) {
+/** A feature value as a number: a count for a distinct feature (exact or estimated), null for none. */
+function magnitude(v: unknown): number | null {
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v)) return v.length;
+  if (typeof v === 'object' && v !== null && typeof (v as DistinctCount).count === 'number') return (v as DistinctCount).count;
+  return null;
+}
+
+/**
+ * Why an early alert's firing value of one feature is not between the empty window and the final
+ * value in the feature's direction; undefined when it is. Estimates may differ by their error.
+ */
+function outOfRange(fired: unknown, final: FeatureValue | undefined, spec: { direction: 'up' | 'down'; empty: number | null }): string | undefined {
+  const f = magnitude(fired);
+  const last = magnitude(final);
+  if (f === null) return last === null || spec.empty === null ? undefined : 'no value where an empty window has one';
+  if (last === null) return 'a value where the final window has none';
+  const slack = isCount(final) && final.relativeError !== undefined ? final.relativeError * final.count : 0;
+  const within = (a: number, b: number) => a <= b + slack || sameNumber(a, b);
+  if (spec.direction === 'up') {
+    if (!within(f, last)) return `${f} is above the final ${last}`;
+    if (spec.empty !== null && !within(spec.empty, f)) return `${f} is below an empty window's ${spec.empty}`;
+  } else {
+    if (!within(last, f)) return `${f} is below the final ${last}`;
+    if (spec.empty !== null && !within(f, spec.empty)) return `${f} is above an empty window's ${spec.empty}`;
+  }
+  // An exact final set holds every value an early sample showed.
+  const sample = typeof fired === 'object' && fired !== null ? (fired as DistinctCount).sample : undefined;
+  if (sample && Array.isArray(final)) {
+    const values = new Set(final);
+    const stray = sample.find((v) => !values.has(v));
+    if (stray !== undefined) return `its sample holds "${stray}", which the final window does not`;
+  }
+  return undefined;
+}
+
+function checkEarly(reference: ReferenceResult, system: SystemState, early: EarlyChecks, examples: Examples) {
+  const windows = new Map(reference.windows.map((w) => [windowId(w), w]));
+  const closed = new Map(system.windows.map((w) => [windowId(w), w.closed]));
+  const result = { raised: 0, notMatching: 0, outOfRange: 0, withoutFinal: 0 };
+  for (const a of [...system.alerts].sort((x, y) => x.id.localeCompare(y.id))) {
+    const key = alertKey(a, a.ruleId);
+    if (closed.get(windowId(a)) && a.finalFeatures === undefined) {
+      result.withoutFinal++;
+      examples.add('alertsWithoutFinalFeatures', { alert: key, id: a.id });
+    }
+    if (a.timing !== 'early') continue;
+    result.raised++;
+    if (!early.satisfies(a.ruleId, a.features ?? {})) {
+      result.notMatching++;
+      examples.add('earlyAlertsNotMatching', { alert: key, features: JSON.stringify(a.features) });
+    }
+    const final = windows.get(windowId(a))?.features;
+    // A window the reference does not have is already an alert difference (extra).
+    if (!final) continue;
+    for (const [feature, spec] of Object.entries(early.features[a.pipeline] ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
+      const why = outOfRange(a.features?.[feature], final[feature], spec);
+      if (why === undefined) continue;
+      result.outOfRange++;
+      examples.add('earlyAlertsOutOfRange', { alert: key, feature, direction: spec.direction, problem: why });
+      break;
+    }
+  }
+  return result;
+}
+
+function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: { alerts: KafkaAlert[]; messages: number } | undefined, examples: Examples, early?: EarlyChecks) {
   const expected = new Map(reference.alerts.map((a) => [alertKey(a, a.ruleId), a]));
   const records = new Map<string, SystemState['alerts']>();
   for (const a of system.alerts) {
@@ -308,6 +404,13 @@ function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: {
 
   const alerts: Comparison['alerts'] = { expected: expected.size, raised: system.alerts.length, missing, extra, duplicated, levelMismatches, typeMismatches };
   let differences = missing + extra + duplicated + levelMismatches + typeMismatches;
+  if (early) {
+    alerts.early = checkEarly(reference, system, early, examples);
+    differences += alerts.early.notMatching + alerts.early.outOfRange + alerts.early.withoutFinal;
+  } else {
+    const raised = system.alerts.filter((a) => a.timing === 'early').length;
+    if (raised > 0) alerts.early = { raised, notMatching: 0, outOfRange: 0, withoutFinal: 0 };
+  }
 
   if (kafka) {
     const onTopic = new Map(kafka.alerts.map((a) => [a.id, a]));
@@ -362,7 +465,9 @@ const byLate = (rs: { topic: string; partition: number; offset: number; pipeline
  *
  * `differences` adds up windows differing, missing, extra and (by default) not closed; alerts
  * missing, extra, duplicated and mismatched in level or type; alert records missing from Kafka and
- * Kafka ids without a record; quarantined and late records missing or extra. Events lost and double
+ * Kafka ids without a record; with `early`, early alerts whose firing features do not satisfy their
+ * rule or lie outside [empty window, final features], and records of closed windows without final
+ * features; quarantined and late records missing or extra. Events lost and double
  * counted are not added: they are the same faults as the window differences, seen by event. Kafka
  * redeliveries are not differences either: the topic is at-least-once by design.
  *
@@ -372,7 +477,7 @@ const byLate = (rs: { topic: string; partition: number; offset: number; pipeline
 export function compare(reference: ReferenceResult, system: SystemState, kafka?: KafkaAlerts, options: CompareOptions = {}): Comparison {
   const examples = new Examples();
   const w = compareWindows(reference, system, examples, { notClosedIsDifference: options.notClosedIsDifference ?? true });
-  const a = compareAlerts(reference, system, kafka && normaliseKafka(kafka), examples);
+  const a = compareAlerts(reference, system, kafka && normaliseKafka(kafka), examples, options.early);
   const quarantine = compareSets(byRecord(reference.quarantinedOffsets), byRecord(system.quarantined), examples, 'quarantineMissing', 'quarantineExtra');
   const late = compareSets(byLate(reference.lateEvents), byLate(system.late), examples, 'lateMissing', 'lateExtra');
   const differences = w.differences + a.differences + quarantine.missing + quarantine.extra + late.missing + late.extra;

@@ -19,6 +19,9 @@ const EXAMPLE_TITLES: Record<DifferenceKind, string> = {
   alertsTypeMismatch: 'alert type mismatches',
   alertsMissingOnKafka: 'alerts missing on Kafka',
   alertsExtraOnKafka: 'alerts on Kafka without a record',
+  earlyAlertsNotMatching: 'early alerts whose firing features do not match the rule',
+  earlyAlertsOutOfRange: 'early alerts with features outside [empty window, final]',
+  alertsWithoutFinalFeatures: 'alerts of closed windows without final features',
   quarantineMissing: 'quarantined records missing',
   quarantineExtra: 'quarantined records extra',
   lateMissing: 'late records missing',
@@ -55,6 +58,9 @@ function totalOf(c: Comparison, kind: DifferenceKind): number {
     alertsTypeMismatch: c.alerts.typeMismatches,
     alertsMissingOnKafka: c.alerts.kafka?.missing ?? 0,
     alertsExtraOnKafka: c.alerts.kafka?.extra ?? 0,
+    earlyAlertsNotMatching: c.alerts.early?.notMatching ?? 0,
+    earlyAlertsOutOfRange: c.alerts.early?.outOfRange ?? 0,
+    alertsWithoutFinalFeatures: c.alerts.early?.withoutFinal ?? 0,
     quarantineMissing: c.quarantine.missing,
     quarantineExtra: c.quarantine.extra,
     lateMissing: c.late.missing,
@@ -87,6 +93,11 @@ export function formatComparison(c: Comparison, extra: { faults?: Record<string,
   lines.push('', 'alerts');
   lines.push(row('expected', c.alerts.expected), row('raised', c.alerts.raised), row('missing', c.alerts.missing), row('extra', c.alerts.extra));
   lines.push(row('duplicated', c.alerts.duplicated), row('level mismatches', c.alerts.levelMismatches), row('type mismatches', c.alerts.typeMismatches));
+  if (c.alerts.early) {
+    const e = c.alerts.early;
+    lines.push(row('raised early', e.raised, 'at ingest; the rest at close'));
+    lines.push(row('early not matching the rule', e.notMatching), row('early out of range', e.outOfRange), row('closed without final features', e.withoutFinal));
+  }
   if (c.alerts.kafka) {
     const k = c.alerts.kafka;
     lines.push(row('Kafka unique ids', k.unique), row('Kafka messages', k.messages));

@@ -31,6 +31,12 @@ export interface SystemAlert {
   ruleId: string;
   level: string | null;
   alertType: string;
+  /** 'early' when ingest raised it (docs/design.md, "Early alerts"); records without one were raised at close. */
+  timing?: 'early' | 'close';
+  /** The features the record carries: for an early alert, those that made it fire. */
+  features?: Record<string, unknown>;
+  /** Added by the closer when the window closed; absent until then. */
+  finalFeatures?: Record<string, unknown>;
 }
 
 /** Where a side record came from in the log. */
@@ -95,7 +101,7 @@ async function* scanItems(client: DynamoDBClient, table: string, attributes: str
   for await (const page of pages) yield* page.Items ?? [];
 }
 
-const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'rule', 'level', 'alertType'];
+const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'rule', 'level', 'alertType', 'timing', 'features', 'finalFeatures'];
 
 async function readAlerts(client: DynamoDBClient, table: string): Promise<SystemAlert[]> {
   const out: SystemAlert[] = [];
@@ -110,6 +116,9 @@ async function readAlerts(client: DynamoDBClient, table: string): Promise<System
       ruleId: item.rule!.S!,
       level: item.level?.S ?? null,
       alertType: item.alertType!.S!,
+      timing: item.timing?.S === 'early' ? 'early' : 'close',
+      features: item.features?.S ? JSON.parse(item.features.S) : {},
+      ...(item.finalFeatures?.S ? { finalFeatures: JSON.parse(item.finalFeatures.S) } : {}),
     });
   }
   return out;

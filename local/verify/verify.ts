@@ -16,6 +16,7 @@ import { Random } from '../generator/random.ts';
 import { tailAlerts } from '../runtime/alert-tail.ts';
 import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
 import { compare, type Comparison } from './compare.ts';
+import { earlyChecks } from './early-checks.ts';
 import { computeReference } from './reference/reference.ts';
 import { formatComparison } from './report.ts';
 import { readSystemState } from './system-state.ts';
@@ -217,7 +218,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     const reference = await computeReference(logPath, { watermarkDelayMs: WATERMARK_DELAY_MS });
     const system = await readSystemState(runtime.services.client, runtime.services.tables);
     const kafkaAlerts = tail.alerts.map((a) => ({ id: a.id, pipeline: a.pipeline, key: a.key, windowStart: a.windowStart, rule: a.rule }));
-    const comparison = compare(reference, system, { alerts: kafkaAlerts, messages: tail.messages });
+    const comparison = compare(reference, system, { alerts: kafkaAlerts, messages: tail.messages }, { early: earlyChecks() });
 
     const faults: Record<string, number> = {};
     if (chaos) {

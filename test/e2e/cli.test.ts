@@ -144,16 +144,20 @@ describe('top and rules against stored windows (WINDOWS_TABLE, STATE_TABLE, AWS_
     const put = await streamguard(['rules', 'put', ruleFile], env);
     expect(put.code, explain(put)).toBe(0);
     expect(put.stdout).toMatch(/stored rule pay-5 \(version 1\)/);
+    expect(put.stdout).toMatch(/^ {2}fires early: the condition can only turn true as events arrive \(count never decreases\)$/m);
 
     const list = await streamguard(['rules', 'list'], env);
     expect(list.code, explain(list)).toBe(0);
-    expect(list.stdout).toMatch(/^pay-5 +\[payments\] .*count > 5/m);
+    expect(list.stdout).toMatch(/^pay-5 +\[payments\] .*count > 5.*\n {2}fires early: /m);
 
     const windows = await stored('payments');
     const hits = windows.filter((w) => (w.features.count as number) > 5).length;
     const test = await streamguard(['rules', 'test', ruleFile], env);
     expect(test.code, explain(test)).toBe(0);
     expect(test.stdout).toContain(`"count > 5" matches ${hits} of ${windows.length} stored payments windows (nothing emitted)`);
+    writeFileSync(join(tmp, 'mean.json'), JSON.stringify({ pipeline: 'payments', condition: 'amount / count > 100', alertType: 'big_spender' }));
+    const atClose = await streamguard(['rules', 'test', join(tmp, 'mean.json')], env);
+    expect(atClose.stdout).toMatch(/^  fires at close: `amount \/ count` divides by a feature \(a ratio\), which can move either way$/m);
 
     const badFile = join(tmp, 'bad-rule.json');
     writeFileSync(badFile, JSON.stringify({ ...rule, id: 'bad', condition: 'count >' }));

@@ -126,12 +126,17 @@ describe('IAM: what the functions call is what the stack grants', () => {
       'ingest dynamodb:UpdateItem table:windows',
       'ingest dynamodb:UpdateItem table:state',
       'ingest dynamodb:BatchWriteItem table:sideOutput',
+      // Early alerts: the rules, and the alert record.
+      'ingest dynamodb:Query table:state',
+      'ingest dynamodb:PutItem table:alerts',
       'ingest kafka-cluster:ReadData kafka:topic/user_events',
       `ingest kafka-cluster:AlterGroup kafka:group/${STACK}-user_events`,
       'closer dynamodb:Query table:windows/index/due',
       'closer dynamodb:Query table:state',
       'closer dynamodb:UpdateItem table:windows',
       'closer dynamodb:PutItem table:alerts',
+      // The close completing (or creating) an alert record.
+      'closer dynamodb:UpdateItem table:alerts',
       'closer kafka-cluster:WriteData kafka:topic/fraud_alerts',
       'closer kafka:GetBootstrapBrokers kafka:cluster',
       `closer secretsmanager:GetSecretValue secret:${SECRET_ARN}`,

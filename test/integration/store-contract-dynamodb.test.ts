@@ -1,7 +1,7 @@
 /** The DynamoDB adapters, on DynamoDB Local, against the store contract the in-memory ones pass too. */
 import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll } from 'vitest';
-import { DynamoAlertStore, setAsideKey } from '../../lib/store/dynamodb/alert-store.ts';
+import { DynamoAlertStore, setAsideKey, storedAlertOf } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { DynamoSideOutputStore } from '../../lib/store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../../lib/store/dynamodb/watermark-store.ts';
@@ -42,6 +42,10 @@ storeContract('DynamoDB', async ({ retentionMs, now }) => {
       async sideOutput() {
         const items = (await client.send(new ScanCommand({ TableName: tables.sideOutput, ConsistentRead: true }))).Items ?? [];
         return items.map((i) => `${i.kind!.S}#${i.topic!.S}-${i.partition!.N}@${i.offset!.N}#${i.pipeline?.S ?? ''}`).sort();
+      },
+      async alert(id) {
+        const item = (await client.send(new GetItemCommand({ TableName: tables.alerts, Key: { pk: { S: `alert#${id}` }, sk: { S: 'alert' } }, ConsistentRead: true }))).Item;
+        return item && storedAlertOf(item);
       },
       async alertExists(id) {
         return (await client.send(new GetItemCommand({ TableName: tables.alerts, Key: { pk: { S: `alert#${id}` }, sk: { S: 'alert' } }, ConsistentRead: true }))).Item !== undefined;

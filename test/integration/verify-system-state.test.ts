@@ -66,7 +66,21 @@ describe('readSystemState', () => {
     });
     expect(byId.get(`risk|8|${T}`)).toMatchObject({ closed: true, features: { events: 1, devices: ['tablet'], cities: ['Oslo'], logins: 1 } });
 
-    expect(state.alerts).toEqual([{ id, pipeline: 'payments', key: '7', windowStart: T + 30 * MIN, ruleId: 'payments-spree', level: null, alertType: 'payment_spree' }]);
+    expect(state.alerts).toEqual([
+      {
+        id,
+        pipeline: 'payments',
+        key: '7',
+        windowStart: T + 30 * MIN,
+        ruleId: 'payments-spree',
+        level: null,
+        alertType: 'payment_spree',
+        // Raised at close: its features are the final ones, and the record says so.
+        timing: 'close',
+        features: { count: 2, amount: 12.5 },
+        finalFeatures: { count: 2, amount: 12.5 },
+      },
+    ]);
     expect(state.quarantined).toEqual([{ topic: 'user_events', partition: 0, offset: 1 }]);
     expect(state.late).toEqual([{ topic: 'user_events', partition: 0, offset: 2, pipeline: 'payments' }]);
   });

@@ -4,11 +4,11 @@
  * the ports, plus a probe per adapter set to read back what was stored.
  */
 import { describe, expect, it } from 'vitest';
-import { UnclosableWindowError, type AlertStore, type CloserStore, type DueWindow } from '../../lib/closer/ports.ts';
+import { UnclosableWindowError, type AlertStore, type CloserStore, type DueWindow, type EarlyAlert, type StoredAlert } from '../../lib/closer/ports.ts';
 import type { SideRecord } from '../../lib/ingest/quarantine.ts';
 import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
 import { RejectedWriteError } from '../../lib/store/errors.ts';
-import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite } from '../../lib/store/ports.ts';
+import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from '../../lib/store/ports.ts';
 import { dueShardOf } from '../../lib/store/tables.ts';
 import { HyperLogLog } from '../../lib/windows/hll.ts';
 
@@ -32,6 +32,8 @@ export interface ContractStores {
     /** Side-output entries as "<kind>#<topic>-<partition>@<offset>#<pipeline>", sorted. */
     sideOutput(): Promise<string[]>;
     alertExists(id: string): Promise<boolean>;
+    /** The alert record as stored, undefined when there is none. */
+    alert(id: string): Promise<StoredAlert | undefined>;
     resultLevel(pipeline: string, key: string, windowStart: number): Promise<string | undefined>;
     setAsideReason(pipeline: string, key: string, windowStart: number): Promise<string | undefined>;
   };
@@ -69,6 +71,13 @@ const side = (over: Partial<SideRecord> = {}): SideRecord => ({
   sample: 'x{',
   ...over,
 });
+
+/** A write's answer with its stored window's sets sorted (storage keeps sets in no order). */
+function sortedAnswer(result: WindowWriteResult) {
+  if (!result.stored) return result;
+  const slots = Object.fromEntries(Object.entries(result.stored.slots).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : v]));
+  return { ...result, stored: { ...result.stored, slots } };
+}
 
 export function storeContract(name: string, make: ContractFactory): void {
   const fresh = () => make({ retentionMs: RETENTION, now: () => NOW });
@@ -316,6 +325,45 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(await s.alerts.putAlert({ ...alert, raisedAt: NOW + 1 })).toBe(false);
       expect(await s.probe.alertExists('iot-1-abc')).toBe(true);
       expect(await s.probe.alertExists('iot-1-other')).toBe(false);
+    });
+
+    it('answers a write that asks with the window as stored: after it when applied, as found when refused', async () => {
+      const s = await fresh();
+      const stored = (slots: Record<string, unknown>, closedAt?: number) => ({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW, closedAt, slots, version: expect.any(Number) });
+      expect(sortedAnswer(await s.windows.write(write({ returnStored: true })))).toEqual({ applied: true, stored: stored({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] }) });
+      // A duplicate: refused, with the marks and the stored window (what earlier deliveries made it).
+      expect(sortedAnswer(await s.windows.write(write({ returnStored: true })))).toEqual({
+        applied: false,
+        closed: false,
+        marks: new Map([['iot_telemetry-0', 12]]),
+        stored: stored({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] }),
+      });
+      const more = write({ returnStored: true, slots: [{ name: 'count', op: 'add', value: 1 }], marks: [{ partitionId: 'iot_telemetry-0', equals: 12, setTo: 14 }] });
+      expect(sortedAnswer(await s.windows.write(more))).toEqual({ applied: true, stored: stored({ count: 3, temperatureMin: [3.5], seen: ['a', 'b'] }) });
+      // Without asking, nothing but the verdict (the answer is the item: asked for only when needed).
+      expect(await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 20, setTo: 21 }] }))).toEqual({ applied: true });
+    });
+
+    it('records an early alert once, and the close completes it with its final features', async () => {
+      const s = await fresh();
+      const base = { pipeline: 'payments', rule: 'payments-spree', alertType: 'payment_spree', level: undefined, key: 'u1', windowStart: 1, windowEnd: 2 };
+      const early: EarlyAlert = { ...base, id: 'payments-1-early', features: { count: 11 }, raisedAt: NOW, timing: 'early', firedAt: NOW, firedBy: { partitionId: 'user_events-3', offset: 41 } };
+      expect(await s.alerts.putEarlyAlert(early)).toBe(true);
+      expect(await s.alerts.putEarlyAlert({ ...early, features: { count: 12 }, firedAt: NOW + 1 })).toBe(false);
+      expect(await s.probe.alert(early.id)).toEqual(early);
+      // The close adds finalFeatures and closedAt (and a level the early record lacked), nothing else.
+      expect(await s.alerts.putAlert({ ...base, level: 'HIGH', id: early.id, features: { count: 14 }, raisedAt: NOW + 60_000 })).toBe(true);
+      const completed = { ...early, level: 'HIGH', finalFeatures: { count: 14 }, closedAt: NOW + 60_000 };
+      expect(await s.probe.alert(early.id)).toEqual(completed);
+      // A repeated close (a run that died before finishing) changes nothing.
+      expect(await s.alerts.putAlert({ ...base, id: early.id, features: { count: 14 }, raisedAt: NOW + 120_000 })).toBe(false);
+      expect(await s.probe.alert(early.id)).toEqual(completed);
+
+      // Raised at close only: a new record, its features the final ones; an early put then finds it.
+      expect(await s.alerts.putAlert({ ...base, id: 'payments-1-close', features: { count: 3 }, raisedAt: NOW })).toBe(true);
+      expect(await s.alerts.putEarlyAlert({ ...early, id: 'payments-1-close' })).toBe(false);
+      expect(await s.probe.alert('payments-1-close')).toEqual({ ...base, id: 'payments-1-close', features: { count: 3 }, raisedAt: NOW, timing: 'close', finalFeatures: { count: 3 }, closedAt: NOW });
+      expect(await s.probe.alert('payments-1-none')).toBeUndefined();
     });
 
     it('keeps one side-output entry per record and kind, and one per pipeline for late records', async () => {

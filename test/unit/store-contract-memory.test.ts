@@ -28,6 +28,11 @@ storeContract('in memory', async ({ retentionMs, now }) => {
       async alertExists(id) {
         return s.tables.alerts.has(id);
       },
+      async alert(id) {
+        const a = s.tables.alerts.get(id);
+        // As stored: an absent level is no attribute at all.
+        return a && (Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)) as typeof a);
+      },
       async resultLevel(pipeline, key, windowStart) {
         return s.tables.window(`${pipeline}#${key}`, windowStart)?.level;
       },

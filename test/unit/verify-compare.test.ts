@@ -1,6 +1,7 @@
 /** compare and formatComparison on small hand-built inputs: what counts as a difference, and what does not. */
 import { describe, expect, it } from 'vitest';
 import { compare, sameFeature } from '../../local/verify/compare.ts';
+import { earlyChecks } from '../../local/verify/early-checks.ts';
 import { formatComparison } from '../../local/verify/report.ts';
 import type { SystemState, SystemWindow } from '../../local/verify/system-state.ts';
 
@@ -172,6 +173,55 @@ describe('compare', () => {
     const c = compare(reference(), s);
     expect(c.quarantine.extra).toBe(25);
     expect(c.examples.quarantineExtra).toHaveLength(10);
+  });
+});
+
+describe('compare: early alerts', () => {
+  /** The system with its payments alert raised early on `features`, and every record completed at close. */
+  function withEarly(features: Record<string, unknown>): SystemState {
+    const s = system();
+    for (const a of s.alerts) a.finalFeatures = {};
+    Object.assign(s.alerts[0]!, { ruleId: 'payments-spree', timing: 'early', features });
+    return s;
+  }
+
+  it('accepts an early alert whose firing features match its rule and lie below the final ones', () => {
+    const c = compare(reference(), withEarly({ count: 11, amount: 0.2 }), undefined, { early: earlyChecks() });
+    expect(c.alerts.early).toEqual({ raised: 1, notMatching: 0, outOfRange: 0, withoutFinal: 0 });
+    expect(c.differences).toBe(0);
+  });
+
+  it('reports firing features the rule does not hold on, and features past the final value', () => {
+    const notMatching = compare(reference(), withEarly({ count: 9, amount: 0 }), undefined, { early: earlyChecks() });
+    expect(notMatching.alerts.early).toMatchObject({ notMatching: 1, outOfRange: 0 });
+    expect(notMatching.differences).toBe(1);
+    // 13 payments when the window ended with 12: a count that went down is no early alert.
+    const above = compare(reference(), withEarly({ count: 13, amount: 0.1 }), undefined, { early: earlyChecks() });
+    expect(above.alerts.early).toMatchObject({ notMatching: 0, outOfRange: 1 });
+    expect(above.examples.earlyAlertsOutOfRange).toEqual([{ alert: 'payments|7|1795428000000|payments-spree', feature: 'count', direction: 'up', problem: '13 is above the final 12' }]);
+    expect(formatComparison(above)).toMatch(/early alerts with features outside \[empty window, final\]: 1/);
+  });
+
+  it('checks a distinct sample against the final set, and a minimum against the final minimum', () => {
+    const ref = reference();
+    const risk = ref.windows[1]!;
+    const s = system();
+    s.alerts[1] = { ...s.alerts[1]!, ruleId: 'risk-high', timing: 'early', finalFeatures: {}, features: { devices: { count: 2, approximate: false, sample: ['a', 'z'] }, cities: { count: 2, approximate: false, sample: ['Berlin', 'Lagos'] } } };
+    ref.alerts[1] = { ...ref.alerts[1]!, ruleId: 'risk-high' };
+    s.alerts[0]!.finalFeatures = {};
+    const c = compare(ref, s, undefined, { early: earlyChecks() });
+    expect(c.examples.earlyAlertsOutOfRange).toEqual([{ alert: `risk|7|${risk.windowStart}|risk-high`, feature: 'devices', direction: 'up', problem: 'its sample holds "z", which the final window does not' }]);
+    const checks = earlyChecks();
+    expect(checks.features.iot).toMatchObject({ temperatureMin: { direction: 'down', empty: null }, count: { direction: 'up', empty: 0 } });
+    expect(checks.features.iot!.temperatureAvg).toBeUndefined();
+  });
+
+  it('reports an alert record of a closed window that the closer did not complete', () => {
+    const s = system();
+    s.alerts[0]!.finalFeatures = {};
+    const c = compare(reference(), s, undefined, { early: earlyChecks() });
+    expect(c.alerts.early).toEqual({ raised: 0, notMatching: 0, outOfRange: 0, withoutFinal: 1 });
+    expect(c.differences).toBe(1);
   });
 });
 

@@ -1,7 +1,7 @@
 /** AlertStore on DynamoDB: one record per alert id (conditional put), set-aside windows upserted. */
 import { createHash } from 'node:crypto';
-import { ConditionalCheckFailedException, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, SetAsideWindow } from '../../closer/ports.ts';
+import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, StoredAlert } from '../../closer/ports.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -23,6 +23,36 @@ export function setAsideKey(r: Pick<SetAsideWindow, 'pipeline' | 'key' | 'window
   return { pk: `aside#${r.pipeline}`, sk: `${String(r.windowStart).padStart(16, '0')}#${key}` };
 }
 
+/** Reads an alert record back (verify, tests, tools). @throws Error naming the attribute a malformed record lacks. */
+export function storedAlertOf(item: Record<string, AttributeValue>): StoredAlert {
+  const need = (name: string, kind: 'S' | 'N') => {
+    const v = item[name]?.[kind];
+    if (v === undefined) throw new Error(`alert record ${item.pk?.S ?? '?'}: no ${name}`);
+    return v;
+  };
+  const alert: StoredAlert = {
+    id: need('id', 'S'),
+    pipeline: need('pipeline', 'S'),
+    rule: need('rule', 'S'),
+    alertType: need('alertType', 'S'),
+    level: item.level?.S,
+    key: need('windowKey', 'S'),
+    windowStart: Number(need('windowStart', 'N')),
+    windowEnd: Number(need('windowEnd', 'N')),
+    features: JSON.parse(need('features', 'S')),
+    raisedAt: Number(need('raisedAt', 'N')),
+    // Records written before early alerts existed were all raised at close.
+    timing: item.timing?.S === 'early' ? 'early' : 'close',
+  };
+  if (alert.level === undefined) delete alert.level;
+  if (item.firedAt?.N !== undefined) alert.firedAt = Number(item.firedAt.N);
+  const by = item.firedBy?.M;
+  if (by?.partitionId?.S !== undefined && by.offset?.N !== undefined) alert.firedBy = { partitionId: by.partitionId.S, offset: Number(by.offset.N) };
+  if (item.finalFeatures?.S !== undefined) alert.finalFeatures = JSON.parse(item.finalFeatures.S);
+  if (item.closedAt?.N !== undefined) alert.closedAt = Number(item.closedAt.N);
+  return alert;
+}
+
 export class DynamoAlertStore implements AlertStore {
   constructor(
     private readonly client: DynamoDBClient,
@@ -33,7 +63,8 @@ export class DynamoAlertStore implements AlertStore {
     return { N: String(Math.ceil((from + this.options.retentionMs) / 1000)) };
   }
 
-  async putAlert(a: Alert): Promise<boolean> {
+  /** The attributes every alert record has, whoever raised it. */
+  private alertItem(a: Alert): Record<string, AttributeValue> {
     const item: Record<string, AttributeValue> = {
       pk: { S: `alert#${a.id}` },
       sk: { S: 'alert' },
@@ -49,6 +80,46 @@ export class DynamoAlertStore implements AlertStore {
       ttl: this.ttl(a.raisedAt),
     };
     if (a.level) item.level = { S: a.level };
+    return item;
+  }
+
+  /**
+   * One UpdateItem: every attribute if_not_exists, so an early record keeps its firing features and
+   * time and gains only `finalFeatures`, `closedAt` (and a level it lacked); a new record is timing
+   * 'close'. ALL_OLD says whether a close was recorded before, without a read.
+   */
+  async putAlert(a: Alert): Promise<boolean> {
+    const item = this.alertItem(a);
+    const { pk, sk, ...rest } = item;
+    const attributes: Record<string, AttributeValue> = { ...rest, timing: { S: 'close' }, finalFeatures: featuresJson(a.features), closedAt: { N: String(a.raisedAt) } };
+    const names: Record<string, string> = {};
+    const values: Record<string, AttributeValue> = {};
+    const sets = Object.entries(attributes).map(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      return `#a${i} = if_not_exists(#a${i}, :a${i})`;
+    });
+    const answer = await this.client.send(
+      new UpdateItemCommand({
+        TableName: this.options.tableName,
+        Key: { pk: pk!, sk: sk! },
+        UpdateExpression: `SET ${sets.join(', ')}`,
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+        ReturnValues: 'ALL_OLD',
+      }),
+    );
+    // The close is new unless the record had final features already (a repeated run).
+    return answer.Attributes?.finalFeatures === undefined;
+  }
+
+  async putEarlyAlert(a: EarlyAlert): Promise<boolean> {
+    const item: Record<string, AttributeValue> = {
+      ...this.alertItem(a),
+      timing: { S: 'early' },
+      firedAt: { N: String(a.firedAt) },
+      firedBy: { M: { partitionId: { S: a.firedBy.partitionId }, offset: { N: String(a.firedBy.offset) } } },
+    };
     try {
       await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;

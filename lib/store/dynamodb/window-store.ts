@@ -10,6 +10,7 @@ import type { WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
 import { windowTtl } from '../retention.ts';
 import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
 import { addSlotUpdates, type Item, type SlotCheck } from './slot-updates.ts';
+import { storedWindowOf } from './window-items.ts';
 
 export interface DynamoWindowStoreOptions {
   tableName: string;
@@ -114,6 +115,8 @@ export function buildWindowUpdate(
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+    // The window after the write, for rules that fire early: the write's own answer, no read.
+    ...(write.returnStored ? { ReturnValues: 'ALL_NEW' as const } : {}),
   };
 }
 
@@ -142,14 +145,17 @@ export class DynamoWindowStore implements WindowStore {
     for (let round = 0; round < MAX_SLOT_ROUNDS; round++) {
       const checks: SlotCheck[] = [];
       try {
-        await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, undefined, observed, checks)));
+        const answer = await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, undefined, observed, checks)));
+        if (write.returnStored && answer.Attributes) return { applied: true, stored: storedWindowOf(answer.Attributes) };
         return { applied: true };
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) {
           const item = err.Item;
           // Every slot condition held, so the marks or the closed window refused it: the caller's call.
           if (!item || item[A.closedAt] !== undefined || checks.every((holds) => holds(item))) {
-            return { applied: false, closed: item?.[A.closedAt] !== undefined, marks: marksOf(item) };
+            const refused: WindowWriteResult = { applied: false, closed: item?.[A.closedAt] !== undefined, marks: marksOf(item) };
+            if (write.returnStored && item?.[A.pipeline] !== undefined) refused.stored = storedWindowOf(item);
+            return refused;
           }
           // A bounded slot is at its bound: write again from what is stored, under the same marks.
           // (The first retry is immediate: it is the common case of one writer finding the bound.)

@@ -1,11 +1,25 @@
 /** AlertStore and AlertSink in memory: one record per alert id, set-aside windows, emissions kept. */
-import type { Alert, AlertSink, AlertStore, SetAsideWindow } from '../../closer/ports.ts';
+import type { Alert, AlertSink, AlertStore, EarlyAlert, SetAsideWindow } from '../../closer/ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
 
 export class MemoryAlertStore implements AlertStore {
   constructor(private readonly tables: MemoryTables) {}
 
   async putAlert(alert: Alert): Promise<boolean> {
+    const existing = this.tables.alerts.get(alert.id);
+    if (existing) {
+      // As the DynamoDB adapter: a level the early record lacked comes from the close.
+      if (existing.level === undefined && alert.level !== undefined) existing.level = alert.level;
+      if (existing.finalFeatures !== undefined) return false;
+      existing.finalFeatures = structuredClone(alert.features);
+      existing.closedAt = alert.raisedAt;
+      return true;
+    }
+    this.tables.alerts.set(alert.id, { ...structuredClone(alert), timing: 'close', finalFeatures: structuredClone(alert.features), closedAt: alert.raisedAt });
+    return true;
+  }
+
+  async putEarlyAlert(alert: EarlyAlert): Promise<boolean> {
     if (this.tables.alerts.has(alert.id)) return false;
     this.tables.alerts.set(alert.id, structuredClone(alert));
     return true;

@@ -2,17 +2,9 @@
 import { StoreInconsistencyError } from '../errors.ts';
 import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
-import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
+import type { StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
-import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
-
-/** A memory window item as the closer reads it. */
-export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
-  const slots: StoredSlots = {};
-  for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
-  for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch };
-  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots, version: item.version };
-}
+import { storedWindowOf, type MemoryTables, type MemoryWindowItem } from './memory-tables.ts';
 
 function recordVerdict(item: MemoryWindowItem, verdict: WindowVerdict | undefined): void {
   if (!verdict) return;

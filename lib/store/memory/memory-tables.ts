@@ -6,7 +6,8 @@
  * expression size limits, throttling, and eventual consistency of the due index.
  */
 import type { SideRecord } from '../../ingest/quarantine.ts';
-import type { Alert, SetAsideWindow } from '../../closer/ports.ts';
+import type { SetAsideWindow, StoredAlert } from '../../closer/ports.ts';
+import type { StoredSlots, StoredWindow } from '../../windows/features-of.ts';
 
 /** One window item: what the windows table holds under (pipeline#key, windowStart). */
 export interface MemoryWindowItem {
@@ -49,7 +50,7 @@ export class MemoryTables {
   readonly pipelineWatermarks = new Map<string, number>();
   /** By `${kind}#${topic}-${partition}#${offset}#${pipeline ?? ''}`. */
   readonly sideOutput = new Map<string, SideRecord>();
-  readonly alerts = new Map<string, Alert>();
+  readonly alerts = new Map<string, StoredAlert>();
   /** By `${pipeline}#${key}#${windowStart}`. */
   readonly setAside = new Map<string, SetAsideWindow>();
 
@@ -61,4 +62,12 @@ export class MemoryTables {
   *allWindows(): Iterable<MemoryWindowItem> {
     for (const byStart of this.windows.values()) yield* byStart.values();
   }
+}
+
+/** A window item as the stores answer with it: a copy, so later writes do not change it. */
+export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
+  const slots: StoredSlots = {};
+  for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
+  for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch: Uint8Array.from(sketch) };
+  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots, version: item.version };
 }

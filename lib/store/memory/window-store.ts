@@ -5,7 +5,7 @@ import { dueShardOf, windowPk } from '../tables.ts';
 import { windowTtl } from '../retention.ts';
 import { MAX_CANDIDATES } from '../bounds.ts';
 import { HyperLogLog } from '../../windows/hll.ts';
-import type { MemoryTables, MemoryWindowItem } from './memory-tables.ts';
+import { storedWindowOf, type MemoryTables, type MemoryWindowItem } from './memory-tables.ts';
 
 function guardHolds(guard: MarkGuard, marks: ReadonlyMap<string, number>): boolean {
   const mark = marks.get(guard.partitionId);
@@ -60,7 +60,9 @@ export class MemoryWindowStore implements WindowStore {
     const existing = this.tables.window(pk, w.windowStart);
     const marks = existing?.marks ?? new Map<string, number>();
     if (existing?.closedAt !== undefined || !w.marks.every((g) => guardHolds(g, marks))) {
-      return { applied: false, closed: existing?.closedAt !== undefined, marks: new Map(marks) };
+      const refused: WindowWriteResult = { applied: false, closed: existing?.closedAt !== undefined, marks: new Map(marks) };
+      if (w.returnStored && existing) refused.stored = storedWindowOf(existing);
+      return refused;
     }
     // DynamoDB refuses an empty set in an update; so does this store, before changing anything.
     for (const slot of w.slots) {
@@ -94,6 +96,6 @@ export class MemoryWindowStore implements WindowStore {
       if (!byStart) this.tables.windows.set(pk, (byStart = new Map()));
       byStart.set(w.windowStart, item);
     }
-    return { applied: true };
+    return w.returnStored ? { applied: true, stored: storedWindowOf(item) } : { applied: true };
   }
 }

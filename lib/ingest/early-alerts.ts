@@ -1,0 +1,178 @@
+/**
+ * Early alerts: after each window write, the pipeline's early-decidable alerting rules
+ * (lib/rules/early.ts) are evaluated on the window as the write's own answer says it is stored,
+ * and a match is recorded with the id the closer would give it (docs/design.md, "Early alerts").
+ *
+ * - No extra read: the features come from the write's answer (ALL_NEW when it applied, ALL_OLD of
+ *   a refused duplicate), never from what this batch meant to add. So a partial overlap, a
+ *   duplicate delivery or a re-cut batch is judged on the true stored features.
+ * - No extra write but the alert: a conditional put on the deterministic id, so redeliveries,
+ *   racing invocations and the closer make one record per (window, rule). Ids recorded by this
+ *   container are remembered (bounded), so a hot window does not pay a refused put per write.
+ * - Never costs the batch: rules that cannot be read, or an alert put that is throttled or fails,
+ *   are reported and skipped. The next write to the window evaluates again, and the closer raises
+ *   every matching alert at close in any case (the rule matches the final features too, since it
+ *   can only turn true).
+ * - Kafka is not involved: the alert record is the outbox.
+ */
+import { alertId } from '../closer/alert-id.ts';
+import { outputFeatures } from '../closer/output-features.ts';
+import type { AlertStore, FiredBy } from '../closer/ports.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
+import { compileCondition, type CompiledCondition } from '../rules/expression.ts';
+import { ruleTiming } from '../rules/early.ts';
+import { isAlerting, type AlertingRule, type Rule } from '../rules/rule.ts';
+import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
+
+export interface EarlyAlertDeps {
+  /** The rules in force (the closer's RuleCache: same store, same pickup delay). */
+  rules: () => Promise<readonly Rule[]>;
+  alerts: Pick<AlertStore, 'putEarlyAlert'>;
+  now: () => number;
+  /** Told about every failure that skipped early evaluation (for logs and metrics). */
+  onError?: (error: unknown, what: string) => void;
+}
+
+interface EarlyRule {
+  rule: AlertingRule;
+  condition: CompiledCondition;
+}
+
+/** Ids remembered as recorded per container: far above a batch's windows, a few hundred KB at most. */
+const MAX_REMEMBERED = 20_000;
+
+/** What one batch raised. */
+export interface EarlyTally {
+  raised: number;
+  failed: number;
+}
+
+/** The early rules of one rule list, per pipeline, for one batch. */
+export class EarlyBatch {
+  constructor(
+    private readonly owner: EarlyAlerts,
+    private readonly rules: readonly Rule[],
+  ) {}
+
+  /** Whether writes to this pipeline's windows should answer with the stored window. */
+  wants(pipeline: Pipeline): boolean {
+    return this.owner.planFor(this.rules, pipeline).length > 0;
+  }
+
+  /**
+   * Evaluates the pipeline's early rules on a stored window and records each match (once).
+   * Never throws: failures are counted and reported.
+   */
+  async raise(pipeline: Pipeline, stored: StoredWindow, firedBy: FiredBy, tally: EarlyTally): Promise<void> {
+    // A closed window is the closer's: it raises what matches the final features.
+    if (stored.closedAt !== undefined) return;
+    const plan = this.owner.planFor(this.rules, pipeline);
+    if (plan.length === 0) return;
+    let features: ReturnType<typeof featuresOf>;
+    try {
+      features = featuresOf(pipeline, stored.slots);
+    } catch (err) {
+      tally.failed++;
+      this.owner.report(err, `early rules: window ${pipeline.name}/${stored.key}/${stored.windowStart} could not be read`);
+      return;
+    }
+    for (const { rule, condition } of plan) {
+      if (!condition.test(features)) continue;
+      const id = alertId(pipeline.name, stored.key, stored.windowStart, rule.id);
+      if (this.owner.remembers(id)) continue;
+      const now = this.owner.now();
+      try {
+        const created = await this.owner.alerts.putEarlyAlert({
+          id,
+          pipeline: pipeline.name,
+          rule: rule.id,
+          alertType: rule.alertType,
+          // The window's level is a verdict at close; an early alert carries only its rule's own.
+          level: rule.level,
+          key: stored.key,
+          windowStart: stored.windowStart,
+          windowEnd: stored.windowEnd,
+          features: outputFeatures(features),
+          raisedAt: now,
+          timing: 'early',
+          firedAt: now,
+          firedBy,
+        });
+        this.owner.remember(id);
+        if (created) tally.raised++;
+      } catch (err) {
+        tally.failed++;
+        this.owner.report(err, `early alert ${id} (rule ${rule.id}) was not recorded; the next write to the window or the closer raises it`);
+      }
+    }
+  }
+}
+
+/** Early alert evaluation for ingest: one per container, so the remembered ids survive warm invocations. */
+export class EarlyAlerts {
+  readonly alerts: Pick<AlertStore, 'putEarlyAlert'>;
+  readonly now: () => number;
+  private readonly rules: () => Promise<readonly Rule[]>;
+  private readonly onError: (error: unknown, what: string) => void;
+  private readonly plans = new WeakMap<readonly Rule[], Map<string, EarlyRule[]>>();
+  private recorded = new Set<string>();
+
+  constructor(deps: EarlyAlertDeps) {
+    this.alerts = deps.alerts;
+    this.now = deps.now;
+    this.rules = deps.rules;
+    this.onError = deps.onError ?? (() => {});
+  }
+
+  /**
+   * The rules for one batch, read once (the cache refreshes them per its TTL). Undefined, reported,
+   * when they cannot be read: the batch goes on without early alerts, the closer raises them.
+   */
+  async forBatch(): Promise<EarlyBatch | undefined> {
+    try {
+      return new EarlyBatch(this, await this.rules());
+    } catch (err) {
+      this.report(err, 'early rules: the rules could not be read; this batch raises no early alert');
+      return undefined;
+    }
+  }
+
+  /** The enabled, alerting, early-decidable rules of a pipeline, compiled once per rule list. */
+  planFor(rules: readonly Rule[], pipeline: Pipeline): EarlyRule[] {
+    let byPipeline = this.plans.get(rules);
+    if (!byPipeline) {
+      byPipeline = new Map();
+      if (Object.isFrozen(rules)) this.plans.set(rules, byPipeline);
+    }
+    let plan = byPipeline.get(pipeline.name);
+    if (!plan) {
+      plan = [];
+      for (const rule of rules) {
+        if (!rule.enabled || rule.pipeline !== pipeline.name || !isAlerting(rule)) continue;
+        if (ruleTiming(rule, [pipeline]).timing !== 'early') continue;
+        try {
+          plan.push({ rule, condition: compileCondition(rule.condition) });
+        } catch (err) {
+          // Stored rules were validated; one that is not is the closer's to set aside, not ingest's.
+          this.report(err, `early rules: rule ${rule.id} does not compile`);
+        }
+      }
+      byPipeline.set(pipeline.name, plan);
+    }
+    return plan;
+  }
+
+  remembers(id: string): boolean {
+    return this.recorded.has(id);
+  }
+
+  remember(id: string): void {
+    // Crude but bounded: forgetting only costs one refused conditional put per window and rule.
+    if (this.recorded.size >= MAX_REMEMBERED) this.recorded = new Set();
+    this.recorded.add(id);
+  }
+
+  report(error: unknown, what: string): void {
+    this.onError(error, what);
+  }
+}
