@@ -4,6 +4,7 @@
  * there and one refused alert does not hold the rest of its shard.
  */
 import type { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBStreamEvent as AwsDynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { AlertRejectedError, type Alert, type AlertSink } from '../../lib/closer/ports.ts';
 import { AlertRecordError, createDispatcherHandler, isAlertInsert, type DispatchReport } from '../../lib/dispatcher/dispatch-alerts.ts';
@@ -122,7 +123,9 @@ describe('dispatcher', () => {
 
   it('takes the AWS sample event (events/dynamodb-stream.json) as it comes', async () => {
     const sink = new RecordingAlertSink();
-    expect(await createDispatcherHandler({ sink, decode: alertFromItem })(sample as { Records: DynamoDBStreamRecord[] })).toEqual({ batchItemFailures: [] });
+    // The handler takes the event as @types/aws-lambda types it (a compile-time check).
+    const handler: (event: AwsDynamoDBStreamEvent) => Promise<unknown> = createDispatcherHandler({ sink, decode: alertFromItem });
+    expect(await handler(sample as unknown as AwsDynamoDBStreamEvent)).toEqual({ batchItemFailures: [] });
     expect(sink.emitted.map((a) => [a.id, a.key, a.level])).toEqual([['payments-1764583200000-9f2c1e7a4b5d6e8f0a1b2c3d', '7', 'HIGH']]);
   });
 
