@@ -2,7 +2,7 @@
  * Faults injected into the functions' DynamoDB clients as SDK middleware, so the code under test
  * runs unchanged: throttles answered inside the SDK's retry loop (some outlasting every retry), an
  * ingest invocation that dies after k of its window writes, and a closer that dies after emitting
- * a window's alerts but before taking the window out of the due index.
+ * a window's alerts (the records) but before taking the window out of the due index.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { windowPk } from '../../lib/store/tables.ts';
@@ -91,7 +91,7 @@ export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables:
       if (crashes !== undefined && crashes < 1 && !chaos.calm && chaos.random.chance(chaos.rates.closerCrash)) {
         alerted.set(id, crashes + 1);
         chaos.count('closerCrash');
-        throw new Error('chaos: the closer crashed after emitting alerts, before finishing the window');
+        throw new Error('chaos: the closer crashed after recording alerts, before finishing the window');
       }
     }
     return next();

@@ -150,6 +150,7 @@ export async function runStart(o: StartOptions): Promise<number> {
     // Under chaos a pass can crash or defer throttled windows; the next one finishes them.
     for (let pass = 0; pass < 10 && (last === undefined || last.incomplete); pass++) last = await runtime.runCloser().catch(() => undefined);
     if (last === undefined) throw new Error('the last closer pass kept failing');
+    await runtime.alertsDispatched();
     await tail.caughtUp();
 
     const alerts = tail.alerts;
