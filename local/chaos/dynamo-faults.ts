@@ -1,8 +1,8 @@
 /**
  * Faults injected into the functions' DynamoDB clients as SDK middleware, so the code under test
  * runs unchanged: throttles answered inside the SDK's retry loop (some outlasting every retry), an
- * ingest invocation that dies after k of its window writes, and a closer that dies after emitting
- * a window's alerts (the records) but before taking the window out of the due index.
+ * ingest invocation that dies after k of its window writes, and a closer that dies after recording
+ * a window's alerts but before taking the window out of the due index.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { windowPk } from '../../lib/store/tables.ts';
@@ -74,7 +74,7 @@ export function injectIngestFaults(client: DynamoDBClient, chaos: Chaos, tables:
 /** Faults of the closer's client. */
 export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables: { windows: string; alerts: string }): void {
   installThrottling(client, chaos, 'chaosCloserThrottle');
-  /** Windows whose alert record a closer has put, so whose alerts it emits next. */
+  /** Windows whose alert record a closer has put, so whose window it finishes next. */
   const alerted = new Map<string, number>();
   install(client, 'chaosCloserCrash', 'initialize', async (input, command, next) => {
     if (command === 'PutItemCommand' && input.TableName === tables.alerts && String(input.Item?.pk?.S).startsWith('alert#')) {
