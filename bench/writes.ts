@@ -11,7 +11,6 @@
 import { encodeKafkaEvent, type RecordInput } from '../lib/codec/encode.ts';
 import { decodeKafkaEvent } from '../lib/codec/kafka-event.ts';
 import { closeWindows } from '../lib/closer/close-windows.ts';
-import type { Alert } from '../lib/closer/ports.ts';
 import { loadIngestConfig } from '../lib/config/ingest-config.ts';
 import { ingestBatch } from '../lib/ingest/ingest-batch.ts';
 import { planBatch } from '../lib/ingest/plan.ts';
@@ -224,13 +223,11 @@ async function closerSample(ctx: BenchContext, records: RecordInput[], batchSize
 /** One closer pass over the tables that closes every window (as at the end of a stream), counted. */
 async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchContext['freshTables']>>): Promise<CloserFigures> {
   const counted = ctx.countingClient();
-  const alerts: Alert[] = [];
   const { cache } = wireRules(counted.client, { stateTable: tables.state, ttlMs: 60_000 });
   const t = performance.now();
   const report = await closeWindows({
     store: new DynamoCloserStore(counted.client, { windowsTable: tables.windows, stateTable: tables.state }),
     alerts: new DynamoAlertStore(counted.client, { tableName: tables.alerts, retentionMs: 7 * 86_400_000 }),
-    sink: { emit: async (a) => void alerts.push(...a) },
     pipelines: builtinPipelines,
     rules: () => cache.rules(),
     // Every partition idle and the watermark a day past the last event: every window closes.

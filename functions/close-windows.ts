@@ -1,6 +1,7 @@
 /**
  * Lambda entry point invoked on a schedule (EventBridge rate(1 minute)): closes every window the
- * watermark has passed, within this invocation's time, and emits the alerts its rules raise.
+ * watermark has passed, within this invocation's time, and records the alerts its rules raise (the
+ * dispatcher, functions/dispatch-alerts.ts, sends them on from the alerts table's stream).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -39,7 +40,7 @@ export const handler = middy(createCloserHandler(deps, record))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
 
-/** Disconnects the alert producer; the local runtime calls it on shutdown (Lambda never needs to). */
+/** Disconnects the backlog's admin client; the local runtime calls it on shutdown (Lambda never needs to). */
 export async function closeConnections(): Promise<void> {
-  await Promise.all([deps.sink.close(), deps.backlog.close()]);
+  await deps.backlog?.close();
 }

@@ -15,10 +15,12 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { eventSourceMappingConfigSchema } from '../local/esm/config.ts';
-import { DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings } from '../lib/config/deployment.ts';
+import { STREAM_RETENTION_SECONDS, streamMappingConfigSchema } from '../local/esm/stream-config.ts';
+import { alertStreamMapping, DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings, type AlertStreamSettings } from '../lib/config/deployment.ts';
 import { DEFAULT_MAX_EVENT_AHEAD_MS, MAX_EVENT_AHEAD_LIMIT_MS } from '../lib/config/ingest-config.ts';
 
 const esm = eventSourceMappingConfigSchema.shape;
+const streamEsm = streamMappingConfigSchema.shape;
 
 /** Thrown at synth when the configuration cannot deploy; the message names what to set. */
 export class StackConfigError extends Error {
@@ -111,9 +113,30 @@ const closerSchema = z.strictObject({
   sourcePartitions: z.record(z.string().regex(/^[a-zA-Z0-9._-]+$/), z.number().int().min(1)).optional(),
   watermarkPolicy: z.enum(['min', 'max']).default('min'),
   concurrency: z.number().int().min(1).max(256).default(16),
-  alertTopic: topicName.default(DEFAULT_ALERT_TOPIC),
   ruleCacheTtlMs: z.number().int().min(1).max(600_000).default(30_000),
   reservedConcurrency: z.number().int().min(1).optional(),
+});
+
+/**
+ * The dispatcher and its DynamoDB stream mapping on the alerts table. Mapping settings have CDK
+ * DynamoEventSource's names, as the local emulator's (local/esm/stream-config.ts: the field
+ * schemas are taken from there); omitted ones come from lib/config/deployment.ts.
+ */
+const dispatcherSchema = z.strictObject({
+  memorySize: z.number().int().min(128).max(10_240).default(256),
+  timeoutSeconds: z.number().int().min(1).max(900).default(30),
+  alertTopic: topicName.default(DEFAULT_ALERT_TOPIC),
+  reservedConcurrency: z.number().int().min(1).optional(),
+  batchSize: streamEsm.batchSize.unwrap().optional(),
+  maxBatchingWindow: wholeSeconds(streamEsm.maxBatchingWindow.unwrap()).optional(),
+  startingPosition: streamEsm.startingPosition.optional(),
+  retryAttempts: streamEsm.retryAttempts.unwrap().optional(),
+  maxRecordAge: wholeSeconds(streamEsm.maxRecordAge.unwrap())
+    .refine((s) => s === -1 || (s >= 60 && s <= 604_800), 'must be -1 (never) or 60-604800 seconds in AWS')
+    .optional(),
+  bisectBatchOnError: streamEsm.bisectBatchOnError.unwrap().optional(),
+  reportBatchItemFailures: streamEsm.reportBatchItemFailures.unwrap().optional(),
+  parallelizationFactor: streamEsm.parallelizationFactor.unwrap().optional(),
 });
 
 const alarmsSchema = z.strictObject({
@@ -127,6 +150,8 @@ const alarmsSchema = z.strictObject({
   lateEvents: z.number().int().min(1).default(1_000),
   /** Alerts fired (all pipelines) per 5 minutes at which the AlertsFired alarm goes off. */
   alertsFired: z.number().int().min(1).default(1),
+  /** Age (ms) of the oldest alert record the dispatcher has not sent yet (AWS/Lambda IteratorAge, maximum). */
+  alertIteratorAgeMs: z.number().int().min(1).default(60_000),
 });
 
 const vpcSchema = z.strictObject({
@@ -182,6 +207,7 @@ export const stackConfigSchema = z
     tables: tablesSchema.prefault({}),
     ingest: ingestSchema.prefault({}),
     closer: closerSchema.prefault({}),
+    dispatcher: dispatcherSchema.prefault({}),
     alarms: alarmsSchema.prefault({}),
   })
   .superRefine((c, ctx) => {
@@ -193,7 +219,7 @@ export const stackConfigSchema = z
         path: ['mskClusterArn'],
         message:
           'required: set context mskClusterArn (Amazon MSK) or bootstrapServers+secretArn (self-managed Kafka with SASL/SCRAM); ' +
-          'the closer needs one for the alert topic even with eventSourceMappings=false',
+          'the dispatcher needs one for the alert topic even with eventSourceMappings=false',
       });
     } else if (c.bootstrapServers && c.eventSourceMappings && !c.secretArn && !c.vpc) {
       ctx.addIssue({
@@ -281,13 +307,51 @@ export function resolveMapping(m: Mapping, stackName: string): ResolvedMapping {
   };
 }
 
+/** The alert stream mapping with every setting resolved: config, else lib/config/deployment.ts. */
+export function resolveAlertStream(d: StackConfig['dispatcher']): AlertStreamSettings {
+  const out = { ...alertStreamMapping };
+  for (const k of Object.keys(out) as (keyof AlertStreamSettings)[]) {
+    if (d[k] !== undefined) (out as Record<string, unknown>)[k] = d[k];
+  }
+  return out;
+}
+
+/**
+ * What would make the alert stream mapping lose alerts or never use its on-failure queue, by AWS's
+ * documented rules (https://docs.aws.amazon.com/lambda/latest/dg/services-ddb-params.html,
+ * services-ddb-batchfailurereporting.html): each problem names the property to set.
+ */
+export function alertStreamProblems(m: AlertStreamSettings): string[] {
+  const problems: string[] = [];
+  if (!m.reportBatchItemFailures) {
+    problems.push(
+      'dispatcher.reportBatchItemFailures: must be true: the dispatcher answers batchItemFailures, and Lambda ignores that answer unless the mapping has ' +
+        'ReportBatchItemFailures, checkpointing past the alerts that were not sent',
+    );
+  }
+  if (m.retryAttempts === -1 && m.maxRecordAge === -1) {
+    problems.push(
+      'dispatcher.retryAttempts / dispatcher.maxRecordAge: set at least one (e.g. retryAttempts=10): with both -1 an alert the topic refuses is retried ' +
+        `until it leaves the stream (${STREAM_RETENTION_SECONDS / 3600} h), holding up its shard, and the on-failure queue never receives it`,
+    );
+  }
+  if (m.maxRecordAge > STREAM_RETENTION_SECONDS) {
+    problems.push(
+      `dispatcher.maxRecordAge: ${m.maxRecordAge} s is beyond a DynamoDB stream's ${STREAM_RETENTION_SECONDS} s retention, so records expire first and never reach the ` +
+        `on-failure queue: set it to at most ${STREAM_RETENTION_SECONDS} (or -1 with retryAttempts)`,
+    );
+  }
+  return problems;
+}
+
 /** Validates a configuration object; the error lists each property with what to set. */
 export function parseStackConfig(input: unknown, source = 'configuration'): StackConfig {
   const result = stackConfigSchema.safeParse(input);
   const lines = result.success
-    ? result.data.eventSourceMappings
-      ? mappingProblems(result.data.mappings.map((m) => resolveMapping(m, result.data.stackName)))
-      : []
+    ? [
+        ...(result.data.eventSourceMappings ? mappingProblems(result.data.mappings.map((m) => resolveMapping(m, result.data.stackName))) : []),
+        ...alertStreamProblems(resolveAlertStream(result.data.dispatcher)),
+      ]
     : result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
   if (result.success && lines.length === 0) return result.data;
   throw new StackConfigError(`streamguard stack ${source} is invalid; set these (config file or -c key=value):\n${lines.map((l) => `  ${l}`).join('\n')}`);

@@ -1,6 +1,7 @@
 /**
- * Alarms and a dashboard: Lambda errors and throttles, Kafka OffsetLag (AWS/Lambda), and the EMF
- * metrics the functions publish (namespace `streamguard`, dimension `service` = ingest | closer).
+ * Alarms and a dashboard: Lambda errors and throttles, Kafka OffsetLag and the alert stream's
+ * IteratorAge (AWS/Lambda), and the EMF metrics the functions publish (namespace `streamguard`,
+ * dimension `service` = ingest | closer | dispatcher).
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
@@ -17,6 +18,9 @@ export const METRICS_NAMESPACE = 'streamguard';
 export interface MonitoringProps {
   ingest: lambda.IFunction;
   closer: lambda.IFunction;
+  dispatcher: lambda.IFunction;
+  /** The alert stream mapping's on-failure destination. */
+  alertFailureQueue: sqs.IQueue;
   /** Pipeline names: the closer publishes AlertsFired_<pipeline>. */
   pipelines: string[];
   closerTimeoutMs: number;
@@ -34,13 +38,24 @@ export class Monitoring extends Construct {
     super(scope, id);
     const minute = Duration.minutes(1);
     const five = Duration.minutes(5);
-    const emf = (service: 'ingest' | 'closer', metricName: string, statistic: string, period = five) =>
+    const emf = (service: 'ingest' | 'closer' | 'dispatcher', metricName: string, statistic: string, period = five) =>
       new cw.Metric({ namespace: METRICS_NAMESPACE, metricName, dimensionsMap: { service }, statistic, period });
 
     const ingestErrors = p.ingest.metricErrors({ period: minute, statistic: 'Sum' });
     const closerErrors = p.closer.metricErrors({ period: minute, statistic: 'Sum' });
     const ingestThrottles = p.ingest.metricThrottles({ period: five, statistic: 'Sum' });
     const closerThrottles = p.closer.metricThrottles({ period: five, statistic: 'Sum' });
+    const dispatcherErrors = p.dispatcher.metricErrors({ period: minute, statistic: 'Sum' });
+    const dispatcherThrottles = p.dispatcher.metricThrottles({ period: five, statistic: 'Sum' });
+    // How old the newest alert record the dispatcher has read was when it read it: alerts waiting in the outbox.
+    const iteratorAge = new cw.Metric({
+      namespace: 'AWS/Lambda',
+      metricName: 'IteratorAge',
+      dimensionsMap: { FunctionName: p.dispatcher.functionName },
+      statistic: 'Maximum',
+      period: minute,
+    });
+    const dispatched = emf('dispatcher', 'AlertsDispatched', 'Sum');
     const offsetLag = new cw.Metric({
       namespace: 'AWS/Lambda',
       metricName: 'OffsetLag',
@@ -80,6 +95,17 @@ export class Monitoring extends Construct {
     alarm('CloserErrors', 'window closer failing in 3 of the last 5 minutes', closerErrors, 1, 5, 3);
     alarm('IngestThrottles', 'ingest throttled', ingestThrottles, 1, 3, 2);
     alarm('CloserThrottles', 'closer throttled', closerThrottles, 1, 3, 2);
+    alarm('DispatcherErrors', 'alert dispatcher failing (alerts retried from the stream) in 3 of the last 5 minutes', dispatcherErrors, 1, 5, 3);
+    alarm('DispatcherThrottles', 'alert dispatcher throttled', dispatcherThrottles, 1, 3, 2);
+    alarm('AlertIteratorAge', `alert records waiting more than ${p.alarms.alertIteratorAgeMs / 1000} s to be sent (IteratorAge of the alerts stream)`, iteratorAge, p.alarms.alertIteratorAgeMs, 3, 2);
+    alarm(
+      'AlertDeliveryFailures',
+      'alert records the stream mapping gave up on (see the alert delivery failure queue and the README runbook)',
+      p.alertFailureQueue.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }),
+      1,
+      1,
+      1,
+    );
     if (p.mappings) alarm('OffsetLag', `Kafka consumer lag above ${p.alarms.offsetLag} records for 15 minutes`, offsetLag, p.alarms.offsetLag, 3, 3);
     alarm('Quarantined', `more than ${p.alarms.quarantined} records quarantined in 5 minutes (bad input)`, quarantined, p.alarms.quarantined, 1, 1);
     alarm('LateEvents', `more than ${p.alarms.lateEvents} late events in 5 minutes (watermark delay too short?)`, late, p.alarms.lateEvents, 1, 1);
@@ -109,6 +135,11 @@ export class Monitoring extends Construct {
       graph('Closer duration (ms, max) / windows set aside', [closerDuration, setAside]),
       graph('Alerts fired by pipeline', alertsBy),
       graph('Closer errors / throttles', [closerErrors, closerThrottles.with({ period: minute })]),
+    );
+    this.dashboard.addWidgets(
+      graph('Alerts dispatched', [dispatched]),
+      graph('Alert stream IteratorAge (ms, max)', [iteratorAge]),
+      graph('Dispatcher errors / throttles', [dispatcherErrors, dispatcherThrottles.with({ period: minute })]),
     );
     this.dashboard.addWidgets(new cw.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 3 }));
   }

@@ -1,7 +1,7 @@
 /**
  * The streamguard stack: DynamoDB tables (from lib/store/tables.ts), the ingest function with one
- * Kafka event source mapping per topic, the window closer on an EventBridge schedule, least-privilege
- * roles, alarms and a dashboard. Everything comes from a validated StackConfig (infra/config.ts).
+ * Kafka event source mapping per topic, the window closer on an EventBridge schedule, the alert
+ * dispatcher on the alerts table's stream (the outbox), least-privilege roles, alarms and a dashboard. Everything comes from a validated StackConfig (infra/config.ts).
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   AuthenticationMethod,
+  DynamoEventSource,
   KafkaDlq,
   ManagedKafkaEventSource,
   SelfManagedKafkaEventSource,
@@ -26,12 +27,13 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { loadCloserConfig } from '../lib/config/closer-config.ts';
+import { loadDispatcherConfig } from '../lib/config/dispatcher-config.ts';
 import { ConfigError } from '../lib/config/env.ts';
 import { loadIngestConfig, TABLE_ENV } from '../lib/config/ingest-config.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import { allTables, windowsTable, type KeyDef, type TableDef } from '../lib/store/tables.ts';
 import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleTarget } from './bundling.ts';
-import { resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
+import { resolveAlertStream, resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
 import { groupArn, parseClusterArn, topicArn, type MskCluster } from './kafka-arns.ts';
 import { addMonitoring } from './monitoring.ts';
 
@@ -52,8 +54,11 @@ export class StreamGuardStack extends Stack {
   readonly tables: Record<TableId, dynamodb.Table>;
   readonly ingest: NodejsFunction;
   readonly closer: NodejsFunction;
+  readonly dispatcher: NodejsFunction;
   readonly schedule: events.Rule;
   readonly failureQueue: sqs.Queue | undefined;
+  /** Where the alert stream mapping hands the batches it gave up on. */
+  readonly alertFailureQueue: sqs.Queue;
 
   constructor(scope: Construct, id: string, props: StreamGuardStackProps) {
     super(scope, id, props);
@@ -109,6 +114,12 @@ export class StreamGuardStack extends Stack {
       // checks); otherwise a batch not fully applied fails whole and is retried.
       REPORT_BATCH_ITEM_FAILURES: String(cfg.eventSourceMappings && mappings.length > 0 && mappings.every((m) => m.reportBatchItemFailures)),
     };
+    // Where a Kafka client reaches the cluster (MSK: IAM auth, brokers looked up from the cluster ARN).
+    const kafkaEnv: Record<string, string> = cluster
+      ? { MSK_CLUSTER_ARN: cluster.arn }
+      : { KAFKA_BROKERS: cfg.bootstrapServers!.join(','), ...(cfg.secretArn ? { KAFKA_SECRET_ARN: cfg.secretArn } : {}) };
+    // The closer reads the mappings' backlog (read-only) when there are mappings; it never produces.
+    const closerReadsBacklog = cfg.eventSourceMappings && mappings.length > 0;
     const closerEnv: Record<string, string> = {
       ...baseEnv,
       [TABLE_ENV.windows]: t.windows.tableName,
@@ -121,21 +132,20 @@ export class StreamGuardStack extends Stack {
         : {}),
       // The mappings' groups: the closer reads their backlog, so a partition with records still to
       // read never counts as idle (lib/closer/watermark.ts).
-      ...(cfg.eventSourceMappings && mappings.length > 0 ? { SOURCE_CONSUMER_GROUPS: mappings.map((m) => `${m.topic}=${m.consumerGroupId}`).join(',') } : {}),
+      ...(closerReadsBacklog ? { SOURCE_CONSUMER_GROUPS: mappings.map((m) => `${m.topic}=${m.consumerGroupId}`).join(','), ...kafkaEnv } : {}),
       WATERMARK_POLICY: cfg.closer.watermarkPolicy,
       CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
-      ALERT_TOPIC: cfg.closer.alertTopic,
       RULE_CACHE_TTL_MS: String(cfg.closer.ruleCacheTtlMs),
-      ...(cluster
-        ? { MSK_CLUSTER_ARN: cluster.arn }
-        : { KAFKA_BROKERS: cfg.bootstrapServers!.join(','), ...(cfg.secretArn ? { KAFKA_SECRET_ARN: cfg.secretArn } : {}) }),
     };
-    checkFunctionEnv(ingestEnv, closerEnv);
+    const dispatcherEnv: Record<string, string> = { ...baseEnv, ALERT_TOPIC: cfg.dispatcher.alertTopic, ...kafkaEnv };
+    checkFunctionEnv(ingestEnv, closerEnv, dispatcherEnv);
 
     const ingestLogs = this.logGroup('IngestLogs', cfg, removalPolicy);
     const closerLogs = this.logGroup('CloserLogs', cfg, removalPolicy);
     const ingestRole = this.functionRole('IngestRole', 'streamguard ingest: Kafka mappings -> windowed counters', ingestLogs);
-    const closerRole = this.functionRole('CloserRole', 'streamguard closer: closes windows, evaluates rules, emits alerts', closerLogs);
+    const closerRole = this.functionRole('CloserRole', 'streamguard closer: closes windows, evaluates rules, records alerts', closerLogs);
+    const dispatcherLogs = this.logGroup('DispatcherLogs', cfg, removalPolicy);
+    const dispatcherRole = this.functionRole('DispatcherRole', 'streamguard dispatcher: alerts table stream -> alert topic', dispatcherLogs);
 
     this.ingest = new NodejsFunction(this, 'Ingest', {
       ...common,
@@ -151,26 +161,45 @@ export class StreamGuardStack extends Stack {
 
     if (cfg.runtime === 'nodejs22.x') acknowledgeRuntime(this.ingest);
 
-    // The closer talks to the brokers, so it runs where they are reachable; ingest does not (the
-    // event source mapping reaches the cluster itself), so it stays out of the VPC.
+    // The dispatcher produces to the brokers, and the closer reads the source backlog from them, so
+    // both run where the brokers are reachable; ingest does not talk to them (the event source
+    // mapping reaches the cluster itself), so it stays out of the VPC.
     const network = cfg.vpc ? this.network(cfg.vpc) : undefined;
+    const closerNetwork = closerReadsBacklog ? network : undefined;
     this.closer = new NodejsFunction(this, 'Closer', {
       ...common,
       entry: join(REPO_ROOT, 'functions/close-windows.ts'),
-      description: 'streamguard closer: closes due windows, evaluates rules, writes and emits alerts',
+      description: 'streamguard closer: closes due windows, evaluates rules, records alerts (the dispatcher sends them)',
       role: closerRole,
       logGroup: closerLogs,
       memorySize: cfg.closer.memorySize,
       timeout: Duration.seconds(cfg.closer.timeoutSeconds),
       reservedConcurrentExecutions: cfg.closer.reservedConcurrency,
       environment: closerEnv,
-      ...(network ? { vpc: network.vpc, vpcSubnets: { subnets: network.subnets }, securityGroups: network.securityGroups } : {}),
+      ...(closerNetwork ? { vpc: closerNetwork.vpc, vpcSubnets: { subnets: closerNetwork.subnets }, securityGroups: closerNetwork.securityGroups } : {}),
     });
     if (cfg.runtime === 'nodejs22.x') acknowledgeRuntime(this.closer);
-    if (network) {
+    this.dispatcher = new NodejsFunction(this, 'Dispatcher', {
+      ...common,
+      entry: join(REPO_ROOT, 'functions/dispatch-alerts.ts'),
+      description: 'streamguard dispatcher: sends each new alert record (alerts table stream) to the alert topic, at least once',
+      role: dispatcherRole,
+      logGroup: dispatcherLogs,
+      memorySize: cfg.dispatcher.memorySize,
+      timeout: Duration.seconds(cfg.dispatcher.timeoutSeconds),
+      reservedConcurrentExecutions: cfg.dispatcher.reservedConcurrency,
+      environment: dispatcherEnv,
+      ...(network ? { vpc: network.vpc, vpcSubnets: { subnets: network.subnets }, securityGroups: network.securityGroups } : {}),
+    });
+    if (cfg.runtime === 'nodejs22.x') acknowledgeRuntime(this.dispatcher);
+    for (const [role, inVpc] of [
+      [closerRole, closerNetwork !== undefined],
+      [dispatcherRole, network !== undefined],
+    ] as const) {
+      if (!inVpc) continue;
       // With its own role, a VPC function does not get ENI permissions by itself.
-      closerRole.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(VPC_ACCESS_POLICY));
-      Validations.of(closerRole).acknowledge({
+      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(VPC_ACCESS_POLICY));
+      Validations.of(role).acknowledge({
         id: managedPolicyFinding(VPC_ACCESS_POLICY),
         reason: 'Added by Lambda VPC placement: ENI create/describe/delete cannot be scoped to resources that do not exist yet.',
       });
@@ -196,20 +225,66 @@ export class StreamGuardStack extends Stack {
     // An alert at close: one UpdateItem that creates the record or completes an early one.
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.alerts));
 
-    // ---- Kafka: the closer produces alerts (MSK: IAM auth, brokers looked up from the cluster).
-    // Self-managed Kafka with SCRAM: the closer reads the same secret the mappings use (the ARN, not
-    // the credentials, is in its environment).
-    if (!cluster && cfg.secretArn) allow(closerRole, ['secretsmanager:GetSecretValue'], [cfg.secretArn]);
+    // ---- Kafka: the dispatcher produces alerts; the closer only reads the mappings' backlog (MSK:
+    // IAM auth, brokers looked up from the cluster). Self-managed Kafka with SCRAM: both read the
+    // secret the mappings use (the ARN, not the credentials, is in their environment).
+    const kafkaUsers = [dispatcherRole, ...(closerReadsBacklog ? [closerRole] : [])];
+    for (const role of kafkaUsers) {
+      if (!cluster && cfg.secretArn) allow(role, ['secretsmanager:GetSecretValue'], [cfg.secretArn]);
+      if (cluster) {
+        allow(role, ['kafka:GetBootstrapBrokers'], [cluster.arn]);
+        allow(role, ['kafka-cluster:Connect'], [cluster.arn]);
+      }
+    }
     if (cluster) {
-      allow(closerRole, ['kafka:GetBootstrapBrokers'], [cluster.arn]);
-      allow(closerRole, ['kafka-cluster:Connect'], [cluster.arn]);
-      allow(closerRole, ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], [topicArn(cluster, cfg.closer.alertTopic)]);
-      if (cfg.eventSourceMappings && mappings.length > 0) {
+      allow(dispatcherRole, ['kafka-cluster:DescribeTopic', 'kafka-cluster:WriteData'], [topicArn(cluster, cfg.dispatcher.alertTopic)]);
+      if (closerReadsBacklog) {
         // The backlog: log end offsets (ListOffsets) and the mappings' committed offsets (OffsetFetch).
         allow(closerRole, ['kafka-cluster:DescribeTopic'], mappings.map((m) => topicArn(cluster, m.topic)));
         allow(closerRole, ['kafka-cluster:DescribeGroup'], mappings.map((m) => groupArn(cluster, m.consumerGroupId)));
       }
     }
+
+    // ---- The outbox: the alerts table's stream feeds the dispatcher. The mapping reads the stream
+    // with the dispatcher's role (DescribeStream, GetShardIterator, GetRecords on the stream, and
+    // ListStreams, granted by the event source) and hands batches it gives up on to this queue.
+    this.alertFailureQueue = new sqs.Queue(this, 'AlertDeliveryFailures', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.alertFailureQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself the on-failure destination of the alert stream mapping (descriptions of batches given up on); it has nowhere further to send.',
+    });
+    const stream = resolveAlertStream(cfg.dispatcher);
+    this.dispatcher.addEventSource(
+      new DynamoEventSource(t.alerts, {
+        startingPosition: stream.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: stream.batchSize,
+        maxBatchingWindow: Duration.seconds(stream.maxBatchingWindow),
+        retryAttempts: stream.retryAttempts,
+        // -1 (never) is AWS's default, and not a Duration.
+        maxRecordAge: stream.maxRecordAge === -1 ? undefined : Duration.seconds(stream.maxRecordAge),
+        bisectBatchOnError: stream.bisectBatchOnError,
+        reportBatchItemFailures: stream.reportBatchItemFailures,
+        parallelizationFactor: stream.parallelizationFactor,
+        onFailure: new SqsDlq(this.alertFailureQueue),
+        // Only alert INSERTs invoke the function (results, set-aside records, updates and TTL
+        // deletions are dropped by the mapping); the dispatcher checks the same itself.
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.isEqual('INSERT'),
+            dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('alert#') }, sk: { S: lambda.FilterRule.isEqual('alert') } } },
+          }),
+        ],
+      }),
+    );
+    Validations.of(dispatcherRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, granted by the DynamoDB event source for its poller: it lists the account\'s streams and takes no resource; every other stream read is on the alerts table stream ARN.',
+    });
 
     // ---- Event source mappings (off for LocalStack's free tier).
     this.failureQueue = undefined;
@@ -242,6 +317,8 @@ export class StreamGuardStack extends Stack {
     addMonitoring(this, {
       ingest: this.ingest,
       closer: this.closer,
+      dispatcher: this.dispatcher,
+      alertFailureQueue: this.alertFailureQueue,
       pipelines: builtinPipelines.map((p) => p.name),
       closerTimeoutMs: cfg.closer.timeoutSeconds * 1000,
       alarms: cfg.alarms,
@@ -255,6 +332,8 @@ export class StreamGuardStack extends Stack {
     new CfnOutput(this, 'AlertsTableName', { value: t.alerts.tableName });
     new CfnOutput(this, 'IngestFunctionName', { value: this.ingest.functionName });
     new CfnOutput(this, 'CloserFunctionName', { value: this.closer.functionName });
+    new CfnOutput(this, 'DispatcherFunctionName', { value: this.dispatcher.functionName });
+    new CfnOutput(this, 'AlertDeliveryFailureQueueUrl', { value: this.alertFailureQueue.queueUrl, description: 'batches of alert records the dispatcher gave up on (README, runbook)' });
     if (this.failureQueue) new CfnOutput(this, 'IngestFailureQueueUrl', { value: this.failureQueue.queueUrl });
   }
 
@@ -268,6 +347,7 @@ export class StreamGuardStack extends Stack {
       ...capacity,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: cfg.tables.pointInTimeRecovery },
       timeToLiveAttribute: def.ttlAttribute,
+      stream: def.stream === 'NEW_IMAGE' ? dynamodb.StreamViewType.NEW_IMAGE : undefined,
       deletionProtection: cfg.tables.deletionProtection,
       removalPolicy,
     });
@@ -429,12 +509,13 @@ function retentionDays(days: number): logs.RetentionDays {
  * The environment each function gets must satisfy the loader that function runs at init; check it
  * at synth (table names are tokens here, so stand-ins are used) rather than at the first invocation.
  */
-function checkFunctionEnv(ingestEnv: Record<string, string>, closerEnv: Record<string, string>): void {
+function checkFunctionEnv(ingestEnv: Record<string, string>, closerEnv: Record<string, string>, dispatcherEnv: Record<string, string>): void {
   const stand = (env: Record<string, string>) =>
     Object.fromEntries(Object.entries(env).map(([k, v]) => [k, (Object.values(TABLE_ENV) as string[]).includes(k) ? 'table-name' : v]));
   try {
     loadIngestConfig(stand(ingestEnv));
     loadCloserConfig(stand(closerEnv));
+    loadDispatcherConfig(stand(dispatcherEnv));
   } catch (err) {
     if (err instanceof ConfigError) throw new StackConfigError(`the stack would misconfigure a function: ${err.message}`);
     throw err;

@@ -1,5 +1,5 @@
 /**
- * The engine's public entry: pipelines and their DSL, ingest and the closer as plain handlers,
+ * The engine's public entry: pipelines and their DSL, ingest, the closer and the alert dispatcher as plain handlers,
  * rules, the storage ports and the errors. Nothing here imports the AWS SDK; the DynamoDB
  * adapters and the wiring of deployed functions are in lib/store/dynamodb/index.ts, the in-memory
  * adapters (for tests) in lib/store/memory/index.ts. See docs/design.md.
@@ -35,6 +35,8 @@ export { createRouter, type Router } from './ingest/router.ts';
 export { closeWindows, type CloserDeps, type CloserReport, type PipelineReport } from './closer/close-windows.ts';
 export { createCloserHandler, type CloserContext, type CloserHandler } from './closer/closer-handler.ts';
 export { watermarkOf, type WatermarkOptions, type WatermarkPolicy } from './closer/watermark.ts';
+export { createDispatcherHandler, dispatchAlerts, isAlertInsert, AlertRecordError, type DispatcherDeps, type DispatcherHandler, type DispatchReport } from './dispatcher/dispatch-alerts.ts';
+export type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamBatchResponse } from './dispatcher/stream-event.ts';
 export { alertId } from './closer/alert-id.ts';
 export type { Alert, AlertSink, AlertStore, CloserStore, DueWindow, QuietClose, WindowVerdict } from './closer/ports.ts';
 export type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from './store/ports.ts';

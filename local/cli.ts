@@ -19,7 +19,7 @@ const USAGE = `usage: streamguard <command>
   replay  <events.jsonl> [--out DIR]      feed a recorded event log (as start --out writes it) through the pipelines
   produce --brokers h:p[,h:p] [--events N] [--seed S]   produce a generated scenario to a running cluster
           [--real-time [--rate N] [--seconds S]]        paced on the wall clock (its watermark delay is 10 s)
-  invoke  <ingest|close-windows> <event.json>          run one function on one event (e.g. events/payments.json)
+  invoke  <ingest|close-windows|dispatch-alerts> <event.json>  run one function on one event (e.g. events/payments.json, events/dynamodb-stream.json)
   top     <pipeline> [--by FEATURE] [--n 10]           top keys of a pipeline's windows (WINDOWS_TABLE, AWS_ENDPOINT_URL)
   rules   list | put <rule.json> | delete <id> | test <rule.json>   manage rules (STATE_TABLE, AWS_ENDPOINT_URL)
   verify  [--events N=20000] [--seed S=1] [--chaos] [--hostile] [--min-faults K] [--out DIR]
@@ -112,7 +112,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'invoke':
-      if (positionals.length < 2) throw new Error('usage: streamguard invoke <ingest|close-windows> <event.json>');
+      if (positionals.length < 2) throw new Error('usage: streamguard invoke <ingest|close-windows|dispatch-alerts> <event.json>');
       return runInvoke(positionals[0]!, positionals[1]!);
     case 'top':
       if (!positionals[0]) throw new Error('usage: streamguard top <pipeline> [--by FEATURE] [--n 10]');

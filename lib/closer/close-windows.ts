@@ -2,14 +2,16 @@
  * One closer run: per pipeline, compute the watermark, then close every window of the due index
  * whose end it has passed and evaluate the rules on its final features. A window that raises no
  * alert is closed, given its verdict and taken out of the index in one write. One that does is
- * closed, its alerts recorded and emitted, and only then taken out of the index: a run that dies
- * midway leaves it closed in the index, and the next run finishes it (idempotently).
+ * closed and its alerts recorded, and only then taken out of the index: a run that dies midway
+ * leaves it closed in the index, and the next run finishes it (idempotently). The alert record is
+ * the emission: the dispatcher sends it on from the alerts table's stream (lib/dispatcher), so the
+ * closer never talks to the alert topic.
  *
  * Failures are sorted three ways, so that no window holds up the others:
- * - passing (throttling, 5xx, timeouts, an alert topic out of reach): the window, or the
+ * - passing (throttling, 5xx, timeouts): the window, or the
  *   pipeline whose marks or due index could not be read, waits for the next run (`incomplete`);
  * - the window's own (DynamoDB refuses its result or alert item, its item is missing or
- *   malformed, the rules fail on it, the alert topic refuses its message): the window is set
+ *   malformed, the rules fail on it): the window is set
  *   aside, recorded with the reason for an operator and taken out of the due index;
  * - anything else (a missing grant, a bug outside one window's data, a crash) fails the run as
  *   before: it is no window's fault, and setting every window aside would hide an outage.
@@ -23,13 +25,12 @@ import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
 import { alertId } from './alert-id.ts';
 import { outputFeatures } from './output-features.ts';
-import { AlertRejectedError, UnclosableWindowError, type Alert, type AlertSink, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
+import { UnclosableWindowError, type Alert, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
   store: CloserStore;
   alerts: AlertStore;
-  sink: AlertSink;
   pipelines: readonly Pipeline[];
   /** The rules in force for this run (one consistent set for every window). */
   rules: () => Promise<readonly Rule[]>;
@@ -43,7 +44,7 @@ export interface CloserDeps {
   /** Milliseconds this run may still use; it stops taking new windows below `reserveMs`. */
   remainingMs: () => number;
   reserveMs: number;
-  /** Test-only fault: called after a window's alerts are out and before it leaves the due index. */
+  /** Test-only fault: called after a window's alerts are recorded and before it leaves the due index. */
   beforeFinish?: (window: DueWindow) => void | Promise<void>;
 }
 
@@ -70,19 +71,14 @@ export interface CloserReport {
   setAside: SetAsideWindow[];
 }
 
-/** A failure that passes with time: what it stopped waits for the next run. */
-class Deferred extends Error {
-  override readonly name = 'Deferred';
-}
-
 function passes(err: unknown): boolean {
-  return err instanceof Deferred || err instanceof TransientStoreError || isTransient(err);
+  return err instanceof TransientStoreError || isTransient(err);
 }
 
 /** A failure that is the window's own: retrying it every run would only repeat it. */
 function isWindowFault(err: unknown): boolean {
   // DynamoDB refused an item of this window (over 400 KB, a value out of range...).
-  return err instanceof UnclosableWindowError || err instanceof AlertRejectedError || (err instanceof Error && err.name === 'ValidationException');
+  return err instanceof UnclosableWindowError || (err instanceof Error && err.name === 'ValidationException');
 }
 
 const describe = (err: unknown) => (err instanceof Error ? `${err.name}: ${err.message}` : String(err));
@@ -160,7 +156,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     };
 
     /** Closes a window and records its alerts; whether this run closed it (or found it closed), and its verdict. */
-    const closeAndEmit = async (due: DueWindow): Promise<{ closedNow: boolean; verdict: WindowVerdict | undefined }> => {
+    const closeAndRecord = async (due: DueWindow): Promise<{ closedNow: boolean; verdict: WindowVerdict | undefined }> => {
       const { window, closedNow } = await deps.store.close(due, deps.now());
       const { features, verdict } = judge(due, window);
       const now = deps.now();
@@ -181,16 +177,6 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       for (const alert of alerts) {
         if (await deps.alerts.putAlert(alert)) pr.alerts++;
         else pr.duplicateAlerts++;
-      }
-      // Emitted even when the record existed: the run that wrote it may have died before emitting.
-      if (alerts.length > 0) {
-        try {
-          await deps.sink.emit(alerts);
-        } catch (err) {
-          // A topic out of reach is no window's fault: the window waits, whatever the error says.
-          if (err instanceof AlertRejectedError) throw err;
-          throw new Deferred(`alert topic: ${describe(err)}`, { cause: err });
-        }
       }
       return { closedNow, verdict: verdictOf(verdict, now) };
     };
@@ -225,7 +211,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           pr.closed++;
           return;
         }
-        ({ closedNow, verdict } = await closeAndEmit(due));
+        ({ closedNow, verdict } = await closeAndRecord(due));
       } catch (err) {
         return onFailure(due, err);
       }

@@ -1,4 +1,4 @@
-/** What the window closer needs from storage and from the alert topic. */
+/** What the window closer needs from storage, and the sink port the dispatcher sends alerts through. */
 import { StreamguardError } from '../errors.ts';
 import type { StoredWindow } from '../windows/features-of.ts';
 import type { OutputFeatures } from './output-features.ts';
@@ -139,8 +139,8 @@ export interface AlertStore {
 export class UnclosableWindowError extends StreamguardError {}
 
 /**
- * The alert topic refused these alerts for good (a message too large, say): retrying cannot help,
- * so the window is set aside. Every other sink failure is taken as passing (the window waits).
+ * The alert topic refused these alerts for good (a message too large, say): retrying cannot help.
+ * The dispatcher names the record; its mapping retries it, then hands its batch to the on-failure queue.
  */
 export class AlertRejectedError extends StreamguardError {}
 
@@ -154,6 +154,7 @@ export interface SourceBacklog {
   of(topic: string): Promise<ReadonlyMap<number, number> | undefined>;
 }
 
+/** Where the dispatcher sends alerts (the Kafka topic; EventBridge or SNS would be further sinks). */
 export interface AlertSink {
   /** At-least-once delivery; the alert id travels with each message so consumers can dedupe. */
   emit(alerts: Alert[]): Promise<void>;

@@ -6,7 +6,6 @@ import { builtinPipelines } from '../pipelines/builtin.ts';
 import { resultPipelinesOf } from '../rules/defaults.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { wireRules } from '../rules/wire.ts';
-import { KafkaAlertSink } from '../sinks/kafka-alert-sink.ts';
 import { KafkaSourceBacklog } from '../sinks/kafka-backlog.ts';
 import { kafkaFor } from '../sinks/msk.ts';
 import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
@@ -17,16 +16,17 @@ export function wireCloser(
   client: DynamoDBClient,
   config: CloserConfig,
   runtime: { now?: () => number; pipelines?: readonly Pipeline[]; ruleTtlMs?: number; log?: Log } = {},
-): Omit<CloserDeps, 'remainingMs'> & { sink: KafkaAlertSink; backlog: KafkaSourceBacklog } {
+): Omit<CloserDeps, 'remainingMs'> & { backlog: KafkaSourceBacklog | undefined } {
   const pipelines = runtime.pipelines ?? builtinPipelines;
   const now = runtime.now ?? Date.now;
   const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, now, ttlMs: runtime.ruleTtlMs, log: runtime.log });
-  const kafka = () => kafkaFor(config.kafka, 'streamguard-closer');
+  // Kafka only for the source backlog (read-only); alerts go out through the dispatcher.
+  const target = config.kafka;
+  const backlog = target && Object.keys(config.sourceGroups).length > 0 ? new KafkaSourceBacklog(() => kafkaFor(target, 'streamguard-closer'), config.sourceGroups, runtime.log) : undefined;
   return {
     store: new DynamoCloserStore(client, { windowsTable: config.tables.windows, stateTable: config.tables.state }),
     alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
-    sink: new KafkaAlertSink(kafka, config.alertTopic),
-    backlog: new KafkaSourceBacklog(kafka, config.sourceGroups, runtime.log),
+    backlog,
     pipelines,
     rules: () => cache.rules(),
     watermark: config.watermark,

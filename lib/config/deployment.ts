@@ -47,3 +47,35 @@ export const DEFAULT_WATERMARK_DELAY_MS = 600_000;
 /** Where records the mappings give up on go (a Kafka topic locally). */
 export const DEFAULT_FAILURE_TOPIC = 'streamguard_ingest_failures';
 export const DEFAULT_CLOSER_SCHEDULE_MINUTES = 1;
+
+/** The alerts table's stream mapping (CDK DynamoEventSource property names), for the stack and the local runtime. */
+export interface AlertStreamSettings {
+  batchSize: number;
+  /** Seconds. */
+  maxBatchingWindow: number;
+  startingPosition: 'TRIM_HORIZON' | 'LATEST';
+  /** -1 = until the record expires (24 h in a DynamoDB stream). */
+  retryAttempts: number;
+  /** Seconds; -1 = never. */
+  maxRecordAge: number;
+  bisectBatchOnError: boolean;
+  reportBatchItemFailures: boolean;
+  parallelizationFactor: number;
+}
+
+/**
+ * Bounded retries and record age, so an alert the topic refuses for good goes to the on-failure
+ * queue instead of holding its shard for the stream's 24 hours; partial batch responses and
+ * bisection, so it is found alone and the alerts beside it go through. TRIM_HORIZON: alerts
+ * recorded before the mapping existed are still sent. No batching window: an alert goes at once.
+ */
+export const alertStreamMapping: AlertStreamSettings = {
+  batchSize: 100,
+  maxBatchingWindow: 0,
+  startingPosition: 'TRIM_HORIZON',
+  retryAttempts: 10,
+  maxRecordAge: 3_600,
+  bisectBatchOnError: true,
+  reportBatchItemFailures: true,
+  parallelizationFactor: 1,
+};

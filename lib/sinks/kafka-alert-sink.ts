@@ -67,7 +67,7 @@ export class KafkaAlertSink implements AlertSink {
         messages: alerts.map((a) => ({ key: a.key, value: alertMessageValue(a), headers: { 'alert-id': a.id, 'alert-type': a.alertType } })),
       });
     } catch (err) {
-      // Refused for what the messages are (too large for the topic): the closer sets the window aside.
+      // Refused for what the messages are (too large for the topic): the dispatcher names the record for its mapping's on-failure queue.
       const type = refusedType(err);
       if (type) throw new AlertRejectedError(`alert topic "${this.topic}" refused the alerts of window ${alerts[0]!.pipeline}/${alerts[0]!.key}/${alerts[0]!.windowStart}: ${type}`, { cause: err });
       throw err;

@@ -25,6 +25,8 @@ export interface TableDef {
   sortKey: KeyDef;
   indexes: IndexDef[];
   ttlAttribute: string | undefined;
+  /** A DynamoDB stream on the table, with what each record carries. */
+  stream?: 'NEW_IMAGE';
 }
 
 /** Windowed aggregates: pk "<pipeline>#<key>", sk window start (epoch ms). */
@@ -69,6 +71,8 @@ export const sideOutputTable: TableDef = {
  * Closer output: alerts (pk "alert#<alert id>", sk "alert"), written once with a conditional put,
  * risk results (pk "result#<pipeline>#<key>", sk window start), upserted per window, and windows
  * the closer set aside (pk "aside#<pipeline>", sk "<window start>#<key>", with the reason).
+ * It is the alerts' outbox: its stream (new images) feeds the dispatcher, which sends each alert
+ * record's INSERT to the alert topic (lib/dispatcher).
  */
 export const alertsTable: TableDef = {
   id: 'alerts',
@@ -76,6 +80,7 @@ export const alertsTable: TableDef = {
   sortKey: { name: 'sk', type: 'S' },
   indexes: [],
   ttlAttribute: 'ttl',
+  stream: 'NEW_IMAGE',
 };
 
 export const allTables: TableDef[] = [windowsTable, stateTable, sideOutputTable, alertsTable];

@@ -17,6 +17,9 @@ export const RUNTIME_FAULTS = [
   'closerCrash',
   'concurrentClosers',
   'emulatorRestart',
+  'dispatcherCrashBefore',
+  'dispatcherCrashAfter',
+  'dispatcherRedelivery',
 ] as const;
 export type RuntimeFault = (typeof RUNTIME_FAULTS)[number];
 
@@ -37,6 +40,10 @@ export interface ChaosRates {
   concurrentClosers: number;
   /** Wall-clock ms between kills of an event source mapping, one at a time (0: never). */
   emulatorRestartEveryMs: number;
+  /** Share of dispatcher invocations that crash, half before sending their alerts and half after. */
+  dispatcherCrash: number;
+  /** Share of the alert stream's successful batches whose checkpoint is lost, delivered again (whole or re-cut). */
+  dispatcherRedelivery: number;
 }
 
 /** Dense enough that a 100,000-event run sees every fault well over 50 times. */
@@ -49,6 +56,8 @@ export const DEFAULT_RATES: ChaosRates = {
   closerCrash: 0.7,
   concurrentClosers: 1,
   emulatorRestartEveryMs: 1_500,
+  dispatcherCrash: 0.3,
+  dispatcherRedelivery: 0.3,
 };
 
 /** A test-only way to break the system on purpose, so a check can prove it would notice. */
@@ -100,6 +109,22 @@ export class Chaos {
       crashed: false,
     };
     return this.invocations.run(plan, run);
+  }
+
+  /**
+   * Runs one dispatcher invocation, which may crash before it sends anything or after it sent
+   * everything (its answer lost): either way the mapping delivers the batch again. Not stopped by
+   * calm: most alerts are raised after the stream is over, and a retry always follows.
+   */
+  async dispatch<T>(run: () => Promise<T>): Promise<T> {
+    if (!this.random.chance(this.rates.dispatcherCrash)) return run();
+    if (this.random.chance(0.5)) {
+      this.count('dispatcherCrashBefore');
+      throw new Error('chaos: the dispatcher crashed before sending its alerts');
+    }
+    await run();
+    this.count('dispatcherCrashAfter');
+    throw new Error('chaos: the dispatcher crashed after sending its alerts');
   }
 
   /** The crash plan of the ingest invocation the caller runs in, if any. */

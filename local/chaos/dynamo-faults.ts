@@ -1,7 +1,7 @@
 /**
  * Faults injected into the functions' DynamoDB clients as SDK middleware, so the code under test
  * runs unchanged: throttles answered inside the SDK's retry loop (some outlasting every retry), an
- * ingest invocation that dies after k of its window writes, and a closer that dies after emitting
+ * ingest invocation that dies after k of its window writes, and a closer that dies after recording
  * a window's alerts but before taking the window out of the due index.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -74,7 +74,7 @@ export function injectIngestFaults(client: DynamoDBClient, chaos: Chaos, tables:
 /** Faults of the closer's client. */
 export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables: { windows: string; alerts: string }): void {
   installThrottling(client, chaos, 'chaosCloserThrottle');
-  /** Windows whose alert record a closer has put, so whose alerts it emits next. */
+  /** Windows whose alert record a closer has put, so whose window it finishes next. */
   const alerted = new Map<string, number>();
   install(client, 'chaosCloserCrash', 'initialize', async (input, command, next) => {
     if (command === 'PutItemCommand' && input.TableName === tables.alerts && String(input.Item?.pk?.S).startsWith('alert#')) {
@@ -91,7 +91,7 @@ export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables:
       if (crashes !== undefined && crashes < 1 && !chaos.calm && chaos.random.chance(chaos.rates.closerCrash)) {
         alerted.set(id, crashes + 1);
         chaos.count('closerCrash');
-        throw new Error('chaos: the closer crashed after emitting alerts, before finishing the window');
+        throw new Error('chaos: the closer crashed after recording alerts, before finishing the window');
       }
     }
     return next();

@@ -214,6 +214,7 @@ export async function runStart(o: StartOptions): Promise<number> {
       for (let pass = 0; pass < 10 && (last === undefined || last.incomplete); pass++) last = await runtime.runCloser().catch(() => undefined);
     }
     if (last === undefined) throw new Error(rt ? 'the closer never ran' : 'the last closer pass kept failing');
+    await runtime.alertsDispatched();
     await tail.caughtUp();
 
     // The moments alerts became due, from a replay of what was produced (local/latency).

@@ -22,14 +22,15 @@ function tables() {
 
 /** Runs one function on an event file against fresh local services and prints its answer. */
 export async function runInvoke(fn: string, eventPath: string): Promise<number> {
-  if (fn !== 'ingest' && fn !== 'close-windows') throw new Error(`unknown function "${fn}"; choose ingest or close-windows`);
+  if (fn !== 'ingest' && fn !== 'close-windows' && fn !== 'dispatch-alerts') throw new Error(`unknown function "${fn}"; choose ingest, close-windows or dispatch-alerts`);
   const event = JSON.parse(await readFile(eventPath, 'utf8'));
   const services = await startServices({ kafkaBrokers: process.env.KAFKA_BROKERS?.split(','), dynamoEndpoint: process.env.AWS_ENDPOINT_URL });
   try {
     // The deployed defaults (the closer validates these as it would at cold start: a TTL must be > 0).
     const functions = await loadFunctions(services, { watermarkDelayMs: DEFAULT_WATERMARK_DELAY_MS, idleTimeoutMs: 300_000, ruleCacheTtlMs: 30_000 });
     const context = lambdaContext(`streamguard-${fn}`, 60_000);
-    const answer = fn === 'ingest' ? await functions.ingest(event, context) : await functions.closeWindows(event, context);
+    const answer =
+      fn === 'ingest' ? await functions.ingest(event, context) : fn === 'close-windows' ? await functions.closeWindows(event, context) : await functions.dispatchAlerts(event, context);
     console.log(JSON.stringify(answer, null, 2));
     const byName = new Map(builtinPipelines.map((p) => [p.name, p]));
     for (const w of await scanWindows(services.client, services.tables.windows)) {

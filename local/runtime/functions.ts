@@ -6,6 +6,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { BatchItemFailuresResponse, KafkaEvent } from '../../lib/codec/kafka-event.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
+import type { DynamoDBStreamEvent, StreamBatchResponse } from '../../lib/dispatcher/stream-event.ts';
 import { DEFAULT_ALERT_TOPIC, defaultMappings } from '../../lib/config/deployment.ts';
 import type { Services } from './services.ts';
 
@@ -20,6 +21,8 @@ export interface FunctionSettings {
 export interface LocalFunctions {
   ingest(event: KafkaEvent, context: Context): Promise<BatchItemFailuresResponse>;
   closeWindows(event: unknown, context: Context): Promise<CloserReport>;
+  /** The alert dispatcher, fed by the alerts table's stream mapping. */
+  dispatchAlerts(event: DynamoDBStreamEvent, context: Context): Promise<StreamBatchResponse>;
   shutdown(): Promise<void>;
   /** The functions' own DynamoDB clients, for fault injection. */
   clients: { ingest: DynamoDBClient; closer: DynamoDBClient };
@@ -84,10 +87,14 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
   const ingest = await import('../../functions/ingest.ts');
   const closer = await import('../../functions/close-windows.ts');
+  const dispatcher = await import('../../functions/dispatch-alerts.ts');
   loaded = {
     ingest: ingest.handler as unknown as LocalFunctions['ingest'],
     closeWindows: closer.handler as unknown as LocalFunctions['closeWindows'],
-    shutdown: closer.closeConnections,
+    dispatchAlerts: dispatcher.handler as unknown as LocalFunctions['dispatchAlerts'],
+    shutdown: async () => {
+      await Promise.all([closer.closeConnections(), dispatcher.closeConnections()]);
+    },
     clients: { ingest: ingest.dynamoClient, closer: closer.dynamoClient },
   };
   return loaded;

@@ -3,12 +3,13 @@
  * mapping per topic, and the closer on a local schedule. Tests and `npm start` both run this.
  */
 import { createEventSourceMapping, type EsmStats, type EventSourceMapping } from '../esm/event-source-mapping.ts';
+import { createStreamMapping, type DynamoStreamMapping } from '../esm/dynamodb-stream-mapping.ts';
 import type { Chaos } from '../chaos/chaos.ts';
-import { deliveryFaults } from '../chaos/delivery-faults.ts';
+import { deliveryFaults, streamDeliveryFaults } from '../chaos/delivery-faults.ts';
 import { injectCloserFaults, injectIngestFaults } from '../chaos/dynamo-faults.ts';
 import { startRuntimeFaults, type RuntimeFaults } from '../chaos/runtime-faults.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
-import { DEFAULT_FAILURE_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
+import { alertStreamMapping, DEFAULT_FAILURE_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { lambdaContext, loadFunctions, localConsumerGroup, type FunctionSettings, type LocalFunctions } from './functions.ts';
 import { startServices, type Services, type ServicesOptions } from './services.ts';
 
@@ -28,6 +29,10 @@ export interface LocalRuntime {
   services: Services;
   functions: LocalFunctions;
   mappings: EventSourceMapping[];
+  /** The alerts table's stream mapping, which feeds the dispatcher. */
+  alertStream: DynamoStreamMapping;
+  /** Resolves once every alert recorded so far has been through the dispatcher. */
+  alertsDispatched(timeoutMs?: number): Promise<void>;
   /** One closer invocation now (serialised with scheduled ones). */
   runCloser(): Promise<CloserReport>;
   /** Total records not yet committed by the mappings. */
@@ -50,6 +55,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
   const services = await startServices(o);
   let stopped = false;
   let mappings: EventSourceMapping[] = [];
+  let alertStream: DynamoStreamMapping | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
     const functions = await loadFunctions(services, {
@@ -66,6 +72,20 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       injectCloserFaults(functions.clients.closer, chaos, services.tables);
     }
     const ingest: typeof functions.ingest = chaos ? (event, context) => chaos.invocation(() => functions.ingest(event, context)) : functions.ingest;
+    // The outbox: the alerts table's stream, through the deployed dispatcher handler, to the alert topic.
+    const dispatch: typeof functions.dispatchAlerts = chaos ? (event, context) => chaos.dispatch(() => functions.dispatchAlerts(event, context)) : functions.dispatchAlerts;
+    const stream = createStreamMapping({
+      config: {
+        tableName: services.tables.alerts,
+        endpoint: services.dynamoEndpoint,
+        ...alertStreamMapping,
+        local: { functionName: 'streamguard-dispatcher', pollIntervalMs: 100, retryBackoffBaseMs: 50, retryBackoffMaxMs: 2_000 },
+      },
+      handler: (event, context) => dispatch(event, context),
+      ...(chaos ? { faults: streamDeliveryFaults(chaos) } : {}),
+    });
+    await stream.start();
+    alertStream = stream;
     const everyMapping: EventSourceMapping[] = [];
     const makeMapping = (m: (typeof defaultMappings)[number]) => {
       const mapping = createEventSourceMapping({
@@ -131,6 +151,8 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       get mappings() {
         return mappings;
       },
+      alertStream: stream,
+      alertsDispatched: (timeoutMs) => stream.caughtUp(timeoutMs),
       runCloser,
       async lag() {
         const lags = await Promise.all(mappings.map((m) => m.lag()));
@@ -161,6 +183,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         await faults?.calm().catch(() => {});
         await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
         await closing?.catch(() => {});
+        await stream.stop().catch(() => {});
         await functions.shutdown().catch(() => {});
         await services.stop();
       },
@@ -184,6 +207,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
   } catch (err) {
     if (timer) clearInterval(timer);
     await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
+    await alertStream?.stop().catch(() => {});
     await services.stop();
     throw err;
   }

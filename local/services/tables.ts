@@ -39,6 +39,7 @@ async function createTable(client: DynamoDBClient, def: TableDef, name: string, 
               Projection: i.include.length ? { ProjectionType: 'INCLUDE', NonKeyAttributes: i.include } : { ProjectionType: 'KEYS_ONLY' },
             }))
           : undefined,
+        StreamSpecification: def.stream ? { StreamEnabled: true, StreamViewType: def.stream } : undefined,
       }),
     );
   } catch (err) {

@@ -206,6 +206,8 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     say(`ingest caught up in ${ingestSeconds.toFixed(0)} s; waiting ${IDLE_TIMEOUT_MS / 1000} s for partitions to go idle, then closing every window`);
     await new Promise((r) => setTimeout(r, IDLE_TIMEOUT_MS + 500));
     await closeEverything(runtime, say);
+    // Every alert record through the outbox (the alerts table's stream and the dispatcher), then off the topic.
+    await runtime.alertsDispatched();
     await tail.caughtUp();
     await tail.stop();
 
@@ -214,6 +216,8 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     const givenUp = mappingStats.reduce((n, s) => n + s.recordsSentToOnFailure + s.recordsDropped, 0);
     if (skipped > 0) errors.push(`the broker dropped ${skipped} records before they were read (mock broker retention); the run proves nothing`);
     if (givenUp > 0) errors.push(`the mappings gave up on ${givenUp} records (sent to the on-failure topic)`);
+    const undispatched = runtime.alertStream.stats().recordsSentToOnFailure;
+    if (undispatched > 0) errors.push(`the alert stream mapping gave up on ${undispatched} records (sent to its on-failure destination)`);
 
     const reference = await computeReference(logPath, { watermarkDelayMs: WATERMARK_DELAY_MS });
     const system = await readSystemState(runtime.services.client, runtime.services.tables);
@@ -260,5 +264,5 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
 }
 
 function zeroRates(): ChaosRates {
-  return { handlerCrash: 0, redelivery: 0, recut: 0, throttle: 0, throttleStorm: 0, closerCrash: 0, concurrentClosers: 0, emulatorRestartEveryMs: 0 };
+  return { handlerCrash: 0, redelivery: 0, recut: 0, throttle: 0, throttleStorm: 0, closerCrash: 0, concurrentClosers: 0, emulatorRestartEveryMs: 0, dispatcherCrash: 0, dispatcherRedelivery: 0 };
 }

@@ -94,6 +94,14 @@ describe('invoke: one function on one event against fresh local services', () =>
   });
 });
 
+describe('invoke dispatch-alerts', () => {
+  it('npx streamguard invoke dispatch-alerts events/dynamodb-stream.json: the sample alert goes to the topic, the result record is skipped', async () => {
+    const r = await streamguard(['invoke', 'dispatch-alerts', 'events/dynamodb-stream.json']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(JSON.parse(r.stdout.slice(r.stdout.indexOf('{'), r.stdout.lastIndexOf('}') + 1))).toEqual({ batchItemFailures: [] });
+  });
+});
+
 describe('top and rules against stored windows (WINDOWS_TABLE, STATE_TABLE, AWS_ENDPOINT_URL)', () => {
   let client: DynamoDBClient;
   let tables: TableNames;

@@ -1,10 +1,11 @@
 /**
  * The IAM contract, checked both ways. DynamoDB Local and the mock broker check no permissions, so
  * a missing grant passes every other local test and fails every batch in AWS (the ingest role once
- * lacked dynamodb:BatchGetItem). Here both functions run a generated scenario in the local runtime
- * with every AWS call recorded (test/support/aws-calls.ts): each DynamoDB call on its table or
- * index, each Kafka request as the MSK IAM action it needs, the closer's MSK and Secrets Manager
- * lookups. Then the synthesized template must grant each of them on that resource, and grant no
+ * lacked dynamodb:BatchGetItem). Here the three functions run a generated scenario in the local
+ * runtime with every AWS call recorded (test/support/aws-calls.ts): each DynamoDB call on its table
+ * or index, the alert stream mapping's reads of the alerts table's stream (the dispatcher's role),
+ * each Kafka request as the MSK IAM action it needs, the closer's and the dispatcher's MSK and
+ * Secrets Manager lookups. Then the synthesized template must grant each of them on that resource, and grant no
  * data action that nothing calls, except the few that AWS's pollers use with the function role and
  * that no local component performs (ALLOWED_UNRECORDED, each with its reason).
  */
@@ -46,6 +47,14 @@ const ALLOWED_UNRECORDED: { call: RegExp; why: string }[] = [
     why: 'the mapping writes on-failure records to the SQS destination with the function role (CDK SqsDlq grant); locally the destination is a Kafka topic.',
   },
   {
+    call: /^dispatcher dynamodb:ListStreams \*$/,
+    why: "the DynamoDB event source grants it for the stream mapping's poller (it lists streams and takes no resource); the emulator reads the table's latest stream ARN instead.",
+  },
+  {
+    call: /^dispatcher sqs:(SendMessage|GetQueueAttributes|GetQueueUrl) getatt:AlertDeliveryFailures/,
+    why: 'the stream mapping writes the description of a batch it gave up on to the SQS destination with the function role (CDK SqsDlq grant); locally it is kept in memory.',
+  },
+  {
     call: /^ingest secretsmanager:(GetSecretValue|DescribeSecret) secret:/,
     why: "a self-managed Kafka mapping reads the SASL/SCRAM secret with the function role; the mock broker has no SASL.",
   },
@@ -76,7 +85,7 @@ beforeAll(async () => {
     return topic ? resolveMapping({ topic, enabled: true }, STACK).consumerGroupId : `unknown(${local})`;
   };
   // Kafka requests of the mapping emulator stand for the deployed mapping's, made with the ingest role.
-  recorder = startRecorder({ kafkaClients: { 'local-esm': 'ingest', 'streamguard-closer': 'closer' }, groupOf: deployedGroup });
+  recorder = startRecorder({ kafkaClients: { 'local-esm': 'ingest', 'streamguard-closer': 'closer', 'streamguard-dispatcher': 'dispatcher' }, groupOf: deployedGroup });
   runtime = await startRuntime({ dynamoEndpoint: inject('dynamoEndpoint'), tablePrefix: `iam${randomUUID().slice(0, 6)}`, schedule: false, batchSize: 200 });
   recorder.watchDynamo(runtime.functions.clients, runtime.services.tables);
 
@@ -92,9 +101,13 @@ beforeAll(async () => {
     alertsRaised += report.pipelines.reduce((n, p) => n + p.alerts, 0);
     if (!report.incomplete) break;
   }
+  // The alerts leave through the outbox: the stream mapping and the dispatcher.
+  await runtime.alertsDispatched();
   // The closer's cluster lookups, which only run against AWS: recorded, never sent.
   await recorder.as('closer', () => kafkaFor({ kind: 'msk-iam', clusterArn: CLUSTER_ARN, region: 'eu-west-1' }, 'streamguard-closer'));
   await recorder.as('closer', () => kafkaFor({ kind: 'scram', brokers: ['b-1.example.com:9096'], secretArn: SECRET_ARN }, 'streamguard-closer'));
+  await recorder.as('dispatcher', () => kafkaFor({ kind: 'msk-iam', clusterArn: CLUSTER_ARN, region: 'eu-west-1' }, 'streamguard-dispatcher'));
+  await recorder.as('dispatcher', () => kafkaFor({ kind: 'scram', brokers: ['b-1.example.com:9096'], secretArn: SECRET_ARN }, 'streamguard-dispatcher'));
   recorded = recorder.calls();
 }, 240_000);
 
@@ -117,7 +130,7 @@ function compare(template: Template, applies: (c: Call) => boolean, names: { clu
 }
 
 describe('IAM: what the functions call is what the stack grants', () => {
-  it('the scenario exercises every kind of call (reads, writes, side outputs, alerts, Kafka both ways)', () => {
+  it('the scenario exercises every kind of call (reads, writes, side outputs, alerts, the alert stream, Kafka both ways)', () => {
     expect(recorder.unmapped()).toEqual([]);
     expect(alertsRaised).toBeGreaterThan(0);
     const keys = new Set(recorded.map(callKey));
@@ -137,12 +150,20 @@ describe('IAM: what the functions call is what the stack grants', () => {
       'closer dynamodb:PutItem table:alerts',
       // The close completing (or creating) an alert record.
       'closer dynamodb:UpdateItem table:alerts',
-      'closer kafka-cluster:WriteData kafka:topic/fraud_alerts',
+      'closer kafka-cluster:DescribeGroup kafka:group/StreamGuard-user_events',
       'closer kafka:GetBootstrapBrokers kafka:cluster',
       `closer secretsmanager:GetSecretValue secret:${SECRET_ARN}`,
+      'dispatcher dynamodb:DescribeStream table:alerts/stream',
+      'dispatcher dynamodb:GetShardIterator table:alerts/stream',
+      'dispatcher dynamodb:GetRecords table:alerts/stream',
+      'dispatcher kafka-cluster:WriteData kafka:topic/fraud_alerts',
+      'dispatcher kafka:GetBootstrapBrokers kafka:cluster',
+      `dispatcher secretsmanager:GetSecretValue secret:${SECRET_ARN}`,
     ]) {
       expect(keys, k).toContain(k);
     }
+    // Only the dispatcher produces to the alert topic.
+    expect([...keys].filter((k) => k.includes('WriteData'))).toEqual(['dispatcher kafka-cluster:WriteData kafka:topic/fraud_alerts']);
   });
 
   it('MSK with IAM auth: every call is granted on its resource, and nothing else is', () => {

@@ -7,9 +7,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { defaultMappings } from '../../lib/config/deployment.ts';
+import { alertStreamMapping, defaultMappings } from '../../lib/config/deployment.ts';
 import { allTables, windowsTable } from '../../lib/store/tables.ts';
-import { loadStackConfig, parseStackConfig, StackConfigError, type StackConfigInput } from '../../infra/config.ts';
+import { alertStreamProblems, loadStackConfig, parseStackConfig, StackConfigError, type StackConfigInput } from '../../infra/config.ts';
 import { REPO_ROOT, StreamGuardStack } from '../../infra/streamguard-stack.ts';
 
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2';
@@ -43,7 +43,7 @@ describe('StreamGuard stack (MSK)', () => {
   });
 
   it('maps each default topic with its Kafka settings', () => {
-    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+    const mappings = Object.fromEntries(Object.entries(template.findResources('AWS::Lambda::EventSourceMapping')).filter(([, m]) => m.Properties.Topics));
     expect(Object.keys(mappings)).toHaveLength(defaultMappings.length);
     const byTopic = new Map(Object.values(mappings).map((m) => [m.Properties.Topics[0] as string, m.Properties]));
     expect([...byTopic.keys()].sort()).toEqual(['iot_telemetry', 'user_events', 'user_registrations']);
@@ -67,7 +67,46 @@ describe('StreamGuard stack (MSK)', () => {
     }
     // So the function fails a batch it could not fully apply instead of answering with resume points.
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ SIDE_OUTPUT_TABLE: Match.anyValue(), REPORT_BATCH_ITEM_FAILURES: 'false' }) } });
-    template.resourceCountIs('AWS::SQS::Queue', 1);
+    // The ingest failures and the alert delivery failures.
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+  });
+
+  it('feeds the dispatcher from the alerts table stream (NEW_IMAGE): alert INSERTs only, bounded retries, bisect, partial responses, SQS on failure', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_IMAGE' }, KeySchema: Match.anyValue() });
+    const streamTables = Object.entries(template.findResources('AWS::DynamoDB::Table')).filter(([, t]) => t.Properties.StreamSpecification);
+    expect(streamTables.map(([id]) => id)).toEqual([expect.stringMatching(/^AlertsTable/)]);
+    const [mapping, ...others] = Object.values(template.findResources('AWS::Lambda::EventSourceMapping')).filter((m) => !m.Properties.Topics);
+    expect(others).toEqual([]);
+    expect(mapping!.Properties).toMatchObject({
+      EventSourceArn: { 'Fn::GetAtt': [expect.stringMatching(/^AlertsTable/), 'StreamArn'] },
+      FunctionName: { Ref: expect.stringMatching(/^Dispatcher/) },
+      StartingPosition: 'TRIM_HORIZON',
+      BatchSize: alertStreamMapping.batchSize,
+      MaximumRetryAttempts: alertStreamMapping.retryAttempts,
+      MaximumRecordAgeInSeconds: alertStreamMapping.maxRecordAge,
+      BisectBatchOnFunctionError: true,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ParallelizationFactor: 1,
+      DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^AlertDeliveryFailures/), 'Arn'] } } },
+    });
+    const filter = JSON.parse(mapping!.Properties.FilterCriteria.Filters[0].Pattern);
+    expect(filter).toEqual({ eventName: ['INSERT'], dynamodb: { Keys: { pk: { S: [{ prefix: 'alert#' }] }, sk: { S: ['alert'] } } } });
+    // The dispatcher alone produces alerts: it runs in the VPC with the topic and cluster grants.
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ ALERT_TOPIC: 'fraud_alerts', MSK_CLUSTER_ARN: CLUSTER_ARN }) },
+      VpcConfig: { SubnetIds: VPC.subnetIds, SecurityGroupIds: VPC.securityGroupIds },
+      Role: { 'Fn::GetAtt': [Match.stringLikeRegexp('^DispatcherRole'), 'Arn'] },
+    });
+    const byRole = (prefix: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref.startsWith(prefix)))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    const actionsOf = (prefix: string) => new Set(byRole(prefix).flatMap((st) => list(st.Action)));
+    expect(actionsOf('DispatcherRole')).toContain('kafka-cluster:WriteData');
+    for (const a of ['dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:DescribeStream', 'dynamodb:ListStreams']) expect(actionsOf('DispatcherRole'), a).toContain(a);
+    // The closer keeps read-only Kafka (the source backlog) and writes no topic.
+    expect(actionsOf('CloserRole')).not.toContain('kafka-cluster:WriteData');
+    expect(actionsOf('CloserRole')).toContain('kafka-cluster:DescribeGroup');
   });
 
   it('schedules the closer at rate(1 minute)', () => {
@@ -112,9 +151,9 @@ describe('StreamGuard stack (MSK)', () => {
     });
   });
 
-  it('runs both functions on nodejs22.x or newer, arm64, bundled as ESM, with their environment', () => {
+  it('runs the three functions on nodejs22.x or newer, arm64, bundled as ESM, with their environment', () => {
     const fns = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(fns).toHaveLength(2);
+    expect(fns).toHaveLength(3);
     for (const f of fns) {
       const major = Number(/^nodejs(\d+)\.x$/.exec(f.Properties.Runtime)?.[1]);
       expect(major).toBeGreaterThanOrEqual(22);
@@ -138,7 +177,7 @@ describe('StreamGuard stack (MSK)', () => {
         Variables: Match.objectLike({
           ALERTS_TABLE: { Ref: Match.stringLikeRegexp('^AlertsTable') },
           MSK_CLUSTER_ARN: CLUSTER_ARN,
-          ALERT_TOPIC: 'fraud_alerts',
+          SOURCE_CONSUMER_GROUPS: Match.stringLikeRegexp('user_events=StreamGuard-user_events'),
           WATERMARK_DELAY_MS: '600000',
           WATERMARK_POLICY: 'min',
           RULE_CACHE_TTL_MS: '30000',
@@ -155,6 +194,8 @@ describe('StreamGuard stack (MSK)', () => {
     expect(data.length).toBeGreaterThan(0);
     for (const s of data) {
       expect(list(s.Action).every((a) => !a.includes('*')), JSON.stringify(s.Action)).toBe(true);
+      // ListStreams lists the account's streams and takes no resource (CDK grants it on "*").
+      if (list(s.Action).every((a) => a === 'dynamodb:ListStreams')) continue;
       for (const r of list(s.Resource)) expect(JSON.stringify(r), `${JSON.stringify(s.Action)} on ${JSON.stringify(r)}`).not.toContain('*');
     }
     const actions = new Set(data.flatMap((s) => list(s.Action)));
@@ -189,6 +230,13 @@ describe('StreamGuard stack (MSK)', () => {
     });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'AlertsFired_payments', Namespace: 'streamguard' }) }) })]),
+    });
+    // The outbox: alerts waiting in the stream, dispatcher errors, batches given up on.
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'IteratorAge', Statistic: 'Maximum', Threshold: 60_000, Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Dispatcher') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: Match.stringLikeRegexp('^Dispatcher') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertDeliveryFailures'), 'QueueName'] } }],
     });
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
@@ -225,7 +273,8 @@ describe('StreamGuard stack variants', () => {
         },
       ],
     });
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The Kafka mapping and the alert stream's.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       Topics: ['user_events'],
       BatchSize: 250,
@@ -245,21 +294,29 @@ describe('StreamGuard stack variants', () => {
     });
     // Every mapping honours partial batch responses, so the function may answer with them.
     template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REPORT_BATCH_ITEM_FAILURES: 'true' }) } });
-    // The closer reads the SCRAM secret itself, and only that secret.
-    expect(statements(template).filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue')).map((st) => st.Resource)).toContainEqual(SECRET_ARN);
-    template.resourceCountIs('AWS::SQS::Queue', 0);
+    // The mapping (ingest's role), the closer (backlog) and the dispatcher (alerts) read the SCRAM secret, and only that secret.
+    expect(statements(template).filter((st) => list(st.Action).includes('secretsmanager:GetSecretValue')).map((st) => st.Resource)).toEqual([SECRET_ARN, SECRET_ARN, SECRET_ARN]);
+    // Only the alert delivery failures: ingest's go to a Kafka topic here.
+    template.resourceCountIs('AWS::SQS::Queue', 1);
     for (const s of statements(template)) {
+      if (list(s.Action).every((a) => a === 'dynamodb:ListStreams')) continue;
       if (list(s.Action).some((a) => /^(dynamodb|kafka-cluster|kafka):/.test(a))) for (const r of list(s.Resource)) expect(JSON.stringify(r)).not.toContain('*');
     }
     expect(nagViolations(stack)).toEqual([]);
   });
 
-  it('LocalStack free tier: eventSourceMappings=false deploys tables, functions and the schedule only', () => {
+  it('LocalStack free tier: eventSourceMappings=false deploys tables, functions, the schedule and the alert stream mapping only', () => {
     const { stack, template } = synth(loadStackConfig({ config: 'infra/config.localstack.json' }, REPO_ROOT));
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
-    template.resourceCountIs('AWS::SQS::Queue', 0);
+    // No Kafka mapping; the DynamoDB stream mapping is in LocalStack's free tier.
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^AlertsTable'), 'StreamArn'] } });
+    template.resourceCountIs('AWS::SQS::Queue', 1);
     template.resourceCountIs('AWS::DynamoDB::Table', 4);
-    template.resourceCountIs('AWS::Lambda::Function', 2);
+    template.resourceCountIs('AWS::Lambda::Function', 3);
+    // Without mappings there is no backlog to read: the closer needs no Kafka at all.
+    const closer = Object.values(template.findResources('AWS::Lambda::Function')).find((f) => f.Properties.Environment.Variables.CLOSER_CONCURRENCY)!;
+    expect(closer.Properties.Environment.Variables.KAFKA_BROKERS).toBeUndefined();
+    expect(closer.Properties.VpcConfig).toBeUndefined();
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
     expect(JSON.stringify(template.toJSON())).not.toContain('kafka-cluster:');
@@ -327,6 +384,30 @@ describe('StreamGuard stack misconfiguration', () => {
     // With a poller config they synthesize; without mappings they do not matter.
     expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, mappings: [{ topic: 'user_events', retryAttempts: 10, provisionedPollerConfig: { minimumPollers: 1, maximumPollers: 2 } }] })).not.toThrow();
     expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, eventSourceMappings: false, mappings: [{ topic: 'user_events', retryAttempts: 10 }] })).not.toThrow();
+  });
+
+  it("the alert stream mapping: settings that would lose alerts or never reach the queue fail synth, by AWS's documented rules", () => {
+    const base = { mskClusterArn: CLUSTER_ARN };
+    const message = (dispatcher: StackConfigInput['dispatcher']) => {
+      try {
+        parseStackConfig({ ...base, dispatcher });
+      } catch (err) {
+        expect(err).toBeInstanceOf(StackConfigError);
+        return (err as Error).message;
+      }
+      return '';
+    };
+    expect(message({ reportBatchItemFailures: false })).toMatch(/dispatcher\.reportBatchItemFailures: must be true/);
+    expect(message({ retryAttempts: -1, maxRecordAge: -1 })).toMatch(/dispatcher\.retryAttempts \/ dispatcher\.maxRecordAge: set at least one/);
+    expect(message({ maxRecordAge: 172_800 })).toMatch(/dispatcher\.maxRecordAge: 172800 s is beyond a DynamoDB stream's 86400 s retention/);
+    // AWS's ranges, from the emulator's schema: MaximumRecordAgeInSeconds -1 or 60-604800, ParallelizationFactor 1-10, BatchSize up to 10,000.
+    expect(message({ maxRecordAge: 30 })).toMatch(/dispatcher\.maxRecordAge: must be -1 \(never\) or 60-604800/);
+    expect(message({ parallelizationFactor: 11 })).toMatch(/dispatcher\.parallelizationFactor/);
+    expect(message({ batchSize: 10_001 })).toMatch(/dispatcher\.batchSize/);
+    expect(message({ maxBatchingWindow: 301 })).toMatch(/dispatcher\.maxBatchingWindow/);
+    // Retries bounded by age alone are accepted, as are the defaults.
+    expect(message({ retryAttempts: -1, maxRecordAge: 3_600 })).toBe('');
+    expect(alertStreamProblems(alertStreamMapping)).toEqual([]);
   });
 
   it('self-managed Kafka needs its secret', () => {

@@ -1,6 +1,6 @@
 /**
  * `npm run synth`, exactly as the README shows it: the CDK CLI runs the app (cdk.json) on
- * infra/config.example.json, bundles both functions with esbuild and runs cdk-nag, offline and
+ * infra/config.example.json, bundles the functions with esbuild and runs cdk-nag, offline and
  * without credentials. The template it writes is the one that deploys, so what the other infra
  * tests assert on an in-process synth is checked here on that file too, for what changed with it.
  */
@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../../infra/streamguard-stack.ts';
 const out = mkdtempSync(join(tmpdir(), 'streamguard-synth-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
-it('npm run synth writes a deployable template: mappings in on-demand mode, the ingest role able to read its marks', async () => {
+it('npm run synth writes a deployable template: Kafka mappings in on-demand mode, the alert stream mapping bounded, the ingest role able to read its marks', async () => {
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('AWS_') || k.startsWith('CDK_')) delete env[k];
   const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) =>
@@ -25,8 +25,13 @@ it('npm run synth writes a deployable template: mappings in on-demand mode, the 
   expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
   const template = JSON.parse(readFileSync(join(out, 'StreamGuard.template.json'), 'utf8')) as { Resources: Record<string, { Type: string; Properties: any }> };
   const resources = Object.entries(template.Resources);
-  const mappings = resources.filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  const all = resources.filter(([, r]) => r.Type === 'AWS::Lambda::EventSourceMapping').map(([, r]) => r.Properties);
+  // Kafka mappings name their topics; the alerts table's stream mapping does not.
+  const mappings = all.filter((m) => m.Topics);
   expect(mappings.length).toBeGreaterThan(0);
+  const streams = all.filter((m) => !m.Topics);
+  expect(streams).toHaveLength(1);
+  expect(streams[0]).toMatchObject({ MaximumRetryAttempts: 10, MaximumRecordAgeInSeconds: 3600, BisectBatchOnFunctionError: true, FunctionResponseTypes: ['ReportBatchItemFailures'] });
   for (const m of mappings) {
     expect(m.ProvisionedPollerConfig).toBeUndefined();
     for (const control of ['MaximumRetryAttempts', 'MaximumRecordAgeInSeconds', 'BisectBatchOnFunctionError', 'FunctionResponseTypes']) expect(m[control], control).toBeUndefined();

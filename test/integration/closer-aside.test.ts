@@ -1,14 +1,14 @@
 /**
  * One window that cannot close must not hold up the others, and throttled reads must not fail the
  * run. Against DynamoDB Local: windows whose result is refused (over 400 KB), whose item is
- * malformed or missing, or whose alerts the topic refuses are set aside (a record with the reason,
+ * malformed or missing are set aside (a record with the reason,
  * out of the due index) while every other window closes; throttled reads of the marks or the due
  * index defer to the next run (report.incomplete) instead of throwing.
  */
-import { PutItemCommand, QueryCommand, GetItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, QueryCommand, GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts';
-import { AlertRejectedError, type Alert, type AlertSink, type CloserStore, type DueWindow } from '../../lib/closer/ports.ts';
+import type { CloserStore, DueWindow } from '../../lib/closer/ports.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
@@ -24,16 +24,6 @@ const MIN = 60_000;
 const HOUR = 60 * MIN;
 const T = Date.parse('2026-11-23T10:00:00Z');
 
-class RecordingSink implements AlertSink {
-  emitted: Alert[] = [];
-  constructor(private readonly fail?: (alerts: Alert[]) => Error | undefined) {}
-  async emit(alerts: Alert[]) {
-    const err = this.fail?.(alerts);
-    if (err) throw err;
-    this.emitted.push(...alerts);
-  }
-}
-
 /** What the SDK throws when DynamoDB throttles past its retries (as the chaos layer does). */
 const throttled = () =>
   Object.assign(new Error('rate of requests exceeds the allowed throughput'), { name: 'ProvisionedThroughputExceededException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
@@ -44,7 +34,7 @@ beforeAll(() => {
 });
 afterAll(() => client.destroy());
 
-async function setup(o: { sink?: RecordingSink; store?: (store: CloserStore) => CloserStore; closerClient?: DynamoDBClient } = {}) {
+async function setup(o: { store?: (store: CloserStore) => CloserStore; closerClient?: DynamoDBClient } = {}) {
   const tables = await freshTables(client);
   // Wall-clock based: the stores count retention from it, and a 1970 clock would write items TTL deletes at once.
   const clock = { now: Date.now() };
@@ -53,13 +43,11 @@ async function setup(o: { sink?: RecordingSink; store?: (store: CloserStore) => 
     wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }), builtinPipelines, now),
   );
   const { cache } = wireRules(client, { stateTable: tables.state, now, ttlMs: 0 });
-  const sink = o.sink ?? new RecordingSink();
   const closerClient = o.closerClient ?? client;
   const store = new DynamoCloserStore(closerClient, { windowsTable: tables.windows, stateTable: tables.state });
   const deps: CloserDeps = {
     store: o.store ? o.store(store) : store,
     alerts: new DynamoAlertStore(closerClient, { tableName: tables.alerts, retentionMs: 86_400_000 }),
-    sink,
     pipelines: [payments, risk],
     rules: () => cache.rules(),
     watermark: { delayMs: 10 * MIN, idleTimeoutMs: 5 * MIN, policy: 'min' },
@@ -92,7 +80,8 @@ async function setup(o: { sink?: RecordingSink; store?: (store: CloserStore) => 
   };
   const asideRecords = async (pipeline: string) =>
     (await client.send(new QueryCommand({ TableName: tables.alerts, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `aside#${pipeline}` } } }))).Items ?? [];
-  return { tables, clock, deps, sink, send, due, asideRecords };
+  const alertRecords = async () => ((await client.send(new ScanCommand({ TableName: tables.alerts }))).Items ?? []).filter((i) => i.sk!.S === 'alert');
+  return { tables, clock, deps, alertRecords, send, due, asideRecords };
 }
 
 const payment = (user: number, at: number) => ({ user_id: user, action: 'payment', amount: 10, device_id: 'd1', location_city: 'Berlin', timestamp: at });
@@ -120,7 +109,7 @@ function windowItem(pipeline: string, key: string, windowStart: number, windowEn
 
 describe('closer: windows that cannot close are set aside', () => {
   it('sets aside a window whose closing write (with its verdict) is refused for good, closes every other window, and does not retry it', async () => {
-    const { tables, deps: base, send, due, asideRecords, sink } = await setup();
+    const { tables, deps: base, send, due, asideRecords, alertRecords } = await setup();
     await traffic(send);
     await client.send(new PutItemCommand({ TableName: tables.windows, Item: windowItem('risk', 'huge', T, T + HOUR, { f_events: { N: '40000' } }) }));
     // The verdict rides on the window's closing write; an item at DynamoDB's limit refuses the
@@ -143,7 +132,7 @@ describe('closer: windows that cannot close are set aside', () => {
     const r = report.pipelines.find((p) => p.pipeline === 'risk')!;
     expect(r).toMatchObject({ closed: 5, setAside: 1, deferred: 0 });
     expect(report.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ closed: 5, alerts: 5 });
-    expect(sink.emitted).toHaveLength(5);
+    expect(await alertRecords()).toHaveLength(5);
     // Out of the due index (only the windows the watermark has not passed remain), closed, marked, recorded.
     expect(await due('risk')).toEqual(['risk#99']);
     const item = (await client.send(new GetItemCommand({ TableName: tables.windows, Key: { pk: { S: 'risk#huge' }, sk: { N: String(T) } } }))).Item!;
@@ -191,28 +180,7 @@ describe('closer: windows that cannot close are set aside', () => {
     // Setting aside never creates the missing item.
     expect((await client.send(new GetItemCommand({ TableName: tables.windows, Key: { pk: { S: 'payments#ghost' }, sk: { N: String(T) } } }))).Item).toBeUndefined();
   });
-
-  it('sets aside a window whose alerts the topic refuses, but lets windows wait while the topic is out of reach', async () => {
-    let reachable = false;
-    const sink = new RecordingSink((alerts) => {
-      if (alerts[0]!.key === '3') return new AlertRejectedError('alert topic refused: MESSAGE_TOO_LARGE');
-      return reachable ? undefined : Object.assign(new Error('Connection timeout'), { name: 'KafkaJSConnectionError' });
-    });
-    const { deps, send, due } = await setup({ sink });
-    await traffic(send);
-    let report = await closeWindows(deps);
-    const p = () => report.pipelines.find((x) => x.pipeline === 'payments')!;
-    expect(report.incomplete).toBe(true);
-    expect(p()).toMatchObject({ setAside: 1, deferred: 4 });
-    expect(report.setAside.map((w) => w.key)).toEqual(['3']);
-    expect(await due('payments')).toEqual(['payments#1', 'payments#2', 'payments#4', 'payments#5', 'payments#99']);
-
-    reachable = true;
-    report = await closeWindows(deps);
-    expect(report.incomplete).toBe(false);
-    expect(p()).toMatchObject({ recovered: 4, setAside: 0, deferred: 0 });
-    expect(sink.emitted.map((a) => a.key).sort()).toEqual(['1', '2', '4', '5']);
-  });
+  // An alert the topic refuses is the dispatcher's to hand on (test/unit/dispatcher.test.ts): the closer never sees the topic.
 });
 
 /** The store's methods bound to it, to override one in a test. */

@@ -5,26 +5,18 @@
 import { QueryCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts';
-import type { Alert, AlertSink } from '../../lib/closer/ports.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
 import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
-import { DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
+import { alertFromItem, DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 
 const MIN = 60_000;
 const T = Date.parse('2026-11-23T10:00:00Z');
-
-class RecordingSink implements AlertSink {
-  emitted: Alert[] = [];
-  async emit(alerts: Alert[]) {
-    this.emitted.push(...alerts);
-  }
-}
 
 let client: DynamoDBClient;
 beforeAll(() => {
@@ -41,11 +33,9 @@ async function setup(options: { idleTimeoutMs?: number } = {}) {
     wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }), builtinPipelines, now),
   );
   const { store: rules, cache } = wireRules(client, { stateTable: tables.state, now, ttlMs: 0 });
-  const sink = new RecordingSink();
   const deps: CloserDeps = {
     store: new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state }),
     alerts: new DynamoAlertStore(client, { tableName: tables.alerts, retentionMs: 86_400_000 }),
-    sink,
     pipelines: [payments, risk],
     rules: () => cache.rules(),
     watermark: { delayMs: 10 * MIN, idleTimeoutMs: options.idleTimeoutMs ?? 5 * MIN, policy: 'min' },
@@ -65,7 +55,9 @@ async function setup(options: { idleTimeoutMs?: number } = {}) {
     return ingest(encodeKafkaEvent(records));
   };
   const alertRecords = async () => ((await client.send(new ScanCommand({ TableName: tables.alerts }))).Items ?? []).filter((i) => i.sk!.S === 'alert');
-  return { tables, clock, deps, sink, rules, send, alertRecords };
+  // The records are the emission: the dispatcher sends each one on from the table's stream.
+  const recorded = async () => (await alertRecords()).map(alertFromItem);
+  return { tables, clock, deps, recorded, rules, send, alertRecords };
 }
 
 const payment = (user: number, at: number) => ({ user_id: user, action: 'payment', amount: 10, timestamp: at });
@@ -73,7 +65,7 @@ const spree = (user: number, at: number, n = 11) => Array.from({ length: n }, (_
 
 describe('closeWindows', () => {
   it('closes a window only once the watermark passes its end, then turns late events away', async () => {
-    const { deps, send, sink, alertRecords, tables } = await setup();
+    const { deps, send, recorded, alertRecords, tables } = await setup();
     await send(0, spree(7, T));
     let report = await closeWindows(deps);
     expect(report.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ watermark: T + 10_000 - 10 * MIN, closed: 0 });
@@ -82,8 +74,7 @@ describe('closeWindows', () => {
     await send(0, [payment(8, T + 15 * MIN)]);
     report = await closeWindows(deps);
     expect(report.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ watermark: T + 5 * MIN, closed: 1, alerts: 1 });
-    expect(sink.emitted).toMatchObject([{ pipeline: 'payments', key: '7', rule: expect.any(String), windowStart: T, features: { count: 11, amount: 110 } }]);
-    expect(await alertRecords()).toHaveLength(1);
+    expect(await recorded()).toMatchObject([{ pipeline: 'payments', key: '7', rule: expect.any(String), windowStart: T, features: { count: 11, amount: 110 } }]);
 
     // A late payment for the closed window is counted, stored as late, never applied.
     const late = await send(0, [payment(7, T + 2 * MIN)]);
@@ -93,7 +84,7 @@ describe('closeWindows', () => {
     );
     expect(lateRows.Items!.map((i) => [Number(i.offset!.N), i.pipeline!.S, i.windowKey!.S])).toEqual([[12, 'payments', '7']]);
     report = await closeWindows(deps);
-    expect(sink.emitted).toHaveLength(1);
+    expect(await alertRecords()).toHaveLength(1);
   });
 
   it('stops waiting for an idle partition after the idle timeout', async () => {
@@ -126,26 +117,25 @@ describe('closeWindows', () => {
   });
 
   it('finishes windows a crashed run left closed but unfinished, without a second alert record', async () => {
-    const { deps, send, sink, alertRecords } = await setup();
+    const { deps, send, alertRecords } = await setup();
     await send(0, spree(7, T));
     await send(0, [payment(8, T + 70 * MIN)]);
     await expect(closeWindows({ ...deps, beforeFinish: () => Promise.reject(new Error('closer crashed')) })).rejects.toThrow('closer crashed');
     const report = await closeWindows(deps);
     expect(report.pipelines.find((p) => p.pipeline === 'payments')).toMatchObject({ closed: 0, recovered: 1, alerts: 0, duplicateAlerts: 1 });
+    // One record, so one INSERT on the stream: the crash costs the dispatcher nothing to resend.
     expect(await alertRecords()).toHaveLength(1);
-    // Emitted again (at-least-once) with the same id, so consumers can drop the repeat.
-    expect(sink.emitted.map((x) => x.id)).toEqual([sink.emitted[0]!.id, sink.emitted[0]!.id]);
     expect((await closeWindows(deps)).pipelines.every((p) => p.closed + p.recovered === 0)).toBe(true);
   });
 
   it('applies a rule changed in the store on the next run, and records risk results for every risk window', async () => {
-    const { deps, send, rules, sink, tables } = await setup();
+    const { deps, send, rules, recorded, tables } = await setup();
     await send(0, [payment(1, T), payment(1, T + 1000), payment(2, T)]);
     await rules.put({ id: 'pay-twice', pipeline: 'payments', condition: 'count >= 2', emitsAlert: true, alertType: 'payment_spree', level: 'MEDIUM', priority: 1 });
     await expect(rules.put({ id: 'bad', pipeline: 'payments', condition: 'cnt > 2', emitsAlert: true, alertType: 'x', priority: 1 })).rejects.toThrow(/unknown feature "cnt"/);
     await send(0, [payment(3, T + 80 * MIN)]);
     await closeWindows(deps);
-    expect(sink.emitted.map((a) => [a.pipeline, a.key, a.rule])).toEqual([['payments', '1', 'pay-twice']]);
+    expect((await recorded()).map((a) => [a.pipeline, a.key, a.rule])).toEqual([['payments', '1', 'pay-twice']]);
     // The verdict is kept on each closed risk window's item, where a Query by key finds it.
     const results = (await client.send(new ScanCommand({ TableName: tables.windows }))).Items!.filter((i) => i.pk!.S!.startsWith('risk#') && i.closedAt);
     expect(results.map((r) => [r.windowKey!.S, r.riskLevel?.S]).sort()).toEqual([['1', 'LOW'], ['2', 'LOW']]);

@@ -114,7 +114,6 @@ describe('early alerts on DynamoDB', () => {
     const report = await closeWindows({
       store: new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state }),
       alerts: new DynamoAlertStore(client, { tableName: tables.alerts, retentionMs: 86_400_000 }),
-      sink: { emit: async () => {} },
       pipelines: [payments],
       rules: () => cache.rules(),
       watermark: { delayMs: 0, idleTimeoutMs: 3_600_000, policy: 'min' },

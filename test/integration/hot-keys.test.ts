@@ -7,7 +7,6 @@
 import { QueryCommand, ScanCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts';
-import type { Alert, AlertSink } from '../../lib/closer/ports.ts';
 import { SAMPLE_SIZE } from '../../lib/closer/output-features.ts';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
@@ -16,7 +15,7 @@ import { wireIngest } from '../../lib/ingest/wire.ts';
 import { builtinPipelines, iot, payments, registrationsPerIp, risk } from '../../lib/pipelines/builtin.ts';
 import type { DistinctSummary } from '../../lib/pipelines/features.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
-import { DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
+import { alertFromItem, DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
 import { storedWindowOf } from '../../lib/store/dynamodb/window-items.ts';
@@ -196,13 +195,6 @@ describe('the window store, past a distinct cap', () => {
   });
 });
 
-class RecordingSink implements AlertSink {
-  emitted: Alert[] = [];
-  async emit(alerts: Alert[]) {
-    this.emitted.push(...alerts);
-  }
-}
-
 describe('hot keys through the ingest handler and the closer', () => {
   it('raises the alerts of a 50,000-device user and a 40,000-user IP, and closes every other window', async () => {
     const tables = await freshTables(client);
@@ -211,11 +203,9 @@ describe('hot keys through the ingest handler and the closer', () => {
       wireIngest(client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput }), builtinPipelines, now),
     );
     const { cache } = wireRules(client, { stateTable: tables.state, now, ttlMs: 0 });
-    const sink = new RecordingSink();
     const deps: CloserDeps = {
       store: new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state }),
       alerts: new DynamoAlertStore(client, { tableName: tables.alerts, retentionMs: 86_400_000 }),
-      sink,
       pipelines: [payments, risk, registrationsPerIp],
       rules: () => cache.rules(),
       watermark: { delayMs: 10 * MIN, idleTimeoutMs: 5 * MIN, policy: 'min' },
@@ -276,7 +266,9 @@ describe('hot keys through the ingest handler and the closer', () => {
 
     for (let run = 0; run < 5; run++) if (!(await closeWindows(deps)).incomplete) break;
 
-    const alertOf = (alertType: string, key: string) => sink.emitted.find((a) => a.alertType === alertType && a.key === key);
+    // The alert records, as the dispatcher reads them from the stream and sends them.
+    const recorded = ((await client.send(new ScanCommand({ TableName: tables.alerts }))).Items ?? []).filter((i) => i.sk!.S === 'alert').map(alertFromItem);
+    const alertOf = (alertType: string, key: string) => recorded.find((a) => a.alertType === alertType && a.key === key);
     const ip = alertOf('suspicious_ip', '192.0.2.7')!;
     expect(ip).toBeDefined();
     expect(ip.features.registrations).toBe(40_000);

@@ -8,18 +8,24 @@
  * - Kafka protocol calls (MSK IAM access control authorises each request): every kafkajs broker
  *   request in the process, by client id, mapped to the kafka-cluster action MSK checks for it.
  *
- * Resources: tables by their id in lib/store/tables.ts (`table:windows`, `table:windows/index/due`),
+ * - DynamoDB stream reads: a recording (pass-through) `send` on the DynamoDBStreamsClient class,
+ *   which only the local stream mapping uses; its reads stand for the AWS mapping's, made with the
+ *   dispatcher's role.
+ *
+ * Resources: tables by their id in lib/store/tables.ts (`table:windows`, `table:windows/index/due`,
+ * a table's stream `table:alerts/stream`),
  * Kafka by kind and name (`kafka:cluster`, `kafka:topic/user_events`, `kafka:group/<group id>`),
  * secrets by ARN (`secret:<arn>`).
  */
 import { createRequire } from 'node:module';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { KafkaClient } from '@aws-sdk/client-kafka';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { allTables, type TableDef, type TableNames } from '../../lib/store/tables.ts';
 
-export type Principal = 'ingest' | 'closer';
+export type Principal = 'ingest' | 'closer' | 'dispatcher';
 
 /** One permission-relevant call: who, which IAM action, on what. */
 export interface Call {
@@ -126,8 +132,11 @@ export interface RecorderOptions {
 }
 
 export interface Recorder {
-  /** Records the calls of the functions' own DynamoDB clients, resolving table names to table ids. */
-  watchDynamo(dynamo: Record<Principal, DynamoDBClient>, tables: TableNames): void;
+  /**
+   * Records the calls of the functions' own DynamoDB clients, resolving table names to table ids,
+   * and every DynamoDB stream read in the process as the dispatcher's (the mapping's).
+   */
+  watchDynamo(dynamo: Partial<Record<Principal, DynamoDBClient>>, tables: TableNames): void;
   calls(): Call[];
   /** Kafka broker requests with no action mapping here (a gap to close, not to ignore). */
   unmapped(): string[];
@@ -148,10 +157,25 @@ export function startRecorder(o: RecorderOptions): Recorder {
   const undo: (() => void)[] = [];
 
   // DynamoDB: middleware at initialize (before retries, once per logical call) on each function's client.
-  const watchDynamo = (dynamo: Record<Principal, DynamoDBClient>, tables: TableNames) => {
+  const watchDynamo = (dynamo: Partial<Record<Principal, DynamoDBClient>>, tables: TableNames) => {
     const idByName = new Map(Object.entries(tables).map(([id, name]) => [name, id]));
+    // A stream ARN names its table: arn:...:table/<name>/stream/<label>. DynamoDB Local's shard
+    // iterators start with the stream ARN (AWS's are opaque; IAM checks them against the stream).
+    const streamOf = (input: Input) => {
+      const arn = String(input.StreamArn ?? String(input.ShardIterator ?? '').split('|')[0]);
+      const name = /:table\/([^/]+)\/stream\//.exec(arn)?.[1];
+      return `table:${(name && idByName.get(name)) ?? `unknown(${arn})`}/stream`;
+    };
+    const send = DynamoDBStreamsClient.prototype.send as (...a: any[]) => any;
+    DynamoDBStreamsClient.prototype.send = function (this: unknown, command: any, ...rest: any[]) {
+      add({ principal: 'dispatcher', action: actionOf('dynamodb', command.constructor.name), resource: streamOf(command.input) });
+      return send.call(this, command, ...rest);
+    } as typeof DynamoDBStreamsClient.prototype.send;
+    undo.push(() => {
+      DynamoDBStreamsClient.prototype.send = send as typeof DynamoDBStreamsClient.prototype.send;
+    });
     for (const principal of Object.keys(dynamo) as Principal[]) {
-      const client = dynamo[principal];
+      const client = dynamo[principal]!;
       const name = `iamRecorder-${principal}`;
       client.middlewareStack.remove(name);
       client.middlewareStack.add(
@@ -256,6 +280,10 @@ export function canonicalResource(r: unknown, names: TemplateNames): string {
     if (id) return `table:${id}`;
     return `getatt:${o['Fn::GetAtt'][0]}`;
   }
+  if (o?.['Fn::GetAtt']?.[1] === 'StreamArn') {
+    const id = tableOf(o['Fn::GetAtt'][0]);
+    if (id) return `table:${id}/stream`;
+  }
   if (Array.isArray(o?.['Fn::Join']) && o['Fn::Join'][0] === '') {
     const parts = o['Fn::Join'][1] as unknown[];
     if (parts.length === 2 && typeof parts[1] === 'string') {
@@ -266,12 +294,14 @@ export function canonicalResource(r: unknown, names: TemplateNames): string {
   return `?${JSON.stringify(r)}`;
 }
 
-/** Every Allow statement of the roles whose logical ids start with IngestRole / CloserRole, as calls. */
+/** Every Allow statement of the roles whose logical ids start with IngestRole / CloserRole / DispatcherRole, as calls. */
 export function grantedCalls(template: Template, names: TemplateNames): Call[] {
   const out: Call[] = [];
   for (const policy of Object.values(template.findResources('AWS::IAM::Policy'))) {
     const roles = (policy.Properties.Roles as { Ref: string }[]).map((r) => r.Ref);
-    const principals = roles.flatMap((ref): Principal[] => (ref.startsWith('IngestRole') ? ['ingest'] : ref.startsWith('CloserRole') ? ['closer'] : []));
+    const principals = roles.flatMap((ref): Principal[] =>
+      ref.startsWith('IngestRole') ? ['ingest'] : ref.startsWith('CloserRole') ? ['closer'] : ref.startsWith('DispatcherRole') ? ['dispatcher'] : [],
+    );
     for (const s of policy.Properties.PolicyDocument.Statement as Statement[]) {
       if (s.Effect !== 'Allow') continue;
       for (const principal of principals) {

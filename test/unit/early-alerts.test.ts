@@ -65,7 +65,6 @@ function setup(options: { rules?: readonly Rule[]; failPuts?: number } = {}) {
   const closer = (rules: readonly Rule[] = options.rules ?? defaultRules): CloserDeps => ({
     store: stores.closer,
     alerts: stores.alerts,
-    sink: stores.sink,
     pipelines: builtinPipelines,
     rules: async () => rules,
     watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },

@@ -15,7 +15,7 @@ describe('lib/index.ts', () => {
   it('raises every error it means to as a StreamguardError with its own name', () => {
     const classes = Object.entries(domain).filter(([name, v]) => typeof v === 'function' && name.endsWith('Error'));
     expect(classes.map(([name]) => name).sort()).toEqual(
-      ['ConfigError', 'ExpressionError', 'InputError', 'PipelineDefinitionError', 'RejectedWriteError', 'RuleValidationError', 'StoreError', 'StoreInconsistencyError', 'StreamguardError', 'TransientStoreError'].sort(),
+      ['AlertRecordError', 'ConfigError', 'ExpressionError', 'InputError', 'PipelineDefinitionError', 'RejectedWriteError', 'RuleValidationError', 'StoreError', 'StoreInconsistencyError', 'StreamguardError', 'TransientStoreError'].sort(),
     );
     const cause = new Error('throttled');
     const err = new domain.TransientStoreError('window write', { cause });

@@ -2,6 +2,8 @@
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, StoredAlert } from '../../closer/ports.ts';
+import { AlertRecordError } from '../../dispatcher/dispatch-alerts.ts';
+import type { StreamImage } from '../../dispatcher/stream-event.ts';
 
 export interface DynamoAlertStoreOptions {
   tableName: string;
@@ -144,4 +146,44 @@ export class DynamoAlertStore implements AlertStore {
     };
     await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item }));
   }
+}
+
+/**
+ * An alert item (as putAlert writes it, read here from a stream's NEW_IMAGE) back as the Alert it
+ * records: the dispatcher sends exactly what the record holds.
+ *
+ * @throws AlertRecordError naming the record and the field that is missing or of the wrong type.
+ */
+export function alertFromItem(item: StreamImage): Alert {
+  const where = `alert record ${String(item.pk?.S ?? '(no pk)')}`;
+  const str = (name: string): string => {
+    const v = item[name]?.S;
+    if (typeof v !== 'string') throw new AlertRecordError(`${where}: "${name}" must be a string attribute (S)`);
+    return v;
+  };
+  const num = (name: string): number => {
+    const v = Number(item[name]?.N);
+    if (typeof item[name]?.N !== 'string' || !Number.isFinite(v)) throw new AlertRecordError(`${where}: "${name}" must be a number attribute (N)`);
+    return v;
+  };
+  let features: Alert['features'];
+  try {
+    features = JSON.parse(str('features')) as Alert['features'];
+  } catch (err) {
+    if (err instanceof AlertRecordError) throw err;
+    throw new AlertRecordError(`${where}: "features" is not JSON`, { cause: err });
+  }
+  const level = item.level?.S;
+  return {
+    id: str('id'),
+    pipeline: str('pipeline'),
+    rule: str('rule'),
+    alertType: str('alertType'),
+    level: typeof level === 'string' ? level : undefined,
+    key: str('windowKey'),
+    windowStart: num('windowStart'),
+    windowEnd: num('windowEnd'),
+    features,
+    raisedAt: num('raisedAt'),
+  };
 }
