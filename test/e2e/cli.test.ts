@@ -70,6 +70,24 @@ describe('the bin and doctor', () => {
   });
 });
 
+describe('the command line explains itself', () => {
+  it('npx streamguard rules --help: its own usage and examples, exit 0', async () => {
+    const r = await streamguard(['rules', '--help']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^usage: streamguard rules <list\|put\|delete\|test>/);
+    expect(r.stdout).toMatch(/^examples:\n {2}npx streamguard rules list$/m);
+  });
+
+  it('an unknown option or command is named with the closest valid one, exit 2', async () => {
+    const option = await streamguard(['start', '--evnts', '5']);
+    expect(option.code, explain(option)).toBe(2);
+    expect(option.stderr).toMatch(/unknown option --evnts; did you mean --events\?/);
+    const command = await streamguard(['verfy']);
+    expect(command.code, explain(command)).toBe(2);
+    expect(command.stderr).toMatch(/unknown command "verfy"; did you mean "verify"\?/);
+  });
+});
+
 describe('invoke: one function on one event against fresh local services', () => {
   it('npx streamguard invoke ingest events/poison.json: quarantines each poison record with its reason, applies the rest', async () => {
     const r = await streamguard(['invoke', 'ingest', 'events/poison.json']);
