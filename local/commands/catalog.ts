@@ -4,6 +4,7 @@
  */
 import { runDoctor } from './doctor.ts';
 import { runStart } from './start.ts';
+import { runStatus } from './status.ts';
 import { runInvoke, runRules, runTop } from './tools.ts';
 import { closest, UsageError, type CommandSpec, type OptionSpec, type ParsedArgs } from '../command-line.ts';
 import { generate } from '../generator/generate.ts';
@@ -121,6 +122,16 @@ export const COMMANDS: CommandSpec[] = [
       if (action !== 'list' && arg === undefined) throw new UsageError(`rules ${action}: missing ${action === 'delete' ? '<id>' : '<rule.json>'}`);
       return runRules(action, arg);
     },
+  },
+  {
+    name: 'status',
+    summary: 'where the system stands: per pipeline the watermark, open and due windows, recent closes and side output; per partition offsets and lag',
+    notes: [
+      'Tables: WINDOWS_TABLE / STATE_TABLE / SIDE_OUTPUT_TABLE (as the stack names them) and AWS_ENDPOINT_URL; unset, the local runtime\'s tables. Lag needs KAFKA_BROKERS.',
+      'Open and due windows are counted on the due index; closes and side output of the last hour are scans (fine locally and on small tables).',
+    ],
+    examples: ['npx streamguard status', 'WINDOWS_TABLE=prod-windows STATE_TABLE=prod-state SIDE_OUTPUT_TABLE=prod-side-output npx streamguard status'],
+    run: () => runStatus(),
   },
   {
     name: 'verify',

@@ -154,6 +154,17 @@ describe('top and rules against stored windows (WINDOWS_TABLE, STATE_TABLE, AWS_
     expect(r.stdout).toContain(best.key);
   });
 
+  it('npx streamguard status: each pipeline with its windows, each applied partition with its offset and event time', async () => {
+    const r = await streamguard(['status'], { ...env, SIDE_OUTPUT_TABLE: tables.sideOutput });
+    expect(r.code, explain(r)).toBe(0);
+    for (const p of builtinPipelines) expect(r.stdout).toMatch(new RegExp(`^ {2}${p.name} +watermark .* open \\d+ {2}due \\d+`, 'm'));
+    const payments = await stored('payments');
+    // The sample events were ingested but never closed: every window is open, none closed.
+    expect(r.stdout).toMatch(new RegExp(`^ {2}payments +watermark - \\(none yet\\) {2}open ${payments.length} {2}due 0 {2}closed last hour 0$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}user_events-\d+ +offset \d+ {2}event time \d{4}-/m);
+    expect(r.stdout).toMatch(/side output, last hour: quarantine \d+, late \d+/);
+  });
+
   it('npx streamguard rules put | list | test | delete, with the README\'s rule file', async () => {
     const rule = { id: 'pay-5', pipeline: 'payments', condition: 'count > 5', emitsAlert: true, alertType: 'payment_spree', level: 'MEDIUM', priority: 5 };
     const ruleFile = join(tmp, 'rule.json');
