@@ -166,12 +166,20 @@ async function buildNpmHost(opts: EnsureOptions): Promise<MockKafkaHost> {
         if (done) return done;
         log(`building the local Kafka broker, about 3 minutes, once (librdkafka ${LIBRDKAFKA_NPM_PACKAGE.librdkafka} from npm ${LIBRDKAFKA_NPM_PACKAGE.name}@${LIBRDKAFKA_NPM_PACKAGE.version} into ${CACHE_DIR})`);
         const t0 = Date.now();
+        let current = '';
+        // A line every 30 s, so a first run (or a CI log) never looks hung.
+        const heartbeat = setInterval(() => log(`  still ${current}, ${formatDuration(Date.now() - t0)} so far`), 30_000);
         try {
-          const built = await buildLibrdkafkaFromNpm(CACHE_DIR);
-          log(`built librdkafka ${built.version} in ${formatDuration(Date.now() - t0)}`);
+          const built = await buildLibrdkafkaFromNpm(CACHE_DIR, (step) => {
+            current = step.split(' (')[0]!;
+            log(`  ${step}`);
+          });
+          log(`built the local Kafka broker's librdkafka ${built.version} in ${formatDuration(Date.now() - t0)}`);
           return built;
         } catch (err) {
           throw new MockKafkaBuildError((err as Error).message);
+        } finally {
+          clearInterval(heartbeat);
         }
       },
       { timeoutMs: 30 * 60_000, onWait: () => log('waiting for another process that is building the local Kafka broker…') },

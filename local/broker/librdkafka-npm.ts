@@ -136,7 +136,7 @@ function integrityOf(file: string): string {
  *
  * @throws LibrdkafkaBuildError naming the failed step (npm pack, integrity, tar, configure, make).
  */
-export async function buildLibrdkafkaFromNpm(cacheDir: string): Promise<LibrdkafkaBuild> {
+export async function buildLibrdkafkaFromNpm(cacheDir: string, onStep: (step: string) => void = () => {}): Promise<LibrdkafkaBuild> {
   const dir = librdkafkaNpmDir(cacheDir);
   const work = join(cacheDir, `librdkafka-build.${process.pid}`);
   rmSync(work, { recursive: true, force: true });
@@ -145,6 +145,7 @@ export async function buildLibrdkafkaFromNpm(cacheDir: string): Promise<Librdkaf
     const npm = npmCommand();
     const spec = `${LIBRDKAFKA_NPM_PACKAGE.name}@${LIBRDKAFKA_NPM_PACKAGE.version}`;
     // A registry spec: npm pack downloads the tarball and runs none of the package's scripts.
+    onStep(`fetching ${spec} (npm pack)`);
     await step('npm pack', npm.file, [...npm.prefix, 'pack', spec, '--pack-destination', work, '--silent', '--no-audit', '--no-fund'], { timeoutMs: 300_000 });
     const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
     if (!tarball) throw new LibrdkafkaBuildError('npm pack', `no tarball appeared in ${work}`);
@@ -152,7 +153,9 @@ export async function buildLibrdkafkaFromNpm(cacheDir: string): Promise<Librdkaf
     if (integrity !== PACKAGE_INTEGRITY) throw new LibrdkafkaBuildError('integrity check', `${tarball} has ${integrity}, expected ${PACKAGE_INTEGRITY}`);
     await step('tar', 'tar', ['-xzf', tarball, 'package/deps/librdkafka'], { cwd: work, timeoutMs: 120_000 });
     const source = join(work, 'package', 'deps', 'librdkafka');
+    onStep('configuring librdkafka (optional TLS, SASL, compression and curl support off)');
     await step('configure', join(source, 'configure'), CONFIGURE_FLAGS, { cwd: source, timeoutMs: 300_000 });
+    onStep('compiling librdkafka.a (make, at low priority)');
     await niceMake(source, ['-C', 'src', `-j${Math.max(1, availableParallelism())}`, 'librdkafka.a'], 1_200_000);
 
     const staged = `${dir}.${process.pid}.tmp`;
