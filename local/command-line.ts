@@ -5,6 +5,7 @@
  * and checked whole-number options.
  */
 import { parseArgs } from 'node:util';
+import { InputError } from '../lib/errors.ts';
 
 /** One option of a command. `int` options are checked to be whole numbers >= 0. */
 export interface OptionSpec {
@@ -35,12 +36,7 @@ export interface ParsedArgs {
 }
 
 /** A command line that cannot be run: exit code 2, printed with a pointer to `--help`. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export class UsageError extends InputError {}
 
 /** Levenshtein distance, for "did you mean". */
 export function editDistance(a: string, b: string): number {

@@ -12,6 +12,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { ConfigError } from '../../lib/config/env.ts';
+import { StreamguardError } from '../../lib/errors.ts';
 import { withBuildLock } from './build-lock.ts';
 import { buildLibrdkafkaFromNpm, LIBRDKAFKA_NPM_PACKAGE, librdkafkaNpmDir, readLibrdkafkaBuild } from './librdkafka-npm.ts';
 
@@ -51,10 +53,9 @@ export function toolchainHint(): string {
 }
 
 /** Thrown when the toolchain is missing or the host cannot be built; says what to install. */
-export class MockKafkaBuildError extends Error {
-  constructor(message: string) {
-    super(`${message}\nThe local Kafka is built from source with a C compiler and make: ${toolchainHint()}.`);
-    this.name = 'MockKafkaBuildError';
+export class MockKafkaBuildError extends StreamguardError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(`${message}\nThe local Kafka is built from source with a C compiler and make: ${toolchainHint()}.`, options);
   }
 }
 
@@ -80,11 +81,11 @@ function headerVersion(header: string): string {
   return `${(n >>> 24) & 0xff}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}`;
 }
 
-/** The route this process will use, and why. @throws Error on a bad STREAMGUARD_LIBRDKAFKA value. */
+/** The route this process will use, and why. @throws ConfigError on a bad STREAMGUARD_LIBRDKAFKA value. */
 export function chooseRoute(): { route: LibrdkafkaRoute; reason: string } {
   const forced = process.env[ROUTE_ENV];
   if (forced !== undefined && forced !== '' && forced !== 'system' && forced !== 'npm' && forced !== 'auto') {
-    throw new Error(`${ROUTE_ENV} must be system, npm or auto, got ${JSON.stringify(forced)}`);
+    throw new ConfigError(`${ROUTE_ENV} must be system, npm or auto, got ${JSON.stringify(forced)}`);
   }
   if (forced === 'npm') return { route: 'npm', reason: `forced by ${ROUTE_ENV}=npm` };
   if (forced === 'system') return { route: 'system', reason: `forced by ${ROUTE_ENV}=system` };
@@ -122,7 +123,7 @@ const inFlight = new Map<LibrdkafkaRoute, Promise<MockKafkaHost>>();
  * name and renames it into place.
  *
  * @throws MockKafkaBuildError when the C compiler or make is missing or a build step fails, with
- *   what to install; Error on a bad STREAMGUARD_LIBRDKAFKA value.
+ *   what to install; ConfigError on a bad STREAMGUARD_LIBRDKAFKA value.
  */
 export function ensureMockKafkaHost(opts: EnsureOptions = {}): Promise<MockKafkaHost> {
   const { route } = chooseRoute();
@@ -177,7 +178,7 @@ async function buildNpmHost(opts: EnsureOptions): Promise<MockKafkaHost> {
           log(`built the local Kafka broker's librdkafka ${built.version} in ${formatDuration(Date.now() - t0)}`);
           return built;
         } catch (err) {
-          throw new MockKafkaBuildError((err as Error).message);
+          throw new MockKafkaBuildError((err as Error).message, { cause: err });
         } finally {
           clearInterval(heartbeat);
         }

@@ -15,6 +15,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameS
 import { availableParallelism, setPriority } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { StreamguardError } from '../../lib/errors.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -63,10 +64,9 @@ export function readLibrdkafkaBuild(cacheDir: string): LibrdkafkaBuild | undefin
 }
 
 /** Thrown when a step of the npm route fails; names the step and carries the tool's output. */
-export class LibrdkafkaBuildError extends Error {
+export class LibrdkafkaBuildError extends StreamguardError {
   constructor(step: string, detail: string) {
     super(`building librdkafka ${LIBRDKAFKA_NPM_PACKAGE.librdkafka} from npm ${LIBRDKAFKA_NPM_PACKAGE.name}@${LIBRDKAFKA_NPM_PACKAGE.version} failed at ${step}:\n${detail.slice(-4000)}`);
-    this.name = 'LibrdkafkaBuildError';
   }
 }
 
