@@ -47,7 +47,7 @@ async function queryItems(client: DynamoDBClient, table: string, pk: string): Pr
 
 const iso = (ms: number | undefined) => (ms === undefined ? '-' : new Date(ms).toISOString().replace('.000Z', 'Z'));
 
-/** 93_000 -> "1m33s" */
+/** 93_000 -> "93s", 600_000 -> "10m", 9_000_000 -> "2.5h". */
 export function ago(ms: number): string {
   const s = Math.round(ms / 1000);
   if (Math.abs(s) < 120) return `${s}s`;
