@@ -17,8 +17,9 @@ export default defineConfig({
           name: 'services',
           include: ['test/**/*.test.ts'],
           exclude: ['test/unit/**'],
-          // One DynamoDB Local for the whole run; each test file makes its own tables in it.
-          globalSetup: ['test/setup/dynamodb-local.ts'],
+          // One DynamoDB Local for the whole run; each test file makes its own tables in it. The
+          // broker host is built once here too, so parallel files share it.
+          globalSetup: ['test/setup/mock-kafka-host.ts', 'test/setup/dynamodb-local.ts'],
         },
       },
     ],

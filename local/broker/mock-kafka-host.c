@@ -3,9 +3,10 @@
  * that Node clients (kafkajs) can talk the real Kafka protocol locally without a JVM broker.
  *
  * Usage: mock-kafka-host [--brokers N] [--api-version KEY:MIN:MAX ...] [topic:partitions ...]
+ *        mock-kafka-host --version       prints "librdkafka <version>" and exits
  *
  * Protocol on stdout (one line each, flushed):
- *   READY <host:port,host:port,...>      once the cluster and the initial topics exist
+ *   READY <host:port,host:port,...> <librdkafka version>   once the cluster and the initial topics exist
  *   OK <topic> <partitions>              answer to a "create" command
  *   ERR <message>                        answer to a bad command or a failed create
  * Commands on stdin, one per line:
@@ -13,7 +14,8 @@
  * The process exits when stdin reaches EOF (so a dead parent never leaves it orphaned) or on
  * SIGTERM / SIGINT.
  *
- * Build: gcc -O2 -o mock-kafka-host mock-kafka-host.c -lrdkafka
+ * Build: gcc -O2 -o mock-kafka-host mock-kafka-host.c -lrdkafka (or, against a static build,
+ * -I<include> librdkafka.a -lm -lpthread ...): see build.ts.
  */
 #include <errno.h>
 #include <poll.h>
@@ -109,6 +111,11 @@ int main(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
 
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+                printf("librdkafka %s\n", rd_kafka_version_str());
+                return 0;
+        }
+
         struct {
                 int16_t key, min, max;
         } caps[64];
@@ -152,11 +159,23 @@ int main(int argc, char **argv) {
                 return 1;
         }
 
+#if RD_KAFKA_VERSION > 0x020002ff
+        /*
+         * Newer mocks (2.12 measured) advertise LeaveGroup up to v4; kafkajs 2.2.4 then sends the
+         * v3 members-array layout, which the mock mis-parses (a leaving consumer's group waits out
+         * the session timeout and errors are logged). v2 has the v0-v1 layout that Debian's 2.0.2
+         * mock advertises and parses.
+         */
+        if (rd_kafka_mock_set_apiversion(mcluster, 13 /* LeaveGroup */, 0, 2)) {
+                fprintf(stderr, "mock-kafka-host: could not cap LeaveGroup at v2\n");
+                return 1;
+        }
+#endif
+
         /*
          * Some mock versions advertise API versions whose request layout they do not parse the way
-         * kafkajs writes it; --api-version lets the caller cap those without rebuilding. With the
-         * Debian 2.0.2 mock none is needed for kafkajs 2.2.4 (measured: LeaveGroup is advertised
-         * as v0-v1, so kafkajs never sends the v3 members-array layout).
+         * kafkajs writes it; --api-version lets the caller cap more of those without rebuilding.
+         * With the Debian 2.0.2 mock none is needed for kafkajs 2.2.4.
          */
         for (int i = 0; i < caps_cnt; i++) {
                 rd_kafka_resp_err_t err =
@@ -186,7 +205,7 @@ int main(int argc, char **argv) {
                 free(spec);
         }
 
-        printf("READY %s\n", rd_kafka_mock_cluster_bootstraps(mcluster));
+        printf("READY %s %s\n", rd_kafka_mock_cluster_bootstraps(mcluster), rd_kafka_version_str());
         fflush(stdout);
 
         /* poll() with a timeout so that signals are noticed even while stdin stays open. */

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { ensureMockKafkaHost } from './build.ts';
+import { ensureMockKafkaHost, type LibrdkafkaRoute } from './build.ts';
 
 /** A topic to create, with its exact partition count. */
 export interface MockTopic {
@@ -21,10 +21,11 @@ export interface MockKafkaOptions {
   topics: MockTopic[];
   /**
    * Caps on advertised API versions, for mock builds that mis-parse a version kafkajs would pick.
-   * None is needed with Debian's librdkafka 2.0.2 and kafkajs 2.2.4.
+   * None is needed with Debian's librdkafka 2.0.2 and kafkajs 2.2.4; the host itself caps
+   * LeaveGroup at v2 on newer mocks.
    */
   apiVersionCaps?: { apiKey: number; minVersion: number; maxVersion: number }[];
-  /** How long to wait for the cluster to come up (default 15 s, which includes a first build). */
+  /** How long to wait for the cluster to come up once the host is built (default 15 s). */
   startTimeoutMs?: number;
 }
 
@@ -38,6 +39,8 @@ export interface MockKafka {
   stop(): Promise<void>;
   /** The host process id, for diagnostics. */
   pid: number | undefined;
+  /** The librdkafka version the host runs (as it reports it) and where that librdkafka came from. */
+  librdkafka: { version: string; route: LibrdkafkaRoute; origin: string };
 }
 
 // Kafka's own limits on topic names; checked here so a bad name fails with a clear message.
@@ -69,7 +72,7 @@ const STDERR_KEEP = 8192;
  * Starts a librdkafka mock Kafka cluster with the given topics (building the native host first if
  * needed) and resolves once it accepts connections.
  *
- * @throws MockKafkaBuildError when gcc or librdkafka-dev is missing; an Error with the host's
+ * @throws MockKafkaBuildError when the C toolchain is missing; an Error with the host's
  *   stderr when it fails to start or does not report readiness within `startTimeoutMs`.
  */
 export async function startMockKafka(opts: MockKafkaOptions): Promise<MockKafka> {
@@ -77,7 +80,8 @@ export async function startMockKafka(opts: MockKafkaOptions): Promise<MockKafka>
   if (!Number.isInteger(brokers) || brokers < 1 || brokers > 32) throw new Error(`brokers must be 1..32, got ${brokers}`);
   for (const t of opts.topics) checkTopic(t.name, t.partitions);
 
-  const binary = await ensureMockKafkaHost();
+  const host = await ensureMockKafkaHost();
+  const binary = host.binary;
   const args = ['--brokers', String(brokers)];
   for (const cap of opts.apiVersionCaps ?? []) {
     args.push('--api-version', `${cap.apiKey}:${cap.minVersion}:${cap.maxVersion}`);
@@ -124,9 +128,9 @@ export async function startMockKafka(opts: MockKafkaOptions): Promise<MockKafka>
 
   const timeoutMs = opts.startTimeoutMs ?? 15_000;
   let timer: NodeJS.Timeout | undefined;
-  let bootstrap: string;
+  let ready: string;
   try {
-    bootstrap = await new Promise<string>((resolve, reject) => {
+    ready = await new Promise<string>((resolve, reject) => {
       onReady = resolve;
       child.once('error', (err) => reject(new Error(`could not start ${binary}: ${err.message}`)));
       void exited.then((code) =>
@@ -144,10 +148,13 @@ export async function startMockKafka(opts: MockKafkaOptions): Promise<MockKafka>
     clearTimeout(timer);
   }
 
+  // "READY <bootstraps> <librdkafka version>"
+  const [bootstrap = '', version = host.librdkafka] = ready.split(/\s+/);
   let stopping: Promise<void> | undefined;
   return {
     bootstrapServers: bootstrap.split(',').filter(Boolean),
     pid: child.pid,
+    librdkafka: { version, route: host.route, origin: host.origin },
     async createTopic(name, partitions) {
       checkTopic(name, partitions);
       if (child.exitCode !== null || stopping) throw new Error('mock Kafka is not running');

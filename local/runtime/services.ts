@@ -42,7 +42,7 @@ export async function startServices(o: ServicesOptions = {}): Promise<Services> 
       });
       stops.push(() => kafka.stop());
       brokers = kafka.bootstrapServers;
-      started.push(`Kafka (librdkafka mock cluster) at ${brokers.join(',')}`);
+      started.push(`Kafka (librdkafka ${kafka.librdkafka.version} mock cluster, ${kafka.librdkafka.origin}) at ${brokers.join(',')}`);
     }
     let endpoint = o.dynamoEndpoint;
     if (!endpoint) {

@@ -70,6 +70,24 @@ describe('the bin and doctor', () => {
   });
 });
 
+describe('the command line explains itself', () => {
+  it('npx streamguard rules --help: its own usage and examples, exit 0', async () => {
+    const r = await streamguard(['rules', '--help']);
+    expect(r.code, explain(r)).toBe(0);
+    expect(r.stdout).toMatch(/^usage: streamguard rules <list\|put\|delete\|test>/);
+    expect(r.stdout).toMatch(/^examples:\n {2}npx streamguard rules list$/m);
+  });
+
+  it('an unknown option or command is named with the closest valid one, exit 2', async () => {
+    const option = await streamguard(['start', '--evnts', '5']);
+    expect(option.code, explain(option)).toBe(2);
+    expect(option.stderr).toMatch(/unknown option --evnts; did you mean --events\?/);
+    const command = await streamguard(['verfy']);
+    expect(command.code, explain(command)).toBe(2);
+    expect(command.stderr).toMatch(/unknown command "verfy"; did you mean "verify"\?/);
+  });
+});
+
 describe('invoke: one function on one event against fresh local services', () => {
   it('npx streamguard invoke ingest events/poison.json: quarantines each poison record with its reason, applies the rest', async () => {
     const r = await streamguard(['invoke', 'ingest', 'events/poison.json']);
@@ -142,6 +160,17 @@ describe('top and rules against stored windows (WINDOWS_TABLE, STATE_TABLE, AWS_
     expect(r.code, explain(r)).toBe(0);
     expect(r.stdout.split('\n').filter((l) => /^│\s*\d+\s*│/.test(l))).toHaveLength(1);
     expect(r.stdout).toContain(best.key);
+  });
+
+  it('npx streamguard status: each pipeline with its windows, each applied partition with its offset and event time', async () => {
+    const r = await streamguard(['status'], { ...env, SIDE_OUTPUT_TABLE: tables.sideOutput });
+    expect(r.code, explain(r)).toBe(0);
+    for (const p of builtinPipelines) expect(r.stdout).toMatch(new RegExp(`^ {2}${p.name} +watermark .* open \\d+ {2}due \\d+`, 'm'));
+    const payments = await stored('payments');
+    // The sample events were ingested but never closed: every window is open, none closed.
+    expect(r.stdout).toMatch(new RegExp(`^ {2}payments +watermark - \\(none yet\\) {2}open ${payments.length} {2}due 0 {2}closed last hour 0$`, 'm'));
+    expect(r.stdout).toMatch(/^ {2}user_events-\d+ +offset \d+ {2}event time \d{4}-/m);
+    expect(r.stdout).toMatch(/side output, last hour: quarantine \d+, late \d+/);
   });
 
   it('npx streamguard rules put | list | test | delete, with the README\'s rule file', async () => {

@@ -5,7 +5,7 @@
 import { connect } from 'node:net';
 import { Kafka, Partitioners, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MockKafkaBuildError, ensureMockKafkaHost } from '../../local/broker/build.ts';
+import { MockKafkaBuildError, chooseRoute, ensureMockKafkaHost, hostBinary, hostVersion } from '../../local/broker/build.ts';
 import { startMockKafka, type MockKafka } from '../../local/broker/mock-kafka.ts';
 
 let broker: MockKafka;
@@ -124,9 +124,19 @@ describe('mock Kafka host', () => {
     );
   });
 
-  it('builds once and names the packages to install when the toolchain is missing', async () => {
-    const binary = await ensureMockKafkaHost();
-    expect(binary).toMatch(/\.cache\/mock-kafka-host$/);
-    expect(new MockKafkaBuildError('gcc was not found on PATH.').message).toContain('apt-get install -y librdkafka-dev gcc');
+  it('builds once into the cache for the route in force and reports the librdkafka it runs', async () => {
+    const host = await ensureMockKafkaHost();
+    expect(host.binary).toBe(hostBinary(chooseRoute().route));
+    expect(host.binary).toMatch(/\/\.cache\/mock-kafka-host-/);
+    // What the running library says matches the headers the host was compiled against.
+    expect(broker.librdkafka.version).toBe(host.librdkafka);
+    expect(await hostVersion(host.binary)).toBe(`librdkafka ${host.librdkafka}`);
+    if (process.env.STREAMGUARD_LIBRDKAFKA === 'npm') expect(host).toMatchObject({ route: 'npm', librdkafka: '2.12.0', origin: 'npm node-rdkafka@3.6.1' });
+  });
+
+  it('names what to install when the toolchain is missing', () => {
+    expect(new MockKafkaBuildError('the C compiler gcc was not found on PATH.').message).toMatch(
+      process.platform === 'darwin' ? /xcode-select --install/ : /apt-get install -y gcc make/,
+    );
   });
 });
