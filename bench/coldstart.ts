@@ -23,6 +23,7 @@ const ROOT = join(import.meta.dirname, '..');
 export const FUNCTIONS = [
   { name: 'ingest', construct: 'Ingest', entry: 'functions/ingest.ts' },
   { name: 'closer', construct: 'Closer', entry: 'functions/close-windows.ts' },
+  { name: 'dispatcher', construct: 'Dispatcher', entry: 'functions/dispatch-alerts.ts' },
 ] as const;
 
 /** Targets of the cold-start issue: what a function may weigh and take to initialise on this machine. */

@@ -1,5 +1,5 @@
 /** Configuration of the alert dispatcher (functions/dispatch-alerts.ts), from its environment. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KafkaTarget } from '../sinks/msk.ts';
 import { DEFAULT_ALERT_TOPIC } from './deployment.ts';
 import { ConfigError, parseEnv } from './env.ts';

@@ -1,5 +1,5 @@
 /** Where a function reaches Kafka, from the environment the stack sets (shared by the closer and the dispatcher). */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KafkaTarget } from '../sinks/msk.ts';
 
 export const kafkaTargetEnv = {
