@@ -5,20 +5,24 @@
 import { builtinPipelines } from '../pipelines/builtin.ts';
 import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../pipelines/topics.ts';
 
-export interface MappingSettings {
-  topic: string;
-  /** Partitions the local broker creates (in AWS the cluster's topic decides). */
-  partitions: number;
+/** What every event source mapping here is told (CDK property names). */
+export interface DeliverySettings {
   batchSize: number;
   /** Seconds. */
   maxBatchingWindow: number;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
-  /** -1 = retry until the batch succeeds (AWS's default). */
+  /** -1 = AWS's default: retry until the batch succeeds (Kafka) or its records expire (a stream, 24 h). */
   retryAttempts: number;
   /** Seconds; -1 = never expire. */
   maxRecordAge: number;
   bisectBatchOnError: boolean;
   reportBatchItemFailures: boolean;
+}
+
+export interface MappingSettings extends DeliverySettings {
+  topic: string;
+  /** Partitions the local broker creates (in AWS the cluster's topic decides). */
+  partitions: number;
 }
 
 // Partitions of each topic on the local broker; a topic not listed gets 3.
@@ -49,17 +53,7 @@ export const DEFAULT_FAILURE_TOPIC = 'streamguard_ingest_failures';
 export const DEFAULT_CLOSER_SCHEDULE_MINUTES = 1;
 
 /** The alerts table's stream mapping (CDK DynamoEventSource property names), for the stack and the local runtime. */
-export interface AlertStreamSettings {
-  batchSize: number;
-  /** Seconds. */
-  maxBatchingWindow: number;
-  startingPosition: 'TRIM_HORIZON' | 'LATEST';
-  /** -1 = until the record expires (24 h in a DynamoDB stream). */
-  retryAttempts: number;
-  /** Seconds; -1 = never. */
-  maxRecordAge: number;
-  bisectBatchOnError: boolean;
-  reportBatchItemFailures: boolean;
+export interface AlertStreamSettings extends DeliverySettings {
   parallelizationFactor: number;
 }
 

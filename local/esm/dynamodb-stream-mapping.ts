@@ -28,6 +28,7 @@ import type { DynamoDBStreamEvent, DynamoDBStreamRecord, StreamImage } from '../
 import { localDynamoClient } from '../services/client.ts';
 import { decideDelivery, type AfterSuccess, type InvokeResult, type RetryState } from './delivery-policy.ts';
 import { streamMappingConfigSchema, type StreamFailureRecord, type StreamMappingConfig, type StreamMappingInput } from './stream-config.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 export type StreamLambdaHandler = (event: DynamoDBStreamEvent, context: Context) => Promise<unknown>;
 
@@ -435,25 +436,9 @@ export class DynamoStreamMapping extends EventEmitter<StreamMappingEvents> {
   }
 
   private context(deadline: number): Context {
-    const name = this.config.local.functionName;
-    const fail = () => {
-      throw new Error('context.done/fail/succeed are not supported: return a promise');
-    };
-    return {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-      memoryLimitInMB: '512',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: `local/${name}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: fail,
-      fail,
-      succeed: fail,
-    };
+    return lambdaContext(this.config.local.functionName, 512, deadline);
   }
+
 }
 
 /**

@@ -44,6 +44,7 @@ import {
 } from './config.ts';
 import { decideDelivery, interpretResponse, type AfterSuccess, type FailureReason, type InvokeResult, type RetryState } from './delivery-policy.ts';
 import { envelopePayloadBytes, recordPayloadBytes, toAwsRecord } from './records.ts';
+import { lambdaContext } from './lambda-context.ts';
 
 /**
  * The function under test: the same (event, context) => Promise signature as the deployed
@@ -755,25 +756,9 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
   }
 
   private context(deadline: number): Context {
-    const name = this.config.local.functionName;
-    const fail = () => {
-      throw new Error('context.done/fail/succeed are not supported: return a promise');
-    };
-    return {
-      callbackWaitsForEmptyEventLoop: false,
-      functionName: name,
-      functionVersion: '$LATEST',
-      invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-      memoryLimitInMB: '1024',
-      awsRequestId: randomUUID(),
-      logGroupName: `/aws/lambda/${name}`,
-      logStreamName: `local/${name}`,
-      getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-      done: fail,
-      fail,
-      succeed: fail,
-    };
+    return lambdaContext(this.config.local.functionName, 1024, deadline);
   }
+
 
   /**
    * Commits `nextOffset` for the partition. False when the commit failed (typically the partition
