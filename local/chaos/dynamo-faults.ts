@@ -77,13 +77,19 @@ export function injectCloserFaults(client: DynamoDBClient, chaos: Chaos, tables:
   /** Windows whose alert record a closer has put, so whose window it finishes next. */
   const alerted = new Map<string, number>();
   install(client, 'chaosCloserCrash', 'initialize', async (input, command, next) => {
-    if (command === 'PutItemCommand' && input.TableName === tables.alerts && String(input.Item?.pk?.S).startsWith('alert#')) {
-      const item = input.Item;
-      const id = `${windowPk(item.pipeline.S, item.windowKey.S)}|${item.windowStart.N}`;
+    // The closer records an alert with one UpdateItem that sets each attribute if absent.
+    if (command === 'UpdateItemCommand' && input.TableName === tables.alerts && String(input.Key?.pk?.S).startsWith('alert#')) {
+      const set = (name: string) => {
+        const ph = Object.entries(input.ExpressionAttributeNames ?? {}).find(([, n]) => n === name)?.[0];
+        return ph === undefined ? undefined : input.ExpressionAttributeValues?.[`:${ph.slice(1)}`];
+      };
+      const id = `${windowPk(set('pipeline')?.S, set('windowKey')?.S)}|${set('windowStart')?.N}`;
       if (!alerted.has(id)) alerted.set(id, 0);
       return next();
     }
-    const isFinish = command === 'UpdateItemCommand' && input.TableName === tables.windows && input.UpdateExpression === 'REMOVE #ds';
+    // The long way's finish (a window that alerted): out of the due index, conditional on being closed.
+    const isFinish =
+      command === 'UpdateItemCommand' && input.TableName === tables.windows && String(input.UpdateExpression).endsWith('REMOVE #ds') && input.ConditionExpression === 'attribute_exists(#closed)';
     if (isFinish) {
       const id = `${input.Key.pk.S}|${input.Key.sk.N}`;
       const crashes = alerted.get(id);
