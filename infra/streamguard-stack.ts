@@ -217,10 +217,13 @@ export class StreamGuardStack extends Stack {
     // Early alerts: the rules (one Query of the state table per cache TTL) and a conditional put each.
     allow(ingestRole, ['dynamodb:Query'], arns(t.state));
     allow(ingestRole, ['dynamodb:PutItem'], arns(t.alerts));
-    // The closer reads due windows through the index only, and watermarks and rules from the state table.
+    // The closer finds due windows through the index, and reads watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
     allow(closerRole, ['dynamodb:Query'], [...arns(t.state), ...dueIndexArns]);
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
+    // A window is read (consistently) and judged before its one-write close.
+    allow(closerRole, ['dynamodb:GetItem'], arns(t.windows));
+    // The record of a window set aside.
     allow(closerRole, ['dynamodb:PutItem'], arns(t.alerts));
     // An alert at close: one UpdateItem that creates the record or completes an early one.
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.alerts));

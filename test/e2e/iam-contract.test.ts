@@ -10,6 +10,7 @@
  * that no local component performs (ALLOWED_UNRECORDED, each with its reason).
  */
 import { randomUUID } from 'node:crypto';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -19,7 +20,9 @@ import { kafkaFor } from '../../lib/sinks/msk.ts';
 import { generate } from '../../local/generator/generate.ts';
 import { produceRecords } from '../../local/generator/produce.ts';
 import { startRuntime, type LocalRuntime } from '../../local/runtime/runtime.ts';
+import { dueShardOf } from '../../lib/store/tables.ts';
 import { callKey, grantedCalls, startRecorder, type Call, type Recorder } from '../support/aws-calls.ts';
+import { localClient } from '../support/dynamodb.ts';
 
 const CLUSTER_ARN = 'arn:aws:kafka:eu-west-1:123456789012:cluster/streamguard/0f3a1c2e-1b2c-4d5e-8f90-123456789abc-2';
 const SECRET_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:streamguard/kafka-AbCdEf';
@@ -94,6 +97,14 @@ beforeAll(async () => {
   const { records } = generate({ events: 3000, seed: 3, eventsPerSecondOfEventTime: 0.5 });
   await produceRecords(runtime.services.brokers, records);
   await caughtUp();
+  // A window in the due index whose item is malformed (no pipeline): the closer sets it aside and
+  // records why. Written with a client of its own, so the write is not one of the functions' calls.
+  await localClient().send(
+    new PutItemCommand({
+      TableName: runtime.services.tables.windows,
+      Item: { pk: { S: 'payments#broken' }, sk: { N: '0' }, windowStart: { N: '0' }, windowEnd: { N: '300000' }, dueShard: { S: dueShardOf('payments', 'broken') } },
+    }),
+  );
   // Partitions go idle (the runtime's idle timeout is 5 s), so the last windows close too.
   await new Promise((r) => setTimeout(r, 6_000));
   for (let pass = 0; pass < 3; pass++) {
@@ -147,6 +158,8 @@ describe('IAM: what the functions call is what the stack grants', () => {
       'closer dynamodb:Query table:windows/index/due',
       'closer dynamodb:Query table:state',
       'closer dynamodb:UpdateItem table:windows',
+      'closer dynamodb:GetItem table:windows',
+      // The record of the window set aside.
       'closer dynamodb:PutItem table:alerts',
       // The close completing (or creating) an alert record.
       'closer dynamodb:UpdateItem table:alerts',
