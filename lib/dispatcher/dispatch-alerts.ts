@@ -4,7 +4,7 @@
  * AlertSinks behind the same port). Delivery is at least once: a record's sequence number is only
  * passed once its alert was accepted, and consumers dedupe by the alert id.
  *
- * Only INSERTs of alert items are sent. The table also holds risk results and set-aside records,
+ * Only INSERTs of alert items are sent. The table also holds set-aside records,
  * and an alert record written early is later UPDATEd with its window's final features (a MODIFY):
  * one message per alert record, so the first write of the item is the one that counts. TTL
  * deletions are REMOVEs and are skipped as well. docs/design.md, "Alert delivery".

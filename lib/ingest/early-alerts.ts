@@ -9,10 +9,11 @@
  * - No extra write but the alert: a conditional put on the deterministic id, so redeliveries,
  *   racing invocations and the closer make one record per (window, rule). Ids recorded by this
  *   container are remembered (bounded), so a hot window does not pay a refused put per write.
- * - Never costs the batch: rules that cannot be read, or an alert put that is throttled or fails,
- *   are reported and skipped. The next write to the window evaluates again, and the closer raises
- *   every matching alert at close in any case (the rule matches the final features too, since it
- *   can only turn true).
+ * - As reliable as the window write: rules that cannot be read for now, or an alert put that is
+ *   throttled or times out, throw TransientStoreError, so ingest resumes the partition at the
+ *   aggregate's first offset; the redelivered records are duplicates, refused, and their answer
+ *   (the stored window) is evaluated again, so the alert is recorded then. An alert that fails for
+ *   good (a bug, a refused item) is reported and skipped; the closer raises it at close.
  * - Kafka is not involved: the alert record is the outbox.
  */
 import { alertId } from '../closer/alert-id.ts';
@@ -22,6 +23,7 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { compileCondition, type CompiledCondition } from '../rules/expression.ts';
 import { ruleTiming } from '../rules/early.ts';
 import { isAlerting, type AlertingRule, type Rule } from '../rules/rule.ts';
+import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
 
 export interface EarlyAlertDeps {
@@ -61,7 +63,8 @@ export class EarlyBatch {
 
   /**
    * Evaluates the pipeline's early rules on a stored window and records each match (once).
-   * Never throws: failures are counted and reported.
+   * @throws TransientStoreError when an alert put failed in a way that passes (the aggregate is
+   *   then redelivered and evaluated again); other failures are counted and reported.
    */
   async raise(pipeline: Pipeline, stored: StoredWindow, firedBy: FiredBy, tally: EarlyTally): Promise<void> {
     // A closed window is the closer's: it raises what matches the final features.
@@ -102,7 +105,10 @@ export class EarlyBatch {
         if (created) tally.raised++;
       } catch (err) {
         tally.failed++;
-        this.owner.report(err, `early alert ${id} (rule ${rule.id}) was not recorded; the next write to the window or the closer raises it`);
+        if (err instanceof TransientStoreError || isTransient(err)) {
+          throw new TransientStoreError(`early alert ${id} (rule ${rule.id}) was not recorded yet: ${(err as Error).message}; its records are redelivered`, { cause: err });
+        }
+        this.owner.report(err, `early alert ${id} (rule ${rule.id}) was not recorded; the closer raises it at close`);
       }
     }
   }
@@ -125,13 +131,16 @@ export class EarlyAlerts {
   }
 
   /**
-   * The rules for one batch, read once (the cache refreshes them per its TTL). Undefined, reported,
-   * when they cannot be read: the batch goes on without early alerts, the closer raises them.
+   * The rules for one batch, read once (the cache refreshes them per its TTL).
+   * @throws TransientStoreError when they cannot be read for now (the batch is retried, as when its
+   *   marks cannot be read); undefined, reported, when they cannot be read at all (the batch goes
+   *   on without early alerts, the closer raises them).
    */
   async forBatch(): Promise<EarlyBatch | undefined> {
     try {
       return new EarlyBatch(this, await this.rules());
     } catch (err) {
+      if (err instanceof TransientStoreError || isTransient(err)) throw new TransientStoreError(`early rules could not be read yet: ${(err as Error).message}`, { cause: err });
       this.report(err, 'early rules: the rules could not be read; this batch raises no early alert');
       return undefined;
     }

@@ -127,7 +127,17 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   const late = new LateRecords(sideRecords, report);
   const limit = pLimit(deps.options.writeConcurrency);
   // Read once per batch, and only when something is to be written.
-  const early: EarlyBatch | undefined = plan.aggregates.length > 0 ? await deps.early?.forBatch() : undefined;
+  let early: EarlyBatch | undefined;
+  try {
+    early = plan.aggregates.length > 0 ? await deps.early?.forBatch() : undefined;
+  } catch (err) {
+    if (!(err instanceof TransientStoreError)) throw err;
+    deps.onTransient?.(err);
+    // Without the rules no early alert can be judged: retry the whole batch from its start, as without marks.
+    const retry = emptyReport(present.reduce((n, records) => n + records.length, 0));
+    for (const records of present) lowerResume(retry.resumeAt, records[0]!.partitionId, records[0]!.offset);
+    return retry;
+  }
   const tallyEarly = { raised: 0, failed: 0 };
 
   const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {

@@ -68,9 +68,8 @@ export const sideOutputTable: TableDef = {
 };
 
 /**
- * Closer output: alerts (pk "alert#<alert id>", sk "alert"), written once with a conditional put,
- * risk results (pk "result#<pipeline>#<key>", sk window start), upserted per window, and windows
- * the closer set aside (pk "aside#<pipeline>", sk "<window start>#<key>", with the reason).
+ * Alerts (pk "alert#<alert id>", sk "alert"), created once by ingest (early) or the closer and
+ * completed at close (risk levels are on the window items), and windows the closer set aside (pk "aside#<pipeline>", sk "<window start>#<key>", with the reason).
  * It is the alerts' outbox: its stream (new images) feeds the dispatcher, which sends each alert
  * record's INSERT to the alert topic (lib/dispatcher).
  */

@@ -22,7 +22,7 @@ export interface SystemWindow {
   features: Features;
 }
 
-/** An alert record from the alerts table (risk results, which share the table, are left out). */
+/** An alert record from the alerts table (set-aside records, which share the table, are left out). */
 export interface SystemAlert {
   id: string;
   pipeline: string;
@@ -105,7 +105,7 @@ const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', '
 
 async function readAlerts(client: DynamoDBClient, table: string): Promise<SystemAlert[]> {
   const out: SystemAlert[] = [];
-  // Alert items are pk "alert#<id>", sk "alert"; risk results ("result#...") share the table.
+  // Alert items are pk "alert#<id>", sk "alert"; set-aside records ("aside#...") share the table.
   const filter = { expression: 'begins_with(#pk, :alert) AND #sk = :sk', values: { ':alert': { S: 'alert#' }, ':sk': { S: 'alert' } } };
   for await (const item of scanItems(client, table, ALERT_ATTRS, filter)) {
     out.push({

@@ -140,9 +140,12 @@ FROM windows w JOIN pipeline_families p USING (pipeline) LEFT JOIN final_waterma
 
   sql`
 -- 14. The alerts of the DEFAULT rules (lib/rules/defaults.ts), hard-coded: this is the oracle for
---     the rules streamguard ships with, not for rules an operator has edited. Only closed windows
---     are evaluated. As lib/rules/rule.ts documents, every matching rule that emits an alert
---     raises one, with its own level; priority only decides the window's level (the risk result).
+--     the rules streamguard ships with, not for rules an operator has edited. Every window is
+--     evaluated, open ones too: each of the five compares a count or a distinct count with a lower
+--     bound, so once it holds it holds for good, and streamguard raises it at ingest as soon as it
+--     does (docs/design.md, "Early alerts"). A window still open when the run ends is judged on the
+--     events it has. As lib/rules/rule.ts documents, every matching rule that emits an alert
+--     raises one, with its own level; priority only decides the window's level (its verdict).
 --     Distinct features compare by size.
 --       risk-high                     devices > 1 AND cities > 1   (HIGH)
 --       risk-medium                   logins > 5                   (MEDIUM)
@@ -151,21 +154,19 @@ FROM windows w JOIN pipeline_families p USING (pipeline) LEFT JOIN final_waterma
 --       payments-spree                count > 10
 --       iot-sensor-out-of-range       rejected > 3
 CREATE TEMP TABLE alerts AS
-WITH closed_windows AS (
-  SELECT windows.* FROM windows JOIN closing USING (pipeline, key, window_start) WHERE closing.closed
-)
+WITH alerting_windows AS (SELECT * FROM windows)
 SELECT pipeline, key, window_start, 'risk-high' AS rule_id, 'HIGH' AS level, 'account_risk' AS alert_type
-FROM closed_windows WHERE pipeline = 'risk' AND len(devices) > 1 AND len(cities) > 1
+FROM alerting_windows WHERE pipeline = 'risk' AND len(devices) > 1 AND len(cities) > 1
 UNION ALL
 SELECT pipeline, key, window_start, 'risk-medium', 'MEDIUM', 'account_risk'
-FROM closed_windows WHERE pipeline = 'risk' AND logins > 5
+FROM alerting_windows WHERE pipeline = 'risk' AND logins > 5
 UNION ALL
 SELECT pipeline, key, window_start, 'registrations-suspicious-ip', NULL, 'suspicious_ip'
-FROM closed_windows WHERE pipeline = 'registrations' AND registrations > 20
+FROM alerting_windows WHERE pipeline = 'registrations' AND registrations > 20
 UNION ALL
 SELECT pipeline, key, window_start, 'payments-spree', NULL, 'payment_spree'
-FROM closed_windows WHERE pipeline = 'payments' AND "count" > 10
+FROM alerting_windows WHERE pipeline = 'payments' AND "count" > 10
 UNION ALL
 SELECT pipeline, key, window_start, 'iot-sensor-out-of-range', NULL, 'sensor_out_of_range'
-FROM closed_windows WHERE pipeline = 'iot' AND rejected > 3`,
+FROM alerting_windows WHERE pipeline = 'iot' AND rejected > 3`,
 ];
