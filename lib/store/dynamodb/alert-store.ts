@@ -25,32 +25,23 @@ export function setAsideKey(r: Pick<SetAsideWindow, 'pipeline' | 'key' | 'window
   return { pk: `aside#${r.pipeline}`, sk: `${String(r.windowStart).padStart(16, '0')}#${key}` };
 }
 
-/** Reads an alert record back (verify, tests, tools). @throws Error naming the attribute a malformed record lacks. */
-export function storedAlertOf(item: Record<string, AttributeValue>): StoredAlert {
-  const need = (name: string, kind: 'S' | 'N') => {
-    const v = item[name]?.[kind];
-    if (v === undefined) throw new Error(`alert record ${item.pk?.S ?? '?'}: no ${name}`);
-    return v;
-  };
+/**
+ * Reads an alert record back with what it says of its timing (verify, tests, tools): the Alert
+ * the dispatcher sends (alertFromItem) plus `timing`, and `firedAt`, `firedBy`, `finalFeatures`,
+ * `closedAt` when present.
+ * @throws AlertRecordError naming the record and the attribute it lacks or holds wrongly.
+ */
+export function storedAlertOf(item: StreamImage): StoredAlert {
   const alert: StoredAlert = {
-    id: need('id', 'S'),
-    pipeline: need('pipeline', 'S'),
-    rule: need('rule', 'S'),
-    alertType: need('alertType', 'S'),
-    level: item.level?.S,
-    key: need('windowKey', 'S'),
-    windowStart: Number(need('windowStart', 'N')),
-    windowEnd: Number(need('windowEnd', 'N')),
-    features: JSON.parse(need('features', 'S')),
-    raisedAt: Number(need('raisedAt', 'N')),
+    ...alertFromItem(item),
     // Records written before early alerts existed were all raised at close.
     timing: item.timing?.S === 'early' ? 'early' : 'close',
   };
   if (alert.level === undefined) delete alert.level;
   if (item.firedAt?.N !== undefined) alert.firedAt = Number(item.firedAt.N);
-  const by = item.firedBy?.M;
+  const by = item.firedBy?.M as StreamImage | undefined;
   if (by?.partitionId?.S !== undefined && by.offset?.N !== undefined) alert.firedBy = { partitionId: by.partitionId.S, offset: Number(by.offset.N) };
-  if (item.finalFeatures?.S !== undefined) alert.finalFeatures = JSON.parse(item.finalFeatures.S);
+  if (item.finalFeatures?.S !== undefined) alert.finalFeatures = jsonAttribute(item, 'finalFeatures');
   if (item.closedAt?.N !== undefined) alert.closedAt = Number(item.closedAt.N);
   return alert;
 }
@@ -166,13 +157,7 @@ export function alertFromItem(item: StreamImage): Alert {
     if (typeof item[name]?.N !== 'string' || !Number.isFinite(v)) throw new AlertRecordError(`${where}: "${name}" must be a number attribute (N)`);
     return v;
   };
-  let features: Alert['features'];
-  try {
-    features = JSON.parse(str('features')) as Alert['features'];
-  } catch (err) {
-    if (err instanceof AlertRecordError) throw err;
-    throw new AlertRecordError(`${where}: "features" is not JSON`, { cause: err });
-  }
+  const features = jsonAttribute(item, 'features');
   const level = item.level?.S;
   return {
     id: str('id'),
@@ -186,4 +171,16 @@ export function alertFromItem(item: StreamImage): Alert {
     features,
     raisedAt: num('raisedAt'),
   };
+}
+
+/** A JSON-encoded string attribute (features) of an alert record, parsed. */
+function jsonAttribute(item: StreamImage, name: string): Alert['features'] {
+  const where = `alert record ${String(item.pk?.S ?? '(no pk)')}`;
+  const text = item[name]?.S;
+  if (typeof text !== 'string') throw new AlertRecordError(`${where}: "${name}" must be a string attribute (S)`);
+  try {
+    return JSON.parse(text) as Alert['features'];
+  } catch (err) {
+    throw new AlertRecordError(`${where}: "${name}" is not JSON`, { cause: err });
+  }
 }
