@@ -264,15 +264,17 @@ export async function runStart(o: StartOptions): Promise<number> {
       ...(rt ? { realTime: { ...rt, watermarkDelayMs } } : {}),
       latency,
     };
+    // The summary is printed even with --quiet: it is what --quiet keeps.
+    const report = (line: string) => console.log(line);
     const missed = summary.scenarios.filter((s) => !s.alerted);
-    say(`\nsummary: ${summary.events} events, ${summary.quarantined} quarantined, ${summary.late} late, ${summary.windows} windows, ${summary.alerts} alerts`);
-    say(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${summary.scenarios.length - missed.length}/${summary.scenarios.length}`);
-    if (chaos) say(`  faults injected: ${Object.entries(chaos.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
-    for (const line of latencyLines(latency)) say(line);
+    report(`\nsummary: ${summary.events} events, ${summary.quarantined} quarantined, ${summary.late} late, ${summary.windows} windows, ${summary.alerts} alerts`);
+    report(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${summary.scenarios.length - missed.length}/${summary.scenarios.length}`);
+    if (chaos) report(`  faults injected: ${Object.entries(chaos.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    for (const line of latencyLines(latency)) report(line);
     // A real-time run stops mid-stream: windows the watermark has not reached are still open, not missed.
     const open = rt ? missed.filter((s) => last!.pipelines.some((p) => p.pipeline === s.pipeline && (p.watermark === undefined || p.watermark < s.windowEnd))) : [];
-    if (open.length > 0) say(`  ${open.length} scenarios' windows still open when the run stopped (${[...new Set(open.map((s) => s.pipeline))].join(', ')}; ending ${fmtTime(Math.min(...open.map((s) => s.windowEnd)))}-${fmtTime(Math.max(...open.map((s) => s.windowEnd)))})`);
-    for (const s of missed.filter((m) => !open.includes(m))) say(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
+    if (open.length > 0) report(`  ${open.length} scenarios' windows still open when the run stopped (${[...new Set(open.map((s) => s.pipeline))].join(', ')}; ending ${fmtTime(Math.min(...open.map((s) => s.windowEnd)))}-${fmtTime(Math.max(...open.map((s) => s.windowEnd)))})`);
+    for (const s of missed.filter((m) => !open.includes(m))) report(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
 
     if (o.out) {
       await mkdir(o.out, { recursive: true });

@@ -259,6 +259,9 @@ describe('start, replay and verify on this machine', () => {
   it('npm start -- --events 1500 --seed 7 --out DIR: the demo end to end, its files written', async () => {
     const r = await npm(['start', '--', '--events', '1500', '--seed', '7', '--out', first, '--quiet']);
     expect(r.code, explain(r)).toBe(0);
+    // --quiet keeps the final summary (and only it).
+    expect(r.stdout).toMatch(/^summary: 1500 events, /m);
+    expect(r.stdout).not.toMatch(/processed \d+\/1500/);
     expect(readFileSync(join(first, 'events.jsonl'), 'utf8').trim().split('\n')).toHaveLength(1500);
     const summary = JSON.parse(readFileSync(join(first, 'summary.json'), 'utf8')) as { events: number; quarantined: number; malformed: number };
     expect(summary.events).toBe(1500);
