@@ -117,7 +117,7 @@ export async function benchColdStart(o: { runs: number; runtime?: string }): Pro
       bytes: bundle.bytes,
       kb: Math.round(bundle.bytes / 1024),
       largest: [...bundle.byModule].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([module, bytes]) => ({ module, kb: Math.round(bytes / 1024) })),
-      initMs: { median: +percentile(times, 50).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs },
+      initMs: { median: +percentile(times, 0.5).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs },
     });
   }
   return { runtime, rows };
