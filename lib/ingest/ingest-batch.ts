@@ -100,6 +100,15 @@ function emptyReport(records: number): IngestReport {
   return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, resumeAt: new Map() };
 }
 
+/** A report that asks for every partition of the batch again from its first record, before any write; rethrows what does not pass. */
+function retryWholeBatch(present: DecodedRecord[][], err: unknown, deps: IngestDeps): IngestReport {
+  if (!(err instanceof TransientStoreError)) throw err;
+  deps.onTransient?.(err);
+  const report = emptyReport(present.reduce((n, records) => n + records.length, 0));
+  for (const records of present) lowerResume(report.resumeAt, records[0]!.partitionId, records[0]!.offset);
+  return report;
+}
+
 /** Ingests one batch. Throws only on errors that are neither bad input nor transient. */
 export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDeps): Promise<IngestReport> {
   const present = partitions.filter((records) => records.length > 0);
@@ -107,12 +116,8 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   try {
     marks = await deps.watermarks.read(present.map((records) => records[0]!));
   } catch (err) {
-    if (!(err instanceof TransientStoreError)) throw err;
-    deps.onTransient?.(err);
     // Lateness cannot be judged without the marks: retry the whole batch from its start.
-    const report = emptyReport(present.reduce((n, records) => n + records.length, 0));
-    for (const records of present) lowerResume(report.resumeAt, records[0]!.partitionId, records[0]!.offset);
-    return report;
+    return retryWholeBatch(present, err, deps);
   }
   const plan = planBatch(partitions, deps.router, { ...deps.options, lateness: { delayMs: deps.options.watermarkDelayMs, marks } });
   const report: IngestReport = {
@@ -131,12 +136,8 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   try {
     early = plan.aggregates.length > 0 ? await deps.early?.forBatch() : undefined;
   } catch (err) {
-    if (!(err instanceof TransientStoreError)) throw err;
-    deps.onTransient?.(err);
-    // Without the rules no early alert can be judged: retry the whole batch from its start, as without marks.
-    const retry = emptyReport(present.reduce((n, records) => n + records.length, 0));
-    for (const records of present) lowerResume(retry.resumeAt, records[0]!.partitionId, records[0]!.offset);
-    return retry;
+    // Without the rules no early alert can be judged: retry the whole batch, as without marks.
+    return retryWholeBatch(present, err, deps);
   }
   const tallyEarly = { raised: 0, failed: 0 };
 
