@@ -23,6 +23,7 @@ import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { isDistinctSummary } from '../../lib/pipelines/features.ts';
 import { Chaos } from '../chaos/chaos.ts';
 import { isSourceTopic } from '../../lib/pipelines/topics.ts';
+import { partitionIdOf } from '../../lib/codec/partition-id.ts';
 
 /** What to feed: a generated scenario, or a recorded event log (topic, key, value per line). */
 export type StartSource = { kind: 'generate'; events: number; seed: number } | { kind: 'replay'; path: string };
@@ -85,6 +86,10 @@ function latencyLines(l: LatencyReport): string[] {
   ];
   const w = l.close.windows;
   if (w.toClose) lines.push(row('windows closed', '', `${formatPercentiles(w.toClose)}, ${w.withinInterval}/${w.toClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
+  const s = l.close.fromStoredWatermark;
+  if (s.toRecord) lines.push(row('closer share: record', '', `${formatPercentiles(s.toRecord)}, ${s.withinInterval}/${s.toRecord.n} within ${l.close.scheduleIntervalMs / 1000} s`));
+  if (s.windowsToClose) lines.push(row('closer share: closed', '', `${formatPercentiles(s.windowsToClose)}, ${s.windowsWithinInterval}/${s.windowsToClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
+  if (s.toRecord || s.windowsToClose) lines.push(`    closer share: from ingest having stored the marks that carry the watermark past the window end`);
   if (l.close.fromWatermark > 0) lines.push(`    at close: ${l.close.withinInterval}/${l.close.fromWatermark} recorded within one schedule interval (${l.close.scheduleIntervalMs / 1000} s) of the watermark passing`);
   if (l.close.fromCloserRun > 0) lines.push(`    at close: ${l.close.fromCloserRun} closed once the stream went idle, timed from that closer run`);
   const unmatched = l.early.unmatched + l.close.unmatched;
@@ -219,7 +224,11 @@ export async function runStart(o: StartOptions): Promise<number> {
 
     // The moments alerts became due, from a replay of what was produced (local/latency).
     const found = await findTriggers(
-      records.map((r, i) => ({ ...produced[i]!, key: r.key, value: r.value, ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}) })),
+      records.map((r, i) => {
+        const p = produced[i]!;
+        const appliedAt = runtime!.applied.appliedAt(partitionIdOf(p.topic, p.partition), p.offset);
+        return { ...p, key: r.key, value: r.value, ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}), ...(appliedAt !== undefined ? { appliedAt } : {}) };
+      }),
       {
         pipelines: builtinPipelines,
         rules: defaultRules,
@@ -233,6 +242,7 @@ export async function runStart(o: StartOptions): Promise<number> {
       alerts: await readAlertRecords(services.client, services.tables.alerts),
       triggers: found.triggers,
       watermarkPassedAt: found.watermarkPassedAt,
+      watermarkStoredAt: found.watermarkStoredAt,
       receivedAt: tail.receivedAt,
       closerRunStarts: closerRuns.map((r) => r.startedAt),
       scheduleIntervalMs: o.closerIntervalMs,

@@ -77,6 +77,13 @@ export interface LatencyReport {
      * Windows no produced record carried the watermark past are left out.
      */
     windows: { toClose: Percentiles | undefined; withinInterval: number };
+    /**
+     * The closer's own share: from the moment ingest had stored the marks that carry the
+     * watermark past the window end (when the closer could first see it) to the alert record, and
+     * to each window's close. The rest of at-close latency is the mapping's (batching window,
+     * invocation), which early alerts pay too.
+     */
+    fromStoredWatermark: { toRecord: Percentiles | undefined; withinInterval: number; windowsToClose: Percentiles | undefined; windowsWithinInterval: number };
   };
   alerts: AlertLatency[];
 }
@@ -87,6 +94,8 @@ export interface LatencyInputs {
   triggers: ReadonlyMap<string, number>;
   /** Wall-clock ms when a produced record first carried `pipeline`'s watermark to `windowEnd` or past it; undefined if none did. */
   watermarkPassedAt: (pipeline: string, windowEnd: number) => number | undefined;
+  /** Wall-clock ms when ingest had applied the records that carry it there; absent or undefined when not known. */
+  watermarkStoredAt?: (pipeline: string, windowEnd: number) => number | undefined;
   /** By alert id: wall-clock ms the alert topic's consumer first received the alert. */
   receivedAt: ReadonlyMap<string, number>;
   /** Start times (wall-clock ms) of the closer's runs. */
@@ -167,6 +176,16 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
     const passed = i.watermarkPassedAt(w.pipeline, w.windowEnd);
     return passed === undefined ? [] : [w.closedAt - passed];
   });
+  const storedAt = (pipeline: string, windowEnd: number) => i.watermarkStoredAt?.(pipeline, windowEnd);
+  const closeFromStored = i.alerts.flatMap((a) => {
+    const at = a.timing === 'close' ? storedAt(a.pipeline, a.windowEnd) : undefined;
+    return at === undefined ? [] : [a.recordedAt - at];
+  });
+  const windowsFromStored = (i.closedWindows ?? []).flatMap((w) => {
+    const at = storedAt(w.pipeline, w.windowEnd);
+    return at === undefined ? [] : [w.closedAt - at];
+  });
+  const within = (xs: number[]) => xs.filter((ms) => ms <= i.scheduleIntervalMs).length;
   return {
     early: of('early'),
     close: {
@@ -175,7 +194,13 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
       withinInterval: fromWatermark.filter((a) => a.toRecordMs <= i.scheduleIntervalMs).length,
       scheduleIntervalMs: i.scheduleIntervalMs,
       fromCloserRun: alerts.filter((a) => a.basis === 'closer-run').length,
-      windows: { toClose: percentiles(toClose), withinInterval: toClose.filter((ms) => ms <= i.scheduleIntervalMs).length },
+      windows: { toClose: percentiles(toClose), withinInterval: within(toClose) },
+      fromStoredWatermark: {
+        toRecord: percentiles(closeFromStored),
+        withinInterval: within(closeFromStored),
+        windowsToClose: percentiles(windowsFromStored),
+        windowsWithinInterval: within(windowsFromStored),
+      },
     },
     alerts,
   };

@@ -30,6 +30,8 @@ export interface SentRecord {
   timestamp?: number;
   /** Wall-clock ms it was produced. */
   producedAt: number;
+  /** Wall-clock ms ingest had applied it (local/latency/applied-log.ts), when known. */
+  appliedAt?: number;
 }
 
 export interface TriggerOptions {
@@ -47,6 +49,64 @@ export interface Triggers {
   triggers: Map<string, number>;
   /** When a produced record first carried the pipeline's watermark to `windowEnd` or past it. */
   watermarkPassedAt(pipeline: string, windowEnd: number): number | undefined;
+  /**
+   * When ingest had applied the records that carry the watermark there: the first moment the
+   * closer could see it passed. Undefined when not every such record's apply time is known.
+   */
+  watermarkStoredAt(pipeline: string, windowEnd: number): number | undefined;
+}
+
+/** The first of `rise.at` whose watermark is `windowEnd` or past it (the watermarks increase). */
+function firstRiseTo(rise: Rise | undefined, windowEnd: number): number | undefined {
+  if (!rise) return undefined;
+  let lo = 0;
+  let hi = rise.watermark.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (rise.watermark[mid]! >= windowEnd) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo < rise.at.length ? rise.at[lo] : undefined;
+}
+
+/** A partition's max event time after a record, and when ingest had applied that record. */
+interface MarkStep {
+  topic: string;
+  partition: number;
+  maxEventTime: number;
+  appliedAt: number | undefined;
+}
+
+/**
+ * The watermark rises in the order ingest applied the records (partitions are applied
+ * concurrently, so that order is not production's). A record with an unknown apply time ends the
+ * topic's rises there: later ones could not be told apart from it.
+ */
+function storedRises(steps: readonly MarkStep[], partitions: Readonly<Record<string, number>>, delayMs: number): Map<string, Rise> {
+  const byTopic = new Map<string, MarkStep[]>();
+  for (const s of steps) {
+    let list = byTopic.get(s.topic);
+    if (!list) byTopic.set(s.topic, (list = []));
+    list.push(s);
+  }
+  const rises = new Map<string, Rise>();
+  for (const [topic, list] of byTopic) {
+    const firstUnknown = list.findIndex((s) => s.appliedAt === undefined);
+    const known = (firstUnknown < 0 ? list : list.slice(0, firstUnknown)).sort((a, b) => a.appliedAt! - b.appliedAt!);
+    const marks = new Map<number, number>();
+    const rise: Rise = { at: [], watermark: [] };
+    for (const s of known) {
+      marks.set(s.partition, Math.max(marks.get(s.partition) ?? -Infinity, s.maxEventTime));
+      if (marks.size < (partitions[topic] ?? 1)) continue;
+      const watermark = Math.min(...marks.values()) - delayMs;
+      if (rise.watermark.length === 0 || watermark > rise.watermark[rise.watermark.length - 1]!) {
+        rise.at.push(s.appliedAt!);
+        rise.watermark.push(watermark);
+      }
+    }
+    rises.set(topic, rise);
+  }
+  return rises;
 }
 
 /** A topic's watermark as it rose with the produced records: `at[k]` is when it reached `watermark[k]`. */
@@ -70,6 +130,7 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
   const triggers = new Map<string, number>();
   const rises = new Map<string, Rise>();
   const topicOf = new Map(o.pipelines.map((p) => [p.name, p.source.topic]));
+  const steps: MarkStep[] = [];
 
   for (const r of records) {
     // What the mapping would deliver for the record, built directly (no base64 round trip).
@@ -92,6 +153,8 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
     }
 
     const byPartition = stores.tables.partitionMarks.get(r.topic);
+    const mark = byPartition?.get(r.partition);
+    if (mark) steps.push({ topic: r.topic, partition: r.partition, maxEventTime: mark.maxEventTime, appliedAt: r.appliedAt });
     const expected = o.partitions[r.topic] ?? 1;
     if (!byPartition || byPartition.size < expected) continue;
     const watermark = Math.min(...[...byPartition.values()].map((m) => m.maxEventTime)) - o.watermarkDelayMs;
@@ -103,20 +166,10 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
     }
   }
 
+  const stored = storedRises(steps, o.partitions, o.watermarkDelayMs);
   return {
     triggers,
-    watermarkPassedAt(pipeline, windowEnd) {
-      const rise = rises.get(topicOf.get(pipeline) ?? '');
-      if (!rise) return undefined;
-      // The first rise to windowEnd or past it: a binary search over the increasing watermarks.
-      let lo = 0;
-      let hi = rise.watermark.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (rise.watermark[mid]! >= windowEnd) hi = mid;
-        else lo = mid + 1;
-      }
-      return lo < rise.at.length ? rise.at[lo] : undefined;
-    },
+    watermarkPassedAt: (pipeline, windowEnd) => firstRiseTo(rises.get(topicOf.get(pipeline) ?? ''), windowEnd),
+    watermarkStoredAt: (pipeline, windowEnd) => firstRiseTo(stored.get(topicOf.get(pipeline) ?? ''), windowEnd),
   };
 }

@@ -12,6 +12,7 @@ import type { CloserReport } from '../../lib/closer/close-windows.ts';
 import { alertStreamMapping, DEFAULT_FAILURE_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { lambdaContext, loadFunctions, localConsumerGroup, type FunctionSettings, type LocalFunctions } from './functions.ts';
 import { startServices, type Services, type ServicesOptions } from './services.ts';
+import { AppliedLog } from '../latency/applied-log.ts';
 
 export interface RuntimeOptions extends ServicesOptions, Partial<FunctionSettings> {
   /** Wall-clock interval of the closer schedule (AWS: rate(1 minute)). */
@@ -44,6 +45,8 @@ export interface LocalRuntime {
   stopSchedule(): void;
   /** Waits for the closer run in flight, if any: its report, or undefined when none ran or it failed. */
   whenCloserIdle(): Promise<CloserReport | undefined>;
+  /** When ingest applied each record, from every mapping's successful invocations (local/latency). */
+  applied: AppliedLog;
   /** Counters of every mapping this runtime has run, restarted ones included. */
   allMappingStats(): EsmStats[];
   /** Ends the chaos that runs on its own (mapping kills, concurrent closers); client faults stay. */
@@ -87,6 +90,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     await stream.start();
     alertStream = stream;
     const everyMapping: EventSourceMapping[] = [];
+    const applied = new AppliedLog();
     const makeMapping = (m: (typeof defaultMappings)[number]) => {
       const mapping = createEventSourceMapping({
           config: {
@@ -112,6 +116,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
           handler: (event, context) => ingest(event, context),
           ...(chaos ? { faults: deliveryFaults(chaos) } : {}),
         });
+      mapping.on('invocation', (e) => applied.note(e, Date.now()));
       everyMapping.push(mapping);
       return mapping;
     };
@@ -162,6 +167,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         mappings = makeMappings();
         await Promise.all(mappings.map((m) => m.start()));
       },
+      applied,
       allMappingStats: () => everyMapping.map((m) => m.stats()),
       async calmDown() {
         await faults?.calm();
