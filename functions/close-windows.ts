@@ -23,6 +23,7 @@ const config = loadCloserConfig();
 export const dynamoClient = createDynamoClient();
 const deps = wireCloser(dynamoClient, config, { log: logger });
 
+/** Each pass of a session: its own metrics (CloserDuration is a pass's, which its alarm watches) and log line. */
 function record(report: CloserReport, startedAt: number): void {
   for (const p of report.pipelines) {
     metrics.addMetric(`WindowsClosed_${p.pipeline}`, MetricUnit.Count, p.closed + p.recovered);
@@ -36,7 +37,7 @@ function record(report: CloserReport, startedAt: number): void {
   logger.info('closer run', { ...report, setAside: report.setAside.length });
 }
 
-export const handler = middy(createCloserHandler(deps, record))
+export const handler = middy(createCloserHandler(deps, record, config.session))
   .use(injectLambdaContext(logger))
   .use(logMetrics(metrics));
 

@@ -115,7 +115,34 @@ const closerSchema = z.strictObject({
   concurrency: z.number().int().min(1).max(256).default(16),
   ruleCacheTtlMs: z.number().int().min(1).max(600_000).default(30_000),
   reservedConcurrency: z.number().int().min(1).optional(),
-});
+  /**
+   * How long each scheduled invocation keeps closing, a pass every `pollSeconds` (lib/closer/session.ts):
+   * at-close alerts then wait about a poll, not up to a schedule interval. 0: one pass per tick.
+   */
+  sessionSeconds: z.number().int().min(0).max(840).default(50),
+  pollSeconds: z.number().int().min(1).max(60).default(5),
+})
+  .superRefine((c, ctx) => {
+    // A session must end with time to spare for its last pass and the handler's reserve (5 s).
+    if (c.sessionSeconds > 0 && c.sessionSeconds + 10 > c.timeoutSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['sessionSeconds'], message: `must leave 10 s of closer.timeoutSeconds (${c.timeoutSeconds}) for the last pass: at most ${Math.max(0, c.timeoutSeconds - 10)}, or raise timeoutSeconds` });
+    }
+    const interval = scheduleIntervalSeconds(c.schedule);
+    if (c.sessionSeconds > 0 && interval !== undefined && c.sessionSeconds >= interval) {
+      ctx.addIssue({ code: 'custom', path: ['sessionSeconds'], message: `must be shorter than the schedule's interval (${interval} s, closer.schedule "${c.schedule}"), so sessions do not pile up` });
+    }
+    if (c.sessionSeconds > 0 && c.pollSeconds > c.sessionSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['pollSeconds'], message: `must not exceed closer.sessionSeconds (${c.sessionSeconds})` });
+    }
+  });
+
+/** Seconds between runs of a rate(...) schedule; undefined for cron(...), which has no one interval. */
+export function scheduleIntervalSeconds(schedule: string): number | undefined {
+  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule);
+  if (!m) return undefined;
+  const unit = m[2]!.startsWith('minute') ? 60 : m[2]!.startsWith('hour') ? 3_600 : 86_400;
+  return Number(m[1]) * unit;
+}
 
 /**
  * The dispatcher and its DynamoDB stream mapping on the alerts table. Mapping settings have CDK

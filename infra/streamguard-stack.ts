@@ -135,6 +135,8 @@ export class StreamGuardStack extends Stack {
       ...(closerReadsBacklog ? { SOURCE_CONSUMER_GROUPS: mappings.map((m) => `${m.topic}=${m.consumerGroupId}`).join(','), ...kafkaEnv } : {}),
       WATERMARK_POLICY: cfg.closer.watermarkPolicy,
       CLOSER_CONCURRENCY: String(cfg.closer.concurrency),
+      CLOSER_SESSION_MS: String(cfg.closer.sessionSeconds * 1000),
+      CLOSER_POLL_MS: String(cfg.closer.pollSeconds * 1000),
       RULE_CACHE_TTL_MS: String(cfg.closer.ruleCacheTtlMs),
     };
     const dispatcherEnv: Record<string, string> = { ...baseEnv, ALERT_TOPIC: cfg.dispatcher.alertTopic, ...kafkaEnv };

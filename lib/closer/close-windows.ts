@@ -44,6 +44,11 @@ export interface CloserDeps {
   /** Milliseconds this run may still use; it stops taking new windows below `reserveMs`. */
   remainingMs: () => number;
   reserveMs: number;
+  /**
+   * True when this pass may leave a pipeline's due index unread at this watermark: a closer
+   * session's later polls, when no window boundary was crossed since the pass before (./session.ts).
+   */
+  skipDueIndex?: (pipeline: string, watermark: number) => boolean;
   /** Test-only fault: called after a window's alerts are recorded and before it leaves the due index. */
   beforeFinish?: (window: DueWindow) => void | Promise<void>;
 }
@@ -122,6 +127,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       continue;
     }
     pr.watermark = watermark;
+    if (deps.skipDueIndex?.(pipeline.name, watermark)) continue;
 
     /** The rules on a window's content; a failure is the window's own. */
     const judge = (due: DueWindow, window: StoredWindow) => {

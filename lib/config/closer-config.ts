@@ -20,7 +20,12 @@ export interface CloserConfig {
   kafka: KafkaTarget | undefined;
   /** The consumer group of each source topic's mapping (SOURCE_CONSUMER_GROUPS), for the backlog. */
   sourceGroups: Record<string, string>;
+  /** A scheduled invocation's session (CLOSER_SESSION_MS, CLOSER_POLL_MS; lib/closer/session.ts); 0 ms: one pass. */
+  session: { sessionMs: number; pollMs: number };
 }
+
+/** The most a session may last: under the 15 minutes Lambda allows any invocation. */
+export const MAX_CLOSER_SESSION_MS = 840_000;
 
 export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserConfig {
   const e = parseEnv(
@@ -32,6 +37,8 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       IDLE_TIMEOUT_MS: positiveInt(300_000),
       WATERMARK_POLICY: z.enum(['min', 'max'], { error: 'must be "min" (Flink: slowest active partition) or "max" (Spark)' }).default('min'),
       CLOSER_CONCURRENCY: positiveInt(16, 256),
+      CLOSER_SESSION_MS: z.coerce.number({ error: 'must be a whole number of ms' }).int('must be a whole number of ms').min(0).max(MAX_CLOSER_SESSION_MS).default(0),
+      CLOSER_POLL_MS: z.coerce.number({ error: 'must be a whole number of ms' }).int('must be a whole number of ms').min(100, 'must be at least 100 ms').max(60_000).default(5_000),
       RETENTION_DAYS: positiveInt(7, 3650),
       ...kafkaTargetEnv,
       SOURCE_PARTITIONS: z
@@ -61,6 +68,7 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
     concurrency: e.CLOSER_CONCURRENCY,
     retentionMs: e.RETENTION_DAYS * 86_400_000,
     kafka,
+    session: { sessionMs: e.CLOSER_SESSION_MS, pollMs: e.CLOSER_POLL_MS },
     sourceGroups: Object.fromEntries((e.SOURCE_CONSUMER_GROUPS?.split(',') ?? []).map((p) => [p.split('=')[0]!, p.split('=')[1]!])),
   };
 }

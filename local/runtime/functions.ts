@@ -16,6 +16,8 @@ export interface FunctionSettings {
   ruleCacheTtlMs: number;
   /** RETENTION_DAYS, when given (else the functions' default, 7). */
   retentionDays?: number;
+  /** A scheduled closer invocation's session (CLOSER_SESSION_MS, CLOSER_POLL_MS), as the stack sets one. */
+  closerSession?: { sessionMs: number; pollMs: number };
 }
 
 export interface LocalFunctions {
@@ -72,6 +74,10 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     REPORT_BATCH_ITEM_FAILURES: String(defaultMappings.every((m) => m.reportBatchItemFailures)),
   });
   if (s.retentionDays !== undefined) process.env.RETENTION_DAYS = String(s.retentionDays);
+  if (s.closerSession) {
+    process.env.CLOSER_SESSION_MS = String(s.closerSession.sessionMs);
+    process.env.CLOSER_POLL_MS = String(s.closerSession.pollMs);
+  }
   // The topics of a broker started here have known partition counts: a partition slow to start
   // must hold the watermark back (an external cluster's topics may differ, so nothing is assumed).
   if (services.started.some((s) => s.startsWith('Kafka'))) {

@@ -13,10 +13,16 @@ import { alertStreamMapping, DEFAULT_FAILURE_TOPIC, DEFAULT_WATERMARK_DELAY_MS, 
 import { lambdaContext, loadFunctions, localConsumerGroup, type FunctionSettings, type LocalFunctions } from './functions.ts';
 import { startServices, type Services, type ServicesOptions } from './services.ts';
 import { AppliedLog } from '../latency/applied-log.ts';
+import { SINGLE_PASS_EVENT } from '../../lib/closer/closer-handler.ts';
 
 export interface RuntimeOptions extends ServicesOptions, Partial<FunctionSettings> {
   /** Wall-clock interval of the closer schedule (AWS: rate(1 minute)). */
   closerIntervalMs?: number;
+  /**
+   * Whether a scheduled closer invocation runs a session (lib/closer/session.ts) as the stack's do:
+   * three quarters of the interval, a pass every tenth of it. Default true; `runCloser` is always one pass.
+   */
+  closerSessions?: boolean;
   /** Start the schedule at once (default true). */
   schedule?: boolean;
   batchSize?: number;
@@ -54,6 +60,13 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
+const SCHEDULED_EVENT = Object.freeze({ source: 'aws.events', 'detail-type': 'Scheduled Event' });
+
+/** The session a local scheduled closer runs: the stack's shape (lib/closer/session.ts) on the local interval. */
+export function localCloserSession(intervalMs: number): { sessionMs: number; pollMs: number } {
+  return { sessionMs: Math.round(intervalMs * 0.75), pollMs: Math.max(100, Math.round(intervalMs / 10)) };
+}
+
 export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime> {
   const services = await startServices(o);
   let stopped = false;
@@ -68,6 +81,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       // The functions' own default (7 days) unless told otherwise: windows of old event times live a
       // retention from when they were written (lib/store/retention.ts), so old dates replay safely.
       retentionDays: o.retentionDays,
+      ...((o.closerSessions ?? true) && (o.schedule ?? true) ? { closerSession: localCloserSession(o.closerIntervalMs ?? 60_000) } : {}),
     });
     const chaos = o.chaos;
     if (chaos) {
@@ -126,7 +140,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     const runCloser = async (): Promise<CloserReport> => {
       while (closing) await closing.catch(() => {});
       const startedAt = Date.now();
-      closing = invokeCloser(60_000);
+      closing = invokeCloser(60_000, SINGLE_PASS_EVENT);
       try {
         const report = await closing;
         o.onCloserRun?.(report, startedAt);
@@ -146,8 +160,17 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       mappings[index] = fresh;
       await fresh.start();
     };
-    const invokeCloser = (timeoutMs: number) =>
-      functions.closeWindows({ source: 'aws.events', 'detail-type': 'Scheduled Event' }, lambdaContext('streamguard-close-windows', timeoutMs));
+    /** As EventBridge invokes it (a session, when the functions run them), unless told to make one pass. */
+    const invokeCloser = (timeoutMs: number, event: unknown = SCHEDULED_EVENT) => functions.closeWindows(event, lambdaContext('streamguard-close-windows', timeoutMs));
+    const runScheduled = async (): Promise<void> => {
+      const startedAt = Date.now();
+      closing = invokeCloser(60_000);
+      try {
+        o.onCloserRun?.(await closing, startedAt);
+      } finally {
+        closing = undefined;
+      }
+    };
     let faults: RuntimeFaults | undefined;
 
     const runtime: LocalRuntime = {
@@ -197,7 +220,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     await runtime.startMappings();
     if (o.schedule ?? true) {
       timer = setInterval(() => {
-        if (!closing) runCloser().catch((err) => o.onError?.('closer', err));
+        if (!closing) runScheduled().catch((err) => o.onError?.('closer', err));
       }, o.closerIntervalMs ?? 60_000);
     }
     if (chaos) {

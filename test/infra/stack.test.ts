@@ -410,6 +410,18 @@ describe('StreamGuard stack misconfiguration', () => {
     expect(alertStreamProblems(alertStreamMapping)).toEqual([]);
   });
 
+  it('a closer session must fit its timeout and its schedule', () => {
+    const closer = (c: Record<string, unknown>) => () => parseStackConfig({ mskClusterArn: CLUSTER_ARN, closer: c });
+    expect(closer({})).not.toThrow();
+    expect(parseStackConfig({ mskClusterArn: CLUSTER_ARN }).closer).toMatchObject({ sessionSeconds: 50, pollSeconds: 5, timeoutSeconds: 60 });
+    expect(closer({ sessionSeconds: 55 })).toThrow(/closer\.sessionSeconds.*leave 10 s of closer\.timeoutSeconds \(60\)/s);
+    expect(closer({ sessionSeconds: 55, timeoutSeconds: 70 })).not.toThrow();
+    expect(closer({ sessionSeconds: 60, timeoutSeconds: 90 })).toThrow(/shorter than the schedule's interval \(60 s/);
+    expect(closer({ sessionSeconds: 100, timeoutSeconds: 120, schedule: 'rate(2 minutes)' })).not.toThrow();
+    expect(closer({ sessionSeconds: 4, pollSeconds: 5 })).toThrow(/closer\.pollSeconds/);
+    expect(closer({ sessionSeconds: 0, pollSeconds: 30 })).not.toThrow();
+  });
+
   it('self-managed Kafka needs its secret', () => {
     expect(() => parseStackConfig({ bootstrapServers: ['b-1:9096'] })).toThrow(/secretArn/);
     expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, bootstrapServers: ['b-1:9096'] })).toThrow(/not both/);
