@@ -41,6 +41,11 @@ export interface CostAssumptions {
   dynamoLatencyMs: number;
   /** Lambda gives one full vCPU at 1,769 MB and a proportional share below; one vCPU is taken as one core of this machine. */
   fullVcpuMemoryMB: number;
+  /** The closer's session (infra/config.ts closer.sessionSeconds, pollSeconds): billed whatever the traffic. */
+  closerSessionSeconds: number;
+  closerPollSeconds: number;
+  /** Pipelines whose marks each pass reads (one Query) and whose watermark it saves (one conditional write). */
+  closerPipelines: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
@@ -51,6 +56,9 @@ export const DEFAULT_ASSUMPTIONS: CostAssumptions = {
   closerConcurrency: 16,
   dynamoLatencyMs: 5,
   fullVcpuMemoryMB: 1769,
+  closerSessionSeconds: 50,
+  closerPollSeconds: 5,
+  closerPipelines: 4,
 };
 
 /** One design's measured figures, per event. */
@@ -130,10 +138,18 @@ export function costOf(events: number, d: DesignInputs, closer: CloserInputs, a:
   };
 }
 
-/** The closer's fixed cost a month: one invocation a minute whatever the traffic, each at least `baseMs` long. */
+/**
+ * The closer's fixed cost a month, whatever the traffic: one invocation a minute, each lasting its
+ * session (or at least `baseMs` without one), and each pass's mark read and watermark save per
+ * pipeline (lib/closer/session.ts). Its windows are priced per window apart.
+ */
 export function closerScheduleMonthly(a: CostAssumptions = DEFAULT_ASSUMPTIONS, p: Prices = PRICES, baseMs = 100): number {
   const invocations = 30 * 24 * 60;
-  return round((invocations / 1e6) * p.lambdaPerMillionRequests + invocations * (baseMs / 1000) * (a.closerMemoryMB / 1024) * p.lambdaArmPerGbSecond);
+  const seconds = Math.max(baseMs / 1000, a.closerSessionSeconds);
+  const passes = invocations * (a.closerSessionSeconds > 0 ? Math.floor(a.closerSessionSeconds / a.closerPollSeconds) + 1 : 1);
+  // A strongly consistent Query of a few marks (1 read unit) and a conditional write (1 write unit, applied or not).
+  const dynamo = passes * a.closerPipelines * (p.dynamoPerMillionReadUnits + p.dynamoPerMillionWriteUnits) / 1e6;
+  return round((invocations / 1e6) * p.lambdaPerMillionRequests + invocations * seconds * (a.closerMemoryMB / 1024) * p.lambdaArmPerGbSecond + dynamo);
 }
 
 /** Events a month at a sustained rate (30 days). */

@@ -42,8 +42,13 @@ describe('bench cost model', () => {
 
   it('counts a month as 30 days and the closer schedule as one run a minute', () => {
     expect(eventsPerMonth(1000)).toBe(2_592_000_000);
-    const monthly = closerScheduleMonthly(DEFAULT_ASSUMPTIONS, PRICES, 100);
-    expect(monthly).toBeCloseTo((43_200 / 1e6) * 0.2 + 43_200 * 0.1 * 0.5 * PRICES.lambdaArmPerGbSecond, 4);
+    const onePass = closerScheduleMonthly({ ...DEFAULT_ASSUMPTIONS, closerSessionSeconds: 0 }, PRICES, 100);
+    expect(onePass).toBeCloseTo((43_200 / 1e6) * 0.2 + 43_200 * 0.1 * 0.5 * PRICES.lambdaArmPerGbSecond + (43_200 * 4 * (0.125 + 0.625)) / 1e6, 4);
+    // A 50 s session, a pass every 5 s: 11 passes a minute, billed 50 s a minute.
+    const session = closerScheduleMonthly(DEFAULT_ASSUMPTIONS, PRICES, 100);
+    expect(session).toBeCloseTo((43_200 / 1e6) * 0.2 + 43_200 * 50 * 0.5 * PRICES.lambdaArmPerGbSecond + (43_200 * 11 * 4 * (0.125 + 0.625)) / 1e6, 4);
+    expect(session).toBeGreaterThan(14);
+    expect(session).toBeLessThan(16);
   });
 
   it('states its prices with the date they were checked', () => {
