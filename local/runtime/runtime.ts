@@ -166,7 +166,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       const startedAt = Date.now();
       closing = invokeCloser(60_000);
       try {
-        o.onCloserRun?.(await closing, startedAt);
+        // Awaited on its own line: `o.onCloserRun?.(await closing)` would skip the await when no callback is set.
+        const report = await closing;
+        o.onCloserRun?.(report, startedAt);
       } finally {
         closing = undefined;
       }
