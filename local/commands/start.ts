@@ -9,6 +9,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
+import { alertIsFor, expectsAlert } from '../generator/alerted.ts';
 import { generate, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
 import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
@@ -243,7 +244,7 @@ export async function runStart(o: StartOptions): Promise<number> {
     const summary = {
       events: records.length,
       malformed: records.filter((r) => r.malformed).length,
-      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.windowStart === s.windowStart) })),
+      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => alertIsFor(s, a)) })),
       quarantined: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'quarantine' } } }),
       late: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'late' } } }),
       windows: await count(services.client, services.tables.windows),
@@ -266,9 +267,18 @@ export async function runStart(o: StartOptions): Promise<number> {
     };
     // The summary is printed even with --quiet: it is what --quiet keeps.
     const report = (line: string) => console.log(line);
-    const missed = summary.scenarios.filter((s) => !s.alerted);
+    // Near misses (sequence scenarios that must raise nothing) are counted apart: not alerting is their success.
+    const expected = summary.scenarios.filter(expectsAlert);
+    const nearMisses = summary.scenarios.filter((s) => !expectsAlert(s));
+    const missed = expected.filter((s) => !s.alerted);
     report(`\nsummary: ${summary.events} events, ${summary.quarantined} quarantined, ${summary.late} late, ${summary.windows} windows, ${summary.alerts} alerts`);
-    report(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${summary.scenarios.length - missed.length}/${summary.scenarios.length}`);
+    report(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${expected.length - missed.length}/${expected.length}`);
+    for (const s of expected.filter((x) => x.pipeline === 'sequence')) report(`  ${s.kind} key=${s.key}: ${s.alerted ? `alerted (${s.rule})` : 'NOT alerted'}`);
+    if (nearMisses.length > 0) {
+      const quiet = nearMisses.filter((s) => !s.alerted);
+      report(`  near misses not alerted ${quiet.length}/${nearMisses.length}${quiet.length === nearMisses.length ? ' (as expected)' : ''}: ${[...new Set(nearMisses.map((s) => s.kind))].join(', ')}`);
+      for (const s of nearMisses.filter((x) => x.alerted)) report(`  alerted although a near miss: ${s.kind} key=${s.key} (${s.detail})`);
+    }
     if (chaos) report(`  faults injected: ${Object.entries(chaos.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const line of latencyLines(latency)) report(line);
     // A real-time run stops mid-stream: windows the watermark has not reached are still open, not missed.

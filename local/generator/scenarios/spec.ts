@@ -36,6 +36,12 @@ export interface ScenarioSpec<K extends string = string> {
   rule: string;
   /** Plans the n-th instance of this kind (n from 0). */
   plan(ctx: ScenarioContext, n: number): ScenarioPlan<K>;
+  /**
+   * Whether an instance fits in this stream (absent: always). A kind whose events must lie further
+   * apart than the stream is long is left out of it. Decided from the stream alone, drawing nothing,
+   * so leaving a kind out does not change what the others draw.
+   */
+  fits?(ctx: ScenarioContext): boolean;
 }
 
 /** Declares a scenario kind, keeping its name as a literal type. */
