@@ -65,13 +65,13 @@
  * - Envelope faults and value bytes the log cannot carry (a value that is not a string, invalid
  *   base64, invalid UTF-8): the log holds values as text. Integration tests cover those.
  */
-import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { jsSemanticsMacros } from './sql/js-semantics.ts';
 import { recordStatements } from './sql/records.ts';
 import { windowStatements } from './sql/windows.ts';
-import { sequenceStatements, WITHIN_MS } from './sql/sequences.ts';
+import { SEQUENCE_RULES, sequenceAlertId } from './sequence-rules.ts';
+import { sequenceStatements } from './sql/sequences.ts';
 import { APPROXIMATE_RELATIVE_ERROR, DISTINCT_CAPS } from './distinct-caps.ts';
 import type {
   RecordCoordinates,
@@ -80,7 +80,6 @@ import type {
   ReferencePipeline,
   ReferenceResult,
   ReferenceSequenceMatch,
-  ReferenceSequenceRule,
   ReferenceStepEvent,
   ReferenceWindow,
 } from './types.ts';
@@ -106,20 +105,7 @@ export const PIPELINE_FEATURES: Readonly<Record<ReferencePipeline, readonly stri
 
 const PIPELINES = Object.keys(PIPELINE_FEATURES) as ReferencePipeline[];
 
-/** The default sequence rules (lib/rules/defaults.ts, restated): the steps and within of ./sql/sequences.ts. */
-export const SEQUENCE_RULES: readonly ReferenceSequenceRule[] = [
-  { id: 'new-device-payment', topic: 'user_events', steps: ['login', 'payment'], withinMs: WITHIN_MS, alertType: 'account_takeover', level: 'HIGH' },
-];
-
-/**
- * The id a sequence alert must have (SEQ-SEMANTICS, "Alert record"): "seq-" and the first 24 hex
- * digits of the sha256 of the JSON array [rule id, key, topic, partition, offset] of the
- * completing event.
- */
-export function sequenceAlertId(ruleId: string, key: string, completing: RecordCoordinates): string {
-  const digest = createHash('sha256').update(JSON.stringify([ruleId, key, completing.topic, completing.partition, completing.offset])).digest('hex');
-  return `seq-${digest.slice(0, 24)}`;
-}
+export { SEQUENCE_RULES, sequenceAlertId } from './sequence-rules.ts';
 
 /**
  * Computes the reference result of an event log.
