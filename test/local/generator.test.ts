@@ -204,12 +204,17 @@ describe('producing to Kafka', () => {
       const tp = `${p.topic}-${p.partition}`;
       expect(p.offset, tp).toBe(next.get(tp) ?? 0);
       next.set(tp, p.offset + 1);
-      if (r.key !== null) {
+      if (r.partition !== undefined) {
+        // A record that names its partition (a sequence scenario's user over two partitions) goes there.
+        expect(p.partition, `${r.topic}|${r.key}`).toBe(r.partition % partitions[r.topic]);
+      } else if (r.key !== null) {
         const k = `${r.topic}|${r.key}`;
         expect(p.partition, k).toBe(partitionOfKey.get(k) ?? p.partition);
         partitionOfKey.set(k, p.partition);
       }
     }
+    const named = records.flatMap((r, i) => (r.partition === undefined ? [] : [`${r.key}@${produced[i]!.partition}`]));
+    expect(new Set(named.map((n) => n.split('@')[1])).size).toBe(2);
     // Every partition got records, null-key ones included.
     expect(next.size).toBe(4 + 3 + 2);
 
