@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeReference, SEQUENCE_RULES, sequenceAlertId, type ReferenceResult } from '../../local/verify/reference/reference.ts';
+import { rng } from '../support/records.ts';
 
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
@@ -38,6 +39,10 @@ interface Ev {
 
 /** Writes the events as a log, in the order given (offsets counted per partition), and runs the reference. */
 async function run(events: Ev[]): Promise<ReferenceResult> {
+  return computeReference(write(events));
+}
+
+function write(events: Ev[]): string {
   const next = new Map<number, number>();
   const lines = events.map((e) => {
     const partition = e.partition ?? 0;
@@ -50,7 +55,7 @@ async function run(events: Ev[]): Promise<ReferenceResult> {
   });
   const path = join(dir, `log-${++logs}.jsonl`);
   writeFileSync(path, `${lines.join('\n')}\n`);
-  return computeReference(path);
+  return path;
 }
 
 /** The matches as "key login@partition:offset -> payment@partition:offset". */
@@ -116,6 +121,8 @@ describe('reference: sequence rule new-device-payment', () => {
     expect(chains(await run([newLogin(T0), pay(T0 + MINUTE)]))).toEqual([]);
     expect(chains(await run([{ user: 1, action: 'view', t: T0 }, newLogin(T0 + MINUTE), pay(T0 + 2 * MINUTE)]))).toEqual([]);
     expect(chains(await run([known(T0 - 30 * DAY - 1), newLogin(T0), pay(T0 + MINUTE)]))).toEqual([]);
+    // Exactly 30 days before is within the history (t - 30 d inclusive).
+    expect(chains(await run([known(T0 - 30 * DAY), newLogin(T0), pay(T0 + MINUTE)]))).toEqual(['1 login@0:1 -> payment@0:2']);
     // Another user's devices are not this user's history.
     expect(chains(await run([{ ...known(), user: 2 }, newLogin(T0 + MINUTE), pay(T0 + 2 * MINUTE)]))).toEqual([]);
   });
@@ -176,5 +183,73 @@ describe('reference: sequence rule new-device-payment', () => {
     const r = await run([known(), newLogin(T0 + MINUTE), pay(T0 + 2 * MINUTE), pay(T0 + 3 * MINUTE, 501, 1)]);
     expect(chains(r)).toEqual(['1 login@0:1 -> payment@0:2', '1 login@0:1 -> payment@1:0']);
     expect(new Set(r.sequenceMatches.map((m) => m.id)).size).toBe(2);
+  });
+});
+
+/**
+ * The rule read a third way, in plain TypeScript over the same events, as directly as the
+ * semantics say it: lateness per partition in offset order, ORDER, the history within 30 days
+ * (inclusive), the latest login-step event before each payment-step event, within 10 minutes.
+ */
+function plainMatches(events: Ev[], delay = 10 * MINUTE): string[] {
+  const next = new Map<number, number>();
+  const greatest = new Map<number, number>();
+  const applied = events.flatMap((e) => {
+    const partition = e.partition ?? 0;
+    const offset = next.get(partition) ?? 0;
+    next.set(partition, offset + 1);
+    const before = greatest.get(partition);
+    greatest.set(partition, Math.max(before ?? -Infinity, e.t));
+    return before !== undefined && e.t < before - delay ? [] : [{ ...e, partition, offset, key: String(e.user) }];
+  });
+  type A = (typeof applied)[number];
+  const lt = (a: A, b: A) => a.t < b.t || (a.t === b.t && (a.partition < b.partition || (a.partition === b.partition && a.offset < b.offset)));
+  const amountOf = (e: A) => (e.amount === undefined ? undefined : Number(e.amount));
+  const loginStep = (e: A) => {
+    if (e.action !== 'login' || e.device === undefined) return false;
+    const history = applied.filter((h) => h.key === e.key && h.device !== undefined && lt(h, e) && h.t >= e.t - 30 * DAY);
+    return history.length > 0 && !history.some((h) => h.device === e.device);
+  };
+  const out: string[] = [];
+  for (const p of applied) {
+    if (p.action !== 'payment' || !((amountOf(p) ?? 0) > 500)) continue;
+    const logins = applied.filter((l) => l.key === p.key && lt(l, p) && loginStep(l));
+    const latest = logins.reduce<A | undefined>((m, l) => (m === undefined || lt(m, l) ? l : m), undefined);
+    if (latest && p.t - latest.t <= 10 * MINUTE) out.push(`${p.key} login@${latest.partition}:${latest.offset} -> payment@${p.partition}:${p.offset}`);
+  }
+  return out.sort();
+}
+
+describe('reference: sequence rule, differential against a plain computation', () => {
+  it('agrees on random logs with disorder, late events, old history, ties and two or three partitions', async () => {
+    let matches = 0;
+    for (const seed of [1, 2, 3, 4]) {
+      const r = rng(seed);
+      const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+      const events: Ev[] = [];
+      const partitions = seed % 2 === 0 ? 2 : 3;
+      for (let partition = 0; partition < partitions; partition++) {
+        // Old history first (28 to 32 days back, so both sides of the horizon), then the stream.
+        const old = Array.from({ length: 6 }, (): Ev => ({ user: 1 + Math.floor(r() * 8), action: 'view', t: T0 - 28 * DAY - Math.floor(r() * 4 * DAY), device: `d${Math.floor(r() * 4)}`, partition }));
+        events.push(...old.sort((a, b) => a.t - b.t));
+        for (let i = 0, arrival = T0; i < 150; i++) {
+          arrival += Math.floor(r() * 20_000);
+          // Up to 15 minutes behind its arrival: some are later than the 10-minute delay allows.
+          const t = arrival - Math.floor(r() * 15 * MINUTE);
+          const action = pick(['login', 'login', 'payment', 'payment', 'view']);
+          const device = r() < 0.1 ? undefined : `d${Math.floor(r() * 5)}`;
+          const amount = action === 'payment' ? pick([100, 500, 500.01, 900, '650', undefined]) : undefined;
+          // Whole minutes now and then, so events of one user tie on event time across partitions.
+          events.push({ user: 1 + Math.floor(r() * 8), action, t: r() < 0.2 ? Math.floor(t / MINUTE) * MINUTE : t, device, amount, partition });
+        }
+      }
+      const ref = await computeReference(write(events));
+      expect(chains(ref).sort(), `seed ${seed}`).toEqual(plainMatches(events));
+      expect(ref.sequenceLate.length).toBeGreaterThan(0);
+      matches += ref.sequenceMatches.length;
+    }
+    // The logs do exercise the rule.
+    expect(matches).toBeGreaterThan(10);
+    expect(matches).toBeLessThan(4 * 150);
   });
 });
