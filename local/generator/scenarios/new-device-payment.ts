@@ -84,8 +84,9 @@ export class Session {
   }
 
   /**
-   * Earlier activity on the known device, at times 0 .. (returned end): a login first (the user's
-   * first device, which is no match), then one to three views, searches or cart additions.
+   * Earlier activity on the known device, on the home partition, from time 0: a login first (the
+   * user's first device, which is no match), then one to three views, searches or cart additions,
+   * each at least a second after the previous.
    */
   history(): SessionEvent[] {
     const events: SessionEvent[] = [{ action: 'login', at: 0, device: this.known, on: 'home' }];
