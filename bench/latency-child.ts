@@ -59,8 +59,9 @@ try {
     watermarkDelayMs: s.realTime.watermarkDelayMs,
     events: s.events,
     alerts: s.alerts,
-    scenarios: s.scenarios.length,
-    scenariosAlerted: s.scenarios.filter((x: { alerted: boolean }) => x.alerted).length,
+    // Sequence near misses (expectAlert false) must raise nothing: they are not scenarios to alert.
+    scenarios: s.scenarios.filter((x: { expectAlert?: false }) => x.expectAlert !== false).length,
+    scenariosAlerted: s.scenarios.filter((x: { alerted: boolean; expectAlert?: false }) => x.alerted && x.expectAlert !== false).length,
     ingestSeconds: s.seconds.ingestCaughtUp,
     latency,
     loadAverage: loadavg().map((l) => +l.toFixed(2)),

@@ -9,6 +9,8 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
+import { alertIsFor } from '../generator/alerted.ts';
+import { scenarioSummaryLines } from './scenario-summary.ts';
 import { generate, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
 import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
@@ -253,7 +255,7 @@ export async function runStart(o: StartOptions): Promise<number> {
     const summary = {
       events: records.length,
       malformed: records.filter((r) => r.malformed).length,
-      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.windowStart === s.windowStart) })),
+      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => alertIsFor(s, a)) })),
       quarantined: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'quarantine' } } }),
       late: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'late' } } }),
       windows: await count(services.client, services.tables.windows),
@@ -276,15 +278,21 @@ export async function runStart(o: StartOptions): Promise<number> {
     };
     // The summary is printed even with --quiet: it is what --quiet keeps.
     const report = (line: string) => console.log(line);
-    const missed = summary.scenarios.filter((s) => !s.alerted);
+    // Near misses (sequence scenarios that must raise nothing) are counted apart: not alerting is their success.
+    const outcome = scenarioSummaryLines(summary.scenarios);
+    const { missed } = outcome;
     report(`\nsummary: ${summary.events} events, ${summary.quarantined} quarantined, ${summary.late} late, ${summary.windows} windows, ${summary.alerts} alerts`);
-    report(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${summary.scenarios.length - missed.length}/${summary.scenarios.length}`);
+    report(`  end to end ${summary.eventsPerSecondEndToEnd} events/s; scenarios alerted ${outcome.expected.length - missed.length}/${outcome.expected.length}`);
+    for (const line of outcome.lines) report(line);
     if (chaos) report(`  faults injected: ${Object.entries(chaos.counts).map(([k, n]) => `${k} ${n}`).join(', ')}`);
     for (const line of latencyLines(latency)) report(line);
     // A real-time run stops mid-stream: windows the watermark has not reached are still open, not missed.
     const open = rt ? missed.filter((s) => last!.pipelines.some((p) => p.pipeline === s.pipeline && (p.watermark === undefined || p.watermark < s.windowEnd))) : [];
     if (open.length > 0) report(`  ${open.length} scenarios' windows still open when the run stopped (${[...new Set(open.map((s) => s.pipeline))].join(', ')}; ending ${fmtTime(Math.min(...open.map((s) => s.windowEnd)))}-${fmtTime(Math.max(...open.map((s) => s.windowEnd)))})`);
-    for (const s of missed.filter((m) => !open.includes(m))) report(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
+    for (const s of missed.filter((m) => !open.includes(m))) {
+      if (s.rule !== undefined) report(`  not alerted: ${s.kind} rule ${s.rule} key=${s.key} (${s.detail})`);
+      else report(`  not alerted: ${s.kind} ${s.pipeline} key=${s.key} window ending ${new Date(s.windowEnd).toISOString()} (watermark ${summary.watermarks[s.pipeline]})`);
+    }
 
     if (o.out) {
       await mkdir(o.out, { recursive: true });

@@ -69,7 +69,10 @@ export function generate(options: GenerateOptions): GenerateResult {
   for (let i = 0; i < n; i++) {
     const p = stream.plannedAt(i);
     let r: GeneratedRecord;
-    if (p) r = { topic: p.topic, key: p.key, value: JSON.stringify(p.body), eventTime: p.eventTime, scenario: p.scenario };
+    if (p) {
+      r = { topic: p.topic, key: p.key, value: JSON.stringify(p.body), eventTime: p.eventTime, scenario: p.scenario };
+      if (p.partition !== undefined) r.partition = p.partition;
+    }
     else if (bad.has(i)) r = malformed.record(i);
     else if (late.has(i)) r = background.late(i) ?? background.onTime(i);
     else r = background.onTime(i);
@@ -84,7 +87,8 @@ function planScenarios(ctx: ScenarioContext, o: Resolved): InjectedScenario[] {
   const k = o.scenariosPerKind;
   if (k === 0) return [];
   const plans: ScenarioPlan[] = [];
-  for (let n = 0; n < k; n++) for (const spec of SCENARIOS) plans.push(spec.plan(ctx, n));
+  const kinds = SCENARIOS.filter((spec) => spec.fits?.(ctx) ?? true);
+  for (let n = 0; n < k; n++) for (const spec of kinds) plans.push(spec.plan(ctx, n));
   const total = plans.reduce((s, plan) => s + plan.events.length, 0);
   if (total > o.events / 2) {
     throw new RangeError(`${k} scenarios per kind need ${total} records, more than half of events=${o.events}; lower scenariosPerKind`);

@@ -40,7 +40,8 @@ export interface ProduceOptions {
  * the same index, the partition and offset the broker assigned.
  *
  * Keyed records go to the partition of kafkajs's DefaultPartitioner (murmur2, as the Java client);
- * null-key records are spread round-robin. Requests use acks=-1 and are awaited one at a time, so
+ * null-key records are spread round-robin; a record that names a partition (`partition`, an index
+ * taken modulo the topic's partition count) goes there. Requests use acks=-1 and are awaited one at a time, so
  * records of one partition get increasing offsets in production order. The producer is not
  * idempotent because librdkafka's mock cluster (the local broker) does not support it.
  *
@@ -52,6 +53,9 @@ export async function produceRecords(brokers: string[], records: readonly Genera
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
 
   const kafka = new Kafka({ clientId: opts.clientId ?? 'streamguard-generator', brokers, logLevel: logLevel.ERROR });
+  // Records that name their partition (GeneratedRecord.partition): an index into the topic's
+  // partitions, resolved against the partition count the partitioner is told.
+  const wanted = new WeakMap<Message, number>();
   const producer = kafka.producer({
     idempotent: false,
     allowAutoTopicCreation: opts.allowAutoTopicCreation ?? false,
@@ -59,7 +63,14 @@ export async function produceRecords(brokers: string[], records: readonly Genera
     // null-key message to another partition, and so that its offset can be read back afterwards.
     createPartitioner: () => {
       const choose = Partitioners.DefaultPartitioner();
-      return (args: PartitionerArgs) => (args.message.partition ??= choose(args));
+      return (args: PartitionerArgs) => {
+        const index = wanted.get(args.message);
+        if (index !== undefined && args.message.partition === undefined) {
+          const ids = args.partitionMetadata.map((p) => p.partitionId).sort((a, b) => a - b);
+          args.message.partition = ids[index % ids.length];
+        }
+        return (args.message.partition ??= choose(args));
+      };
     },
   });
 
@@ -84,6 +95,7 @@ export async function produceRecords(brokers: string[], records: readonly Genera
         const message: Message = { key: r.key, value: r.value };
         // kafkajs sends this as the record's CreateTime; without it, the producer's clock.
         if (r.timestamp !== undefined) message.timestamp = String(r.timestamp);
+        if (r.partition !== undefined) wanted.set(message, r.partition);
         list.push({ message, index: from + k });
       });
 

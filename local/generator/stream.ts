@@ -53,6 +53,16 @@ export class Stream {
     this.slots = new Int32Array(this.n).fill(FREE);
   }
 
+  /** Largest out-of-order lag of an on-time record (ms): a placed record is produced at most this long after its event time. */
+  get maxJitterMs(): number {
+    return this.o.maxJitterMs;
+  }
+
+  /** Event times a scenario record may carry: from the stream's start to its end minus the jitter, so a slot after each exists. */
+  get scenarioRange(): [number, number] {
+    return [this.o.start, Math.max(this.o.start, this.spanEnd - this.o.maxJitterMs)];
+  }
+
   /** Stream time at which record i is produced. */
   arrival(i: number): number {
     return this.o.start + Math.floor(i * this.stepMs);

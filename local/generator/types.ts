@@ -28,20 +28,41 @@ export interface GeneratedRecord {
    * whatever the wall clock reads. Absent: the producer's clock.
    */
   timestamp?: number;
+  /**
+   * The partition to produce to, as an index into the topic's partitions (taken modulo their
+   * count, so a one-partition topic still takes it); absent: the partition of the key, as the
+   * default partitioner chooses. Set for the records of scenarios that spread one user over two
+   * partitions, as a producer that picks partitions itself does.
+   */
+  partition?: number;
 }
 
 export type { ScenarioKind };
 
-/** A fraud pattern injected into the stream, with the window in which a rule must fire. */
+/**
+ * A fraud pattern injected into the stream, with the window in which a rule must fire; or, for a
+ * sequence near miss (`expectAlert` false), a pattern its rule must NOT fire for.
+ */
 export interface InjectedScenario {
   kind: ScenarioKind;
-  /** The pipeline whose default rule must fire (a PipelineName with the built-in pipelines). */
+  /**
+   * The pipeline whose default rule must fire (a PipelineName with the built-in pipelines), or
+   * 'sequence' for a sequence rule's scenario (its alert records' pipeline).
+   */
   pipeline: string;
   /** The pipeline key (IP, user id or device id) the alert is for. */
   key: string;
-  /** The tumbling window (epoch ms, end exclusive) holding every event of the scenario. */
+  /**
+   * The tumbling window (epoch ms, end exclusive) holding every event of the scenario. For a
+   * sequence scenario: from the event time of the chain's first event (the alert's windowStart) to
+   * just after its last; the user's earlier activity lies before it.
+   */
   windowStart: number;
   windowEnd: number;
+  /** Sequence scenarios: the id of the sequence rule, which, with the key, names the alert. */
+  rule?: string;
+  /** Sequence near misses: false, the rule must raise no alert for the key. Absent: it must raise one. */
+  expectAlert?: false;
   /** Level the pipeline must assign: its rule's level, when it sets one (the risk scenarios). */
   expectedLevel?: Level;
   /** Number of records injected for the scenario. */
@@ -66,4 +87,6 @@ export interface PlannedEvent {
   key: string | null;
   eventTime: number;
   body: Body;
+  /** The partition to produce to (GeneratedRecord.partition); absent: by key. */
+  partition?: number;
 }

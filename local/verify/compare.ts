@@ -3,8 +3,9 @@
  * Pure: no I/O, deterministic output (keys are visited in sorted order), so a report reads the same
  * on every run of the same seed.
  */
-import type { ReferenceResult } from './reference/types.ts';
-import type { SystemState, SystemWindow } from './system-state.ts';
+import { SEQUENCE_RULES, sequenceAlertId } from './reference/sequence-rules.ts';
+import type { ReferenceResult, ReferenceSequenceRule } from './reference/types.ts';
+import type { SystemSequenceAlert, SystemState, SystemWindow } from './system-state.ts';
 import { recordIdOf } from '../../lib/codec/partition-id.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { eventCountFeatures } from '../../lib/pipelines/pipeline.ts';
@@ -89,6 +90,14 @@ export type DifferenceKind =
   | 'earlyAlertsOutOfRange'
   | 'alertsWithoutFinalFeatures'
   | 'alertsExtraOnKafka'
+  | 'sequenceAlertsMissing'
+  | 'sequenceAlertsExtra'
+  | 'sequenceAlertsDuplicated'
+  | 'sequenceAlertsIdMismatch'
+  | 'sequenceAlertsLevelOrTypeMismatch'
+  | 'sequenceAlertsUnreadable'
+  | 'sequenceChainsInvalid'
+  | 'sequenceChainsNotLatest'
   | 'quarantineMissing'
   | 'quarantineExtra'
   | 'lateMissing'
@@ -150,9 +159,37 @@ export interface Comparison {
       extra: number;
     };
   };
+  /** Sequence alerts (pipeline 'sequence') against the reference's matches: see compareSequenceAlerts. */
+  sequences: SequenceComparison;
   quarantine: SetComparison;
   late: SetComparison;
   examples: Partial<Record<DifferenceKind, Example[]>>;
+}
+
+export interface SequenceComparison {
+  /** Matches the reference computed. */
+  expected: number;
+  /** Sequence alert records in the system, duplicates included. */
+  raised: number;
+  missing: number;
+  extra: number;
+  /** Records beyond the first for one (rule, key, completing partition and offset). */
+  duplicated: number;
+  /** Records whose id is not the one SEQ-SEMANTICS derives from the rule, key and completing event. */
+  idMismatches: number;
+  levelOrTypeMismatches: number;
+  /** Records without a readable `matched` chain: nothing to compare them by. */
+  unreadable: number;
+  /** Records whose chain is no valid chain of their rule (steps, ORDER, within, window bounds). */
+  invalidChains: number;
+  /**
+   * Valid chains other than the reference's latest one. Not a difference: the engine fires as soon
+   * as a chain completes, and a later first step arriving afterwards on another partition changes
+   * the latest chain but not the alert (SEQ-SEMANTICS, "Known limit").
+   */
+  notLatest: number;
+  /** Events late for sequences: the reference's count, and side records of no window pipeline. Reported, not compared. */
+  late: { expected: number; stored: number };
 }
 
 /** The id a window is reported under: "<pipeline>|<key>|<windowStart>". */
@@ -414,13 +451,18 @@ function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: {
 
   if (kafka) {
     const onTopic = new Map(kafka.alerts.map((a) => [a.id, a]));
-    const recordIds = new Set(system.alerts.map((a) => a.id));
+    // Sequence alerts go through the same outbox and dispatcher: each must reach the topic too.
+    const all = [
+      ...system.alerts.map((a) => ({ id: a.id, alert: alertKey(a, a.ruleId) })),
+      ...(system.sequenceAlerts ?? []).map((a) => ({ id: a.id, alert: `sequence|${a.key}|${a.ruleId}` })),
+    ];
+    const recordIds = new Set(all.map((a) => a.id));
     let missingOnKafka = 0;
     let extraOnKafka = 0;
-    for (const a of [...system.alerts].sort((x, y) => x.id.localeCompare(y.id))) {
+    for (const a of all.sort((x, y) => x.id.localeCompare(y.id))) {
       if (onTopic.has(a.id)) continue;
       missingOnKafka++;
-      examples.add('alertsMissingOnKafka', { id: a.id, alert: alertKey(a, a.ruleId) });
+      examples.add('alertsMissingOnKafka', a);
     }
     for (const [id, a] of [...onTopic].sort(([x], [y]) => x.localeCompare(y))) {
       if (recordIds.has(id)) continue;
@@ -455,6 +497,133 @@ function compareSets(expected: Map<string, Example>, stored: Map<string, Example
   return result;
 }
 
+/** "<rule>|<key>|<partition>:<offset>": a sequence alert by its completing event (the rule names the topic). */
+function sequenceAlertKey(ruleId: string, key: string, completing: { partition: number; offset: number }): string {
+  return `${ruleId}|${key}|${completing.partition}:${completing.offset}`;
+}
+
+/** Strictly before in ORDER = (eventTime, partition, offset). */
+function before(a: { eventTime: number; partition: number; offset: number }, b: typeof a): boolean {
+  return a.eventTime < b.eventTime || (a.eventTime === b.eventTime && (a.partition < b.partition || (a.partition === b.partition && a.offset < b.offset)));
+}
+
+/**
+ * Why a record's chain is no valid chain of its rule, checked against the reference's step flags;
+ * undefined when it is one: one entry per step, in the rule's order, each an applied event of the
+ * key that satisfies its step (with the event time the log gives it), strictly increasing in ORDER,
+ * the last at most `within` after the first, and the record's window its first and last event times.
+ */
+function chainProblem(a: SystemSequenceAlert, rule: ReferenceSequenceRule, steps: Map<string, { eventTime: number; steps: string[] }>): string | undefined {
+  const chain = a.matched!;
+  if (chain.length !== rule.steps.length) return `${chain.length} events for ${rule.steps.length} steps`;
+  for (const [i, e] of chain.entries()) {
+    if (e.step !== rule.steps[i]) return `entry ${i} is step "${e.step}", the rule's is "${rule.steps[i]}"`;
+    const flags = steps.get(`${rule.id}|${a.key}|${e.partition}:${e.offset}`);
+    if (!flags || !flags.steps.includes(e.step)) return `${e.partition}:${e.offset} does not satisfy step "${e.step}" for key ${a.key}`;
+    if (flags.eventTime !== e.eventTime) return `${e.partition}:${e.offset} has event time ${flags.eventTime}, the record says ${e.eventTime}`;
+    if (i > 0 && !before(chain[i - 1]!, e)) return `entry ${i} is not after entry ${i - 1} in (eventTime, partition, offset)`;
+  }
+  const span = chain.at(-1)!.eventTime - chain[0]!.eventTime;
+  if (span > rule.withinMs) return `spans ${span} ms, over within ${rule.withinMs} ms`;
+  if (a.windowStart !== chain[0]!.eventTime || a.windowEnd !== chain.at(-1)!.eventTime) return `window ${a.windowStart}-${a.windowEnd} is not the chain's ${chain[0]!.eventTime}-${chain.at(-1)!.eventTime}`;
+  return undefined;
+}
+
+const chainText = (chain: readonly { step: string; partition: number; offset: number }[]) => chain.map((e) => `${e.step}@${e.partition}:${e.offset}`).join(',');
+
+/**
+ * Compares the sequence alert records with the reference's matches: by (rule, key, completing
+ * partition and offset), the completing event read from the record's last `matched` entry. Counts
+ * missing, extra and duplicated records, ids other than the one derived from the completing event,
+ * level or type other than the rule's, records with no readable chain, and chains that are no valid
+ * chain of the rule (by the reference's per-event step flags). A valid chain other than the latest
+ * is reported, not counted (SequenceComparison.notLatest). Pure; examples go to `examples` when given.
+ */
+export function compareSequenceAlerts(
+  reference: Pick<ReferenceResult, 'sequenceMatches' | 'sequenceSteps' | 'sequenceLate'>,
+  records: readonly SystemSequenceAlert[],
+  examples: { add(kind: DifferenceKind, example: Example): void } = new Examples(),
+  rules: readonly ReferenceSequenceRule[] = SEQUENCE_RULES,
+): { sequences: SequenceComparison; differences: number } {
+  const ruleById = new Map(rules.map((r) => [r.id, r]));
+  const expected = new Map(reference.sequenceMatches.map((m) => [sequenceAlertKey(m.ruleId, m.key, m.completing), m]));
+  const steps = new Map(reference.sequenceSteps.map((e) => [sequenceAlertKey(e.ruleId, e.key, e), e]));
+  const result: SequenceComparison = {
+    expected: expected.size,
+    raised: records.length,
+    missing: 0,
+    extra: 0,
+    duplicated: 0,
+    idMismatches: 0,
+    levelOrTypeMismatches: 0,
+    unreadable: 0,
+    invalidChains: 0,
+    notLatest: 0,
+    late: { expected: reference.sequenceLate.length, stored: 0 },
+  };
+
+  const byKey = new Map<string, SystemSequenceAlert[]>();
+  for (const a of [...records].sort((x, y) => x.id.localeCompare(y.id))) {
+    const rule = ruleById.get(a.ruleId);
+    if (!a.matched || a.matched.length === 0) {
+      result.unreadable++;
+      examples.add('sequenceAlertsUnreadable', { id: a.id, rule: a.ruleId, key: a.key });
+      continue;
+    }
+    if (!rule) {
+      // No rule the reference knows: nothing it can have expected.
+      result.extra++;
+      examples.add('sequenceAlertsExtra', { id: a.id, rule: a.ruleId, key: a.key, chain: chainText(a.matched) });
+      continue;
+    }
+    const completing = a.matched.at(-1)!;
+    const id = sequenceAlertId(rule.id, a.key, { topic: rule.topic, partition: completing.partition, offset: completing.offset });
+    if (a.id !== id) {
+      result.idMismatches++;
+      examples.add('sequenceAlertsIdMismatch', { alert: sequenceAlertKey(rule.id, a.key, completing), expected: id, actual: a.id });
+    }
+    const problem = chainProblem(a, rule, steps);
+    if (problem !== undefined) {
+      result.invalidChains++;
+      examples.add('sequenceChainsInvalid', { id: a.id, key: a.key, chain: chainText(a.matched), problem });
+    }
+    const key = sequenceAlertKey(rule.id, a.key, completing);
+    const list = byKey.get(key);
+    if (list) list.push(a);
+    else byKey.set(key, [a]);
+  }
+
+  for (const key of [...new Set([...expected.keys(), ...byKey.keys()])].sort()) {
+    const ref = expected.get(key);
+    const recs = byKey.get(key);
+    if (!recs) {
+      result.missing++;
+      examples.add('sequenceAlertsMissing', { alert: key, id: ref!.id, chain: chainText(ref!.matched) });
+      continue;
+    }
+    if (recs.length > 1) {
+      result.duplicated += recs.length - 1;
+      examples.add('sequenceAlertsDuplicated', { alert: key, records: recs.length, ids: recs.map((r) => r.id) });
+    }
+    if (!ref) {
+      result.extra++;
+      examples.add('sequenceAlertsExtra', { alert: key, id: recs[0]!.id, chain: chainText(recs[0]!.matched!) });
+      continue;
+    }
+    const rec = recs[0]!;
+    if (rec.level !== ref.level || rec.alertType !== ref.alertType) {
+      result.levelOrTypeMismatches++;
+      examples.add('sequenceAlertsLevelOrTypeMismatch', { alert: key, expected: `${ref.level} ${ref.alertType}`, actual: `${rec.level} ${rec.alertType}` });
+    }
+    if (chainText(rec.matched!) !== chainText(ref.matched)) {
+      result.notLatest++;
+      examples.add('sequenceChainsNotLatest', { alert: key, latest: chainText(ref.matched), recorded: chainText(rec.matched!) });
+    }
+  }
+  const differences = result.missing + result.extra + result.duplicated + result.idMismatches + result.levelOrTypeMismatches + result.unreadable + result.invalidChains;
+  return { sequences: result, differences };
+}
+
 const byRecord = (rs: { topic: string; partition: number; offset: number }[]) => new Map(rs.map((r) => [coordinates(r), { record: coordinates(r) }]));
 const byLate = (rs: { topic: string; partition: number; offset: number; pipeline: string }[]) =>
   new Map(rs.map((r) => [`${coordinates(r)}#${r.pipeline}`, { record: coordinates(r), pipeline: r.pipeline }]));
@@ -464,8 +633,10 @@ const byLate = (rs: { topic: string; partition: number; offset: number; pipeline
  * reference computation over the same log.
  *
  * `differences` adds up windows differing, missing, extra and (by default) not closed; alerts
- * missing, extra, duplicated and mismatched in level or type; alert records missing from Kafka and
- * Kafka ids without a record; with `early`, early alerts whose firing features do not satisfy their
+ * missing, extra, duplicated and mismatched in level or type; sequence alerts missing, extra,
+ * duplicated, with a wrong id, level or type, without a chain or with an invalid one
+ * (compareSequenceAlerts); alert records (window and sequence) missing from Kafka and Kafka ids
+ * without a record; with `early`, early alerts whose firing features do not satisfy their
  * rule or lie outside [empty window, final features], and records of closed windows without final
  * features; quarantined and late records missing or extra. Events lost and double
  * counted are not added: they are the same faults as the window differences, seen by event. Kafka
@@ -478,8 +649,13 @@ export function compare(reference: ReferenceResult, system: SystemState, kafka?:
   const examples = new Examples();
   const w = compareWindows(reference, system, examples, { notClosedIsDifference: options.notClosedIsDifference ?? true });
   const a = compareAlerts(reference, system, kafka && normaliseKafka(kafka), examples, options.early);
+  const seq = compareSequenceAlerts(reference, system.sequenceAlerts ?? [], examples);
   const quarantine = compareSets(byRecord(reference.quarantinedOffsets), byRecord(system.quarantined), examples, 'quarantineMissing', 'quarantineExtra');
-  const late = compareSets(byLate(reference.lateEvents), byLate(system.late), examples, 'lateMissing', 'lateExtra');
-  const differences = w.differences + a.differences + quarantine.missing + quarantine.extra + late.missing + late.extra;
-  return { ok: differences === 0, differences, windows: w.windows, events: w.events, alerts: a.alerts, quarantine, late, examples: examples.byKind };
+  // Late side records of no window pipeline are the sequence rules' (if the engine writes any):
+  // SEQ-SEMANTICS fixes no side output for them, so they are counted, not compared.
+  const windowLate = system.late.filter((l) => l.pipeline in EVENT_COUNT_FEATURES);
+  seq.sequences.late.stored = system.late.length - windowLate.length;
+  const late = compareSets(byLate(reference.lateEvents), byLate(windowLate), examples, 'lateMissing', 'lateExtra');
+  const differences = w.differences + a.differences + seq.differences + quarantine.missing + quarantine.extra + late.missing + late.extra;
+  return { ok: differences === 0, differences, windows: w.windows, events: w.events, alerts: a.alerts, sequences: seq.sequences, quarantine, late, examples: examples.byKind };
 }

@@ -22,6 +22,14 @@ const EXAMPLE_TITLES: Record<DifferenceKind, string> = {
   earlyAlertsNotMatching: 'early alerts whose firing features do not match the rule',
   earlyAlertsOutOfRange: 'early alerts with features outside [empty window, final]',
   alertsWithoutFinalFeatures: 'alerts of closed windows without final features',
+  sequenceAlertsMissing: 'sequence alerts missing',
+  sequenceAlertsExtra: 'sequence alerts extra',
+  sequenceAlertsDuplicated: 'sequence alerts duplicated',
+  sequenceAlertsIdMismatch: 'sequence alerts whose id is not derived from their completing event',
+  sequenceAlertsLevelOrTypeMismatch: 'sequence alert level or type mismatches',
+  sequenceAlertsUnreadable: 'sequence alerts without a readable matched chain',
+  sequenceChainsInvalid: 'sequence alerts whose chain is no valid chain of the rule',
+  sequenceChainsNotLatest: 'sequence alerts with a valid chain other than the latest (not a difference)',
   quarantineMissing: 'quarantined records missing',
   quarantineExtra: 'quarantined records extra',
   lateMissing: 'late records missing',
@@ -61,6 +69,14 @@ function totalOf(c: Comparison, kind: DifferenceKind): number {
     earlyAlertsNotMatching: c.alerts.early?.notMatching ?? 0,
     earlyAlertsOutOfRange: c.alerts.early?.outOfRange ?? 0,
     alertsWithoutFinalFeatures: c.alerts.early?.withoutFinal ?? 0,
+    sequenceAlertsMissing: c.sequences.missing,
+    sequenceAlertsExtra: c.sequences.extra,
+    sequenceAlertsDuplicated: c.sequences.duplicated,
+    sequenceAlertsIdMismatch: c.sequences.idMismatches,
+    sequenceAlertsLevelOrTypeMismatch: c.sequences.levelOrTypeMismatches,
+    sequenceAlertsUnreadable: c.sequences.unreadable,
+    sequenceChainsInvalid: c.sequences.invalidChains,
+    sequenceChainsNotLatest: c.sequences.notLatest,
     quarantineMissing: c.quarantine.missing,
     quarantineExtra: c.quarantine.extra,
     lateMissing: c.late.missing,
@@ -71,7 +87,7 @@ function totalOf(c: Comparison, kind: DifferenceKind): number {
 
 /**
  * Formats a comparison as a report: the run's metadata, windows, events, alerts (and Kafka),
- * quarantined and late records, the faults injected by kind, examples of each difference, and a
+ * sequence alerts, quarantined and late records, the faults injected by kind, examples of each difference, and a
  * last line `RESULT: OK (0 differences)` or `RESULT: FAILED (N differences)`.
  */
 export function formatComparison(c: Comparison, extra: { faults?: Record<string, number>; meta?: Record<string, string | number> } = {}): string {
@@ -104,6 +120,14 @@ export function formatComparison(c: Comparison, extra: { faults?: Record<string,
     lines.push(row('Kafka redelivered messages', k.redelivered, 'at-least-once: not a difference'));
     lines.push(row('alert records not on Kafka', k.missing), row('Kafka ids without a record', k.extra));
   }
+
+  const q = c.sequences;
+  lines.push('', 'sequence alerts');
+  lines.push(row('expected', q.expected), row('raised', q.raised), row('missing', q.missing), row('extra', q.extra), row('duplicated', q.duplicated));
+  lines.push(row('id mismatches', q.idMismatches), row('level or type mismatches', q.levelOrTypeMismatches));
+  lines.push(row('without a chain', q.unreadable), row('invalid chains', q.invalidChains));
+  lines.push(row('chain not the latest', q.notLatest, 'a later first step arrived after firing: not a difference'));
+  lines.push(row('late for sequences', q.late.expected, `reference; ${q.late.stored} such side records stored (not compared)`));
 
   for (const [title, s] of [['quarantined', c.quarantine], ['late', c.late]] as const) {
     lines.push('', title);

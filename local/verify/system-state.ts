@@ -1,6 +1,7 @@
 /**
- * What the system stored, read back for verification: windows with their features, alert records,
- * and the quarantined and late side records. It decodes with the system's own readers (scanWindows,
+ * What the system stored, read back for verification: windows with their features, alert records
+ * (window alerts, and sequence alerts with their matched chains), and the quarantined and late side
+ * records. It decodes with the system's own readers (scanWindows,
  * featuresOf); the independence of the check lies in the reference computation, not here.
  */
 import { paginateScan, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -39,6 +40,29 @@ export interface SystemAlert {
   finalFeatures?: Record<string, unknown>;
 }
 
+/** One event of a sequence alert's matched chain, as the record lists it (SEQ-SEMANTICS, "Alert record"). */
+export interface SystemChainEvent {
+  step: string;
+  partition: number;
+  offset: number;
+  eventTime: number;
+}
+
+/** A sequence alert record (pipeline 'sequence'): the rule, the key and the chain that matched. */
+export interface SystemSequenceAlert {
+  id: string;
+  ruleId: string;
+  key: string;
+  level: string | null;
+  alertType: string;
+  /** The chain's first and last event times, as the record says. */
+  windowStart: number;
+  windowEnd: number;
+  timing?: 'early' | 'close';
+  /** The record's `matched` chain; undefined when it has none that reads as one (verify reports it). */
+  matched: SystemChainEvent[] | undefined;
+}
+
 /** Where a side record came from in the log. */
 export interface SideCoordinates {
   topic: string;
@@ -53,7 +77,10 @@ export interface LateCoordinates extends SideCoordinates {
 
 export interface SystemState {
   windows: SystemWindow[];
+  /** Window alerts: every alert record but the sequence ones. */
   alerts: SystemAlert[];
+  /** Alert records with pipeline 'sequence'; absent: none were read. */
+  sequenceAlerts?: SystemSequenceAlert[];
   quarantined: SideCoordinates[];
   late: LateCoordinates[];
 }
@@ -70,7 +97,7 @@ export async function readSystemState(client: DynamoDBClient, tables: TableNames
     readAlerts(client, tables.alerts),
     readSideOutputs(client, tables.sideOutput),
   ]);
-  return { windows, alerts, ...side };
+  return { windows, ...alerts, ...side };
 }
 
 async function readWindows(client: DynamoDBClient, table: string, pipelines: readonly Pipeline[]): Promise<SystemWindow[]> {
@@ -101,13 +128,62 @@ async function* scanItems(client: DynamoDBClient, table: string, attributes: str
   for await (const page of pages) yield* page.Items ?? [];
 }
 
-const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'rule', 'level', 'alertType', 'timing', 'features', 'finalFeatures'];
+const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'windowEnd', 'rule', 'level', 'alertType', 'timing', 'features', 'finalFeatures', 'matched'];
 
-async function readAlerts(client: DynamoDBClient, table: string): Promise<SystemAlert[]> {
+/** The pipeline name of sequence alert records (SEQ-SEMANTICS, "Alert record"). */
+export const SEQUENCE_PIPELINE = 'sequence';
+
+/**
+ * A record's `matched` chain: a JSON string attribute (as `features` is stored) or a list of maps
+ * {step S, partition N, offset N, eventTime N}; undefined when it is neither, or an entry lacks a field.
+ */
+export function chainOf(attribute: AttributeValue | undefined): SystemChainEvent[] | undefined {
+  if (attribute === undefined) return undefined;
+  let entries: unknown[];
+  if (attribute.S !== undefined) {
+    try {
+      const parsed: unknown = JSON.parse(attribute.S);
+      if (!Array.isArray(parsed)) return undefined;
+      entries = parsed;
+    } catch {
+      return undefined;
+    }
+  } else if (attribute.L !== undefined) {
+    entries = attribute.L.map((v) => {
+      const m = v.M;
+      if (!m) return undefined;
+      return { step: m.step?.S, partition: Number(m.partition?.N), offset: Number(m.offset?.N), eventTime: Number(m.eventTime?.N) };
+    });
+  } else return undefined;
+  const chain: SystemChainEvent[] = [];
+  for (const e of entries) {
+    const x = e as Partial<SystemChainEvent> | undefined;
+    if (typeof x?.step !== 'string' || !Number.isInteger(x.partition) || !Number.isInteger(x.offset) || !Number.isFinite(x.eventTime)) return undefined;
+    chain.push({ step: x.step, partition: x.partition!, offset: x.offset!, eventTime: x.eventTime! });
+  }
+  return chain;
+}
+
+async function readAlerts(client: DynamoDBClient, table: string): Promise<Pick<SystemState, 'alerts' | 'sequenceAlerts'>> {
   const out: SystemAlert[] = [];
+  const sequenceAlerts: SystemSequenceAlert[] = [];
   // Alert items are pk "alert#<id>", sk "alert"; set-aside records ("aside#...") share the table.
   const filter = { expression: 'begins_with(#pk, :alert) AND #sk = :sk', values: { ':alert': { S: 'alert#' }, ':sk': { S: 'alert' } } };
   for await (const item of scanItems(client, table, ALERT_ATTRS, filter)) {
+    if (item.pipeline?.S === SEQUENCE_PIPELINE) {
+      sequenceAlerts.push({
+        id: item.id!.S!,
+        ruleId: item.rule!.S!,
+        key: item.windowKey!.S!,
+        level: item.level?.S ?? null,
+        alertType: item.alertType!.S!,
+        windowStart: Number(item.windowStart?.N),
+        windowEnd: Number(item.windowEnd?.N),
+        timing: item.timing?.S === 'early' ? 'early' : 'close',
+        matched: chainOf(item.matched),
+      });
+      continue;
+    }
     out.push({
       id: item.id!.S!,
       pipeline: item.pipeline!.S!,
@@ -121,7 +197,7 @@ async function readAlerts(client: DynamoDBClient, table: string): Promise<System
       ...(item.finalFeatures?.S ? { finalFeatures: JSON.parse(item.finalFeatures.S) } : {}),
     });
   }
-  return out;
+  return { alerts: out, sequenceAlerts };
 }
 
 async function readSideOutputs(client: DynamoDBClient, table: string): Promise<Pick<SystemState, 'quarantined' | 'late'>> {

@@ -3,7 +3,7 @@
  * one late), a closed window, an alert and a risk result, read back as the verifier sees them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { alertId } from '../../lib/closer/alert-id.ts';
@@ -55,7 +55,26 @@ describe('readSystemState', () => {
     // A set-aside record shares the alerts table and must not be read as an alert.
     await alerts.putSetAside({ pipeline: 'payments', key: '9', windowStart: T, windowEnd: T + 5 * MIN, reason: 'too large', at: T + 40 * MIN });
 
+    // A sequence alert in the shape SEQ-SEMANTICS fixes (issue 15), written raw: the engine that
+    // writes it lives on another branch. It is read apart from the window alerts, with its chain.
+    const matched = [{ step: 'login', partition: 1, offset: 0, eventTime: T + 5 * MIN }, { step: 'payment', partition: 0, offset: 3, eventTime: T + 31 * MIN }];
+    await client.send(
+      new PutItemCommand({
+        TableName: tables.alerts,
+        Item: {
+          pk: { S: 'alert#seq-0123456789abcdef01234567' }, sk: { S: 'alert' }, id: { S: 'seq-0123456789abcdef01234567' },
+          pipeline: { S: 'sequence' }, rule: { S: 'new-device-payment' }, alertType: { S: 'account_takeover' }, level: { S: 'HIGH' },
+          windowKey: { S: '7' }, windowStart: { N: String(T + 5 * MIN) }, windowEnd: { N: String(T + 31 * MIN) },
+          features: { S: '{}' }, raisedAt: { N: String(T + 40 * MIN) }, timing: { S: 'early' }, firedAt: { N: String(T + 40 * MIN) },
+          matched: { S: JSON.stringify(matched) },
+        },
+      }),
+    );
+
     const state = await readSystemState(client, tables);
+    expect(state.sequenceAlerts).toEqual([
+      { id: 'seq-0123456789abcdef01234567', ruleId: 'new-device-payment', key: '7', level: 'HIGH', alertType: 'account_takeover', windowStart: T + 5 * MIN, windowEnd: T + 31 * MIN, timing: 'early', matched },
+    ]);
 
     const byId = new Map(state.windows.map((w) => [`${w.pipeline}|${w.key}|${w.windowStart}`, w]));
     expect(byId.size).toBe(3);

@@ -73,10 +73,14 @@ function alertsOf(records: readonly GeneratedRecord[], pipelines: readonly Pipel
   return out;
 }
 
-/** The alert each scenario must raise: its kind's rule, at the level the scenario reports. */
+/**
+ * The window alert each window scenario must raise: its kind's rule, at the level the scenario
+ * reports. (Sequence scenarios raise none: they stay under every window rule, and
+ * test/unit/generator-sequences.test.ts judges their own rule.)
+ */
 function expectedAlerts(result: GenerateResult): Set<string> {
   return new Set(
-    result.scenarios.map((s) => `${s.pipeline}|${s.key}|${s.windowStart}|${SCENARIOS.find((k) => k.kind === s.kind)!.rule}|${s.expectedLevel ?? ''}`),
+    result.scenarios.filter((s) => s.pipeline !== 'sequence').map((s) => `${s.pipeline}|${s.key}|${s.windowStart}|${SCENARIOS.find((k) => k.kind === s.kind)!.rule}|${s.expectedLevel ?? ''}`),
   );
 }
 
@@ -126,7 +130,7 @@ describe('generate: scenarios cross their rules, read from the rules', () => {
     expect(Math.min(...sizeOf(raised, 'registration_burst'))).toBeGreaterThan(Math.max(...sizeOf(base, 'registration_burst')));
     // payments > 10 became > 4: a spree is at least 5 payments, at most the seeded margin of 9 above.
     for (const n of sizeOf(raised, 'payment_spree')) expect(n).toBeGreaterThanOrEqual(5), expect(n).toBeLessThanOrEqual(5 + 9);
-    for (const s of raised.scenarios) expect(s.windowEnd - s.windowStart).toBe(rewindowed.find((p) => p.name === s.pipeline)!.window.sizeMs);
+    for (const s of raised.scenarios.filter((x) => x.pipeline !== 'sequence')) expect(s.windowEnd - s.windowStart).toBe(rewindowed.find((p) => p.name === s.pipeline)!.window.sizeMs);
     // devices > 2: the switch goes through three devices.
     for (const s of raised.scenarios.filter((x) => x.kind === 'device_city_switch')) expect(s.detail.split(', then ')).toHaveLength(3);
   });
@@ -151,10 +155,11 @@ describe('generate: determinism', () => {
 
   it('still gives what the one-module generator gave for seed 11 (update only for a change of output meant and explained)', () => {
     // sha256 of the records then the scenarios, one JSON line each, as measured before the split
-    // into modules (docs/design.md, "The generator").
+    // into modules (docs/design.md, "The generator"). Changed once, on purpose: issue 15 adds the
+    // account-takeover scenario and its five near misses, whose events take slots of the stream.
     const { records, scenarios } = generate({ events: 5000, seed: 11 });
     const jsonl = records.map((r) => JSON.stringify(r)).join('\n') + '\n' + JSON.stringify(scenarios) + '\n';
-    expect(createHash('sha256').update(jsonl).digest('hex')).toBe('1cfe7e55f655e042f58b597171358a49acc4cb251ee6a75118c2f7cb7b8c62b3');
+    expect(createHash('sha256').update(jsonl).digest('hex')).toBe('95e6d4d6335796a9bdae08885e904d901ad8d6814aaa1c351635248d613d1656');
   });
 });
 

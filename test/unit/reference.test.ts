@@ -223,6 +223,9 @@ describe('reference: fields', () => {
       counts: { records: 0, valid: 0, quarantined: 0, late: { payments: 0, risk: 0, registrations: 0, iot: 0 }, lateRecords: 0 },
       quarantinedOffsets: [],
       lateEvents: [],
+      sequenceMatches: [],
+      sequenceSteps: [],
+      sequenceLate: [],
     });
     const body = { user_id: 1, action: 'view', timestamp: T0 };
     await expect(run([user(body, { offset: 3 }), user(body, { offset: 3 })])).rejects.toThrow(/user_events-0@3/);
@@ -721,6 +724,11 @@ async function differential(options: Parameters<typeof generate>[0], delay = 10 
   expect(reference.quarantinedOffsets.map((q) => `${q.topic}|${q.partition}|${q.offset}`).sort()).toEqual(malformed.sort());
   // (open windows included: the default alerting rules fire at ingest).
   for (const s of scenarios) {
+    if (s.pipeline === 'sequence') {
+      // A sequence scenario: its rule matches for the key, or (a near miss) does not.
+      expect(reference.sequenceMatches.filter((m) => m.ruleId === s.rule && m.key === s.key), `${s.kind} ${s.detail}`).toHaveLength(s.expectAlert === false ? 0 : 1);
+      continue;
+    }
     expect(reference.alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.windowStart === s.windowStart)).toBe(true);
   }
   return { reference, records };

@@ -27,6 +27,10 @@ function reference(): Reference {
       { topic: 'user_events', partition: 1, offset: 9, pipeline: 'payments' },
       { topic: 'user_events', partition: 1, offset: 9, pipeline: 'risk' },
     ],
+    // Sequence alerts have their own tests (verify-sequences.test.ts); none here.
+    sequenceMatches: [],
+    sequenceSteps: [],
+    sequenceLate: [],
   };
 }
 

@@ -5,6 +5,10 @@
  * its rule's pipeline and the events that cross the rule's threshold inside it, the threshold and
  * the window read from the rules and the declarations (../thresholds.ts), never restated.
  *
+ * A sequence rule's kinds (issue 15) name their rule the same way; their scenario reports pipeline
+ * 'sequence' and the rule, and a near miss (`expectAlert: false`) is a pattern the rule must NOT
+ * fire for. A kind whose events need more event time than a stream has says so with `fits`.
+ *
  * A plan draws only from `ctx.rng` (through the world and the stream), so the same seed gives the
  * same scenarios. Its events must be well formed and inside the window; the generator places them
  * on time in the stream.
@@ -36,6 +40,12 @@ export interface ScenarioSpec<K extends string = string> {
   rule: string;
   /** Plans the n-th instance of this kind (n from 0). */
   plan(ctx: ScenarioContext, n: number): ScenarioPlan<K>;
+  /**
+   * Whether an instance fits in this stream (absent: always). A kind whose events must lie further
+   * apart than the stream is long is left out of it. Decided from the stream alone, drawing nothing,
+   * so leaving a kind out does not change what the others draw.
+   */
+  fits?(ctx: ScenarioContext): boolean;
 }
 
 /** Declares a scenario kind, keeping its name as a literal type. */

@@ -24,7 +24,27 @@
  * applies at ingest; it depends only on the log, not on how the mapping cut batches or when the
  * closer ran, which is what lets a reference compute it.
  *
+ * Sequence rules (issue 15, ./sql/sequences.ts): the default rule `new-device-payment` (a login
+ * from a device the user has not used within 30 days, by a user who used some device within 30
+ * days, then a payment above 500 within 10 minutes, inclusive), over the valid user events that are
+ * not late for sequences: an event is late when its event time is below its partition's watermark
+ * when read (the same read_in_partition_order as windows). Events of a user are ordered by (event
+ * time, partition, offset), whichever partitions they came on. Matches are completion-anchored:
+ * one per payment that completes a chain, with the latest chain (the latest qualifying login
+ * before it), and its id computed as the engine must (seq-<24 hex of sha256 of JSON [rule, key,
+ * topic, partition, offset]). Also returned: each applied event's step flags, so verify can check
+ * a stored chain, and the events late for sequences.
+ *
  * What it does NOT model:
+ * - Sequence alerts are never retracted, and the engine judges a step's history with what it holds
+ *   when it judges: an earlier-in-ORDER event (say, the same device) that reaches it on another
+ *   partition only after the alert fired does not take the alert back, and is not seen by a
+ *   history judged before it arrived. The reference computes on the full log, so on such a log it
+ *   and the engine may disagree. The generated scenarios spread a user's events over two partitions
+ *   but put each history event on the partition of the login it bears on, earlier in offset order,
+ *   so they never send such an event; background users' events move partition only when a record
+ *   has a null key (2%), which would need a rare coincidence as well.
+ * - Sequence rules other than the default one, which is hard-coded like the window rules.
  * - Windows closed early. The closer closes a window once the pipeline's watermark (over the
  *   topic's active partitions) passes its end, and partitions idle longer than the idle timeout do
  *   not hold that watermark back. If a partition goes idle and then resumes, the engine turns away
@@ -50,8 +70,19 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { jsSemanticsMacros } from './sql/js-semantics.ts';
 import { recordStatements } from './sql/records.ts';
 import { windowStatements } from './sql/windows.ts';
+import { SEQUENCE_RULES, sequenceAlertId } from './sequence-rules.ts';
+import { sequenceStatements } from './sql/sequences.ts';
 import { APPROXIMATE_RELATIVE_ERROR, DISTINCT_CAPS } from './distinct-caps.ts';
-import type { RecordCoordinates, ReferenceAlert, ReferenceOptions, ReferencePipeline, ReferenceResult, ReferenceWindow } from './types.ts';
+import type {
+  RecordCoordinates,
+  ReferenceAlert,
+  ReferenceOptions,
+  ReferencePipeline,
+  ReferenceResult,
+  ReferenceSequenceMatch,
+  ReferenceStepEvent,
+  ReferenceWindow,
+} from './types.ts';
 
 export type * from './types.ts';
 
@@ -73,6 +104,8 @@ export const PIPELINE_FEATURES: Readonly<Record<ReferencePipeline, readonly stri
 };
 
 const PIPELINES = Object.keys(PIPELINE_FEATURES) as ReferencePipeline[];
+
+export { SEQUENCE_RULES, sequenceAlertId } from './sequence-rules.ts';
 
 /**
  * Computes the reference result of an event log.
@@ -101,7 +134,7 @@ export async function computeReference(eventLogPath: string, options: ReferenceO
       throw new Error(`cannot read event log ${path}: ${(err as Error).message}`, { cause: err });
     }
     await checkLog(connection, path);
-    for (const statement of [...recordStatements.slice(1), ...windowStatements]) await connection.run(statement);
+    for (const statement of [...recordStatements.slice(1), ...windowStatements, ...sequenceStatements]) await connection.run(statement);
     return await readResult(connection);
   } finally {
     connection.closeSync();
@@ -220,5 +253,54 @@ async function readResult(connection: DuckDBConnection): Promise<ReferenceResult
     counts: { records, valid, quarantined: records - valid, late, lateRecords: num(totals!.late_records) },
     quarantinedOffsets,
     lateEvents,
+    ...(await readSequences(connection)),
   };
+}
+
+/** Sequence events and matches in ORDER within a rule and key. */
+function bySequenceOrder(a: { key: string; eventTime: number; partition: number; offset: number }, b: typeof a): number {
+  return compareStrings(a.key, b.key) || a.eventTime - b.eventTime || a.partition - b.partition || a.offset - b.offset;
+}
+
+async function readSequences(connection: DuckDBConnection): Promise<Pick<ReferenceResult, 'sequenceMatches' | 'sequenceSteps' | 'sequenceLate'>> {
+  const rule = SEQUENCE_RULES[0]!;
+  const [first, last] = rule.steps as [string, string];
+  const sequenceMatches: ReferenceSequenceMatch[] = (await rows(connection, `SELECT * FROM sequence_matches`)).map((m) => {
+    const key = m.key as string;
+    const completing = { topic: m.topic as string, partition: num(m.payment_partition), offset: num(m.payment_offset), eventTime: num(m.payment_time) };
+    const start = { step: first, partition: num(m.login_partition), offset: num(m.login_offset), eventTime: num(m.login_time) };
+    return {
+      ruleId: m.rule_id as string,
+      alertType: m.alert_type as string,
+      level: m.level as string,
+      key,
+      completing,
+      matched: [start, { step: last, partition: completing.partition, offset: completing.offset, eventTime: completing.eventTime }],
+      windowStart: start.eventTime,
+      windowEnd: completing.eventTime,
+      id: sequenceAlertId(m.rule_id as string, key, completing),
+    };
+  });
+  sequenceMatches.sort((a, b) => compareStrings(a.ruleId, b.ruleId) || bySequenceOrder({ key: a.key, ...a.completing }, { key: b.key, ...b.completing }));
+
+  const sequenceSteps: ReferenceStepEvent[] = (
+    await rows(connection, `SELECT topic, "partition", "offset", key, event_time, login_step, payment_step FROM sequence_steps WHERE login_step OR payment_step`)
+  ).map((e) => ({
+    ruleId: rule.id,
+    topic: e.topic as string,
+    partition: num(e.partition),
+    offset: num(e.offset),
+    key: e.key as string,
+    eventTime: num(e.event_time),
+    steps: [...(e.login_step === true ? [first] : []), ...(e.payment_step === true ? [last] : [])],
+  }));
+  sequenceSteps.sort(bySequenceOrder);
+
+  const sequenceLate: RecordCoordinates[] = (await rows(connection, `SELECT topic, "partition", "offset" FROM sequence_events WHERE late`)).map((r) => ({
+    topic: r.topic as string,
+    partition: num(r.partition),
+    offset: num(r.offset),
+  }));
+  sequenceLate.sort(byCoordinates);
+  return { sequenceMatches, sequenceSteps, sequenceLate };
 }

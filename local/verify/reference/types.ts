@@ -50,6 +50,53 @@ export interface RecordCoordinates {
   offset: number;
 }
 
+/** One event of a sequence match's chain, as an alert record's `matched` lists it. */
+export interface ReferenceChainEvent {
+  step: string;
+  partition: number;
+  offset: number;
+  eventTime: number;
+}
+
+/**
+ * A match of a DEFAULT sequence rule: one per (rule, key, completing event), the event that
+ * satisfied the last step; the alert the engine must raise for it (SEQ-SEMANTICS, "Matching").
+ */
+export interface ReferenceSequenceMatch {
+  ruleId: string;
+  alertType: string;
+  level: string;
+  key: string;
+  /** The rule's topic and the completing event's coordinates and event time. */
+  completing: RecordCoordinates & { eventTime: number };
+  /** The latest chain, first step first; its last entry is the completing event. */
+  matched: ReferenceChainEvent[];
+  /** First and last event times of the chain (the alert record's windowStart / windowEnd). */
+  windowStart: number;
+  windowEnd: number;
+  /** The alert id the engine must give it: seq-<24 hex of sha256 of [rule, key, topic, partition, offset]>. */
+  id: string;
+}
+
+/** An applied (not late) event of a sequence rule's topic that satisfies at least one of its steps. */
+export interface ReferenceStepEvent extends RecordCoordinates {
+  ruleId: string;
+  key: string;
+  eventTime: number;
+  /** Names of the steps it satisfies, in the rule's order. */
+  steps: string[];
+}
+
+/** A default sequence rule as the reference restates it (./sql/sequences.ts). */
+export interface ReferenceSequenceRule {
+  id: string;
+  topic: string;
+  steps: readonly string[];
+  withinMs: number;
+  alertType: string;
+  level: string;
+}
+
 export interface ReferenceResult {
   /** Sorted by pipeline, key, windowStart. */
   windows: ReferenceWindow[];
@@ -71,6 +118,12 @@ export interface ReferenceResult {
   quarantinedOffsets: RecordCoordinates[];
   /** One entry per (record, pipeline) it was late for; sorted by topic, partition, offset, pipeline. */
   lateEvents: (RecordCoordinates & { pipeline: string })[];
+  /** Matches of the default sequence rules; sorted by rule, key, completing event ORDER. */
+  sequenceMatches: ReferenceSequenceMatch[];
+  /** Events satisfying some step, per rule (what a matched chain is checked against); sorted as the matches. */
+  sequenceSteps: ReferenceStepEvent[];
+  /** Events of a sequence rule's topic too late for sequences (applied to no step nor history); sorted by coordinates. */
+  sequenceLate: RecordCoordinates[];
 }
 
 export interface ReferenceOptions {

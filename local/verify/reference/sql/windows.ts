@@ -20,14 +20,8 @@ CREATE MACRO window_start_of(t, size_ms) AS t - (((t % size_ms) + size_ms) % siz
 CREATE MACRO distinct_value(v) AS CASE WHEN strlen(v) > 128 THEN 'sha256:' || sha256(v) ELSE v END`,
 
   sql`
--- 11. Every (event, pipeline) pair the pipeline applies, with its window and whether it is late.
---
---    Routing (lib/pipelines/builtin.ts):
---      payments       user events with action 'payment', by user id, 5 min
---      risk           all user events, by user id, 1 h
---      registrations  all registrations, by ip, 10 min
---      iot            all telemetry, by device id, 1 min; readings outside temperature [-40, 100]
---                     or humidity [0, 100] are not kept but still applied, as 'rejected'
+-- 11. Each valid event with the greatest event time of the EARLIER valid records of its
+--    topic-partition (its partition's watermark plus the delay, when it is read: see below).
 --
 --    Late rule: a topic-partition is read in offset order, and its watermark when a record is read
 --    is the greatest event time of the EARLIER valid records of that topic-partition, minus the
@@ -35,16 +29,27 @@ CREATE MACRO distinct_value(v) AS CASE WHEN strlen(v) > 128 THEN 'sha256:' || sh
 --    the watermark; the first valid record of a partition has no watermark and is never late.
 --    Quarantined records do not move the watermark. Each pipeline judges with its own window, so an
 --    event can be late for payments (5 min) and on time for risk (1 h).
+CREATE TEMP TABLE read_in_partition_order AS
+SELECT *,
+  max(event_time) OVER (
+    PARTITION BY topic, "partition" ORDER BY "offset"
+    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+  ) AS greatest_earlier_event_time
+FROM valid_events`,
+
+  sql`
+-- 11b. Every (event, pipeline) pair the pipeline applies, with its window and whether it is late
+--    by the rule above (read_in_partition_order is also what the sequence rules judge lateness
+--    by, ./sequences.ts).
+--
+--    Routing (lib/pipelines/builtin.ts):
+--      payments       user events with action 'payment', by user id, 5 min
+--      risk           all user events, by user id, 1 h
+--      registrations  all registrations, by ip, 10 min
+--      iot            all telemetry, by device id, 1 min; readings outside temperature [-40, 100]
+--                     or humidity [0, 100] are not kept but still applied, as 'rejected'
 CREATE TEMP TABLE pipeline_events AS
-WITH read_in_partition_order AS (
-  SELECT *,
-    max(event_time) OVER (
-      PARTITION BY topic, "partition" ORDER BY "offset"
-      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ) AS greatest_earlier_event_time
-  FROM valid_events
-),
-routed AS (
+WITH routed AS (
   SELECT 'payments' AS pipeline, user_id AS key, 300000 AS window_ms, true AS kept, *
   FROM read_in_partition_order WHERE family = 'user_event' AND action = 'payment'
   UNION ALL
