@@ -27,7 +27,9 @@ export interface SystemAlert {
   id: string;
   pipeline: string;
   key: string;
+  /** The window that recorded the alert (for a hopping pipeline, one window of the alert's cooldown group). */
   windowStart: number;
+  windowEnd?: number;
   ruleId: string;
   level: string | null;
   alertType: string;
@@ -101,7 +103,7 @@ async function* scanItems(client: DynamoDBClient, table: string, attributes: str
   for await (const page of pages) yield* page.Items ?? [];
 }
 
-const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'rule', 'level', 'alertType', 'timing', 'features', 'finalFeatures'];
+const ALERT_ATTRS = ['pk', 'sk', 'id', 'pipeline', 'windowKey', 'windowStart', 'windowEnd', 'rule', 'level', 'alertType', 'timing', 'features', 'finalFeatures'];
 
 async function readAlerts(client: DynamoDBClient, table: string): Promise<SystemAlert[]> {
   const out: SystemAlert[] = [];
@@ -113,6 +115,7 @@ async function readAlerts(client: DynamoDBClient, table: string): Promise<System
       pipeline: item.pipeline!.S!,
       key: item.windowKey!.S!,
       windowStart: Number(item.windowStart!.N),
+      ...(item.windowEnd?.N !== undefined ? { windowEnd: Number(item.windowEnd.N) } : {}),
       ruleId: item.rule!.S!,
       level: item.level?.S ?? null,
       alertType: item.alertType!.S!,

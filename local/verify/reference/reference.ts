@@ -52,6 +52,7 @@ import { recordStatements } from './sql/records.ts';
 import { windowStatements } from './sql/windows.ts';
 import { APPROXIMATE_RELATIVE_ERROR, DISTINCT_CAPS } from './distinct-caps.ts';
 import type { RecordCoordinates, ReferenceAlert, ReferenceOptions, ReferencePipeline, ReferenceResult, ReferenceWindow } from './types.ts';
+import { isHopping, PIPELINE_WINDOWS, RULE_COOLDOWNS, RULE_PIPELINES } from './windowing.ts';
 
 export type * from './types.ts';
 
@@ -167,24 +168,39 @@ function featureValue(v: unknown, cap?: number): ReferenceWindow['features'][str
   return num(v);
 }
 
+/** A window row as the reference reports it, with the features its pipeline declares. */
+function windowOf(w: Record<string, unknown>): ReferenceWindow {
+  const pipeline = w.pipeline as ReferencePipeline;
+  const features: ReferenceWindow['features'] = {};
+  for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name], DISTINCT_CAPS[pipeline]?.[name]);
+  return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
+}
+
 async function readResult(connection: DuckDBConnection): Promise<ReferenceResult> {
-  const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
-    const pipeline = w.pipeline as ReferencePipeline;
-    const features: ReferenceWindow['features'] = {};
-    for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name], DISTINCT_CAPS[pipeline]?.[name]);
-    return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
+  const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed, closing.sealed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
+    const window = windowOf(w);
+    const windowing = PIPELINE_WINDOWS[window.pipeline as ReferencePipeline];
+    return isHopping(windowing) ? { ...window, sealed: w.sealed === true, bucketOf: { ...windowing } } : window;
   });
   windows.sort(byWindow);
+
+  const hoppingWindows: ReferenceWindow[] = (
+    await rows(connection, `SELECT hopping_windows.*, hopping_closing.closed FROM hopping_windows JOIN hopping_closing USING (pipeline, key, window_start)`)
+  ).map(windowOf);
+  hoppingWindows.sort(byWindow);
 
   const alerts: ReferenceAlert[] = (await rows(connection, `SELECT * FROM alerts`)).map((a) => ({
     pipeline: a.pipeline as string,
     key: a.key as string,
     windowStart: num(a.window_start),
     ruleId: a.rule_id as string,
+    groupStart: num(a.group_start),
+    matchingWindows: (a.matching_windows as unknown[]).map(num),
     level: (a.level as string | null) ?? null,
     alertType: a.alert_type as string,
   }));
   alerts.sort((a, b) => byWindow(a, b) || compareStrings(a.ruleId, b.ruleId));
+  const alertGroups = Object.fromEntries(Object.entries(RULE_COOLDOWNS).map(([rule, cooldownMs]) => [rule, { pipeline: RULE_PIPELINES[rule]!, cooldownMs }]));
 
   const quarantinedOffsets: RecordCoordinates[] = (
     await rows(
@@ -217,6 +233,8 @@ async function readResult(connection: DuckDBConnection): Promise<ReferenceResult
   return {
     windows,
     alerts,
+    hoppingWindows,
+    alertGroups,
     counts: { records, valid, quarantined: records - valid, late, lateRecords: num(totals!.late_records) },
     quarantinedOffsets,
     lateEvents,
