@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../local/generator/generate.ts';
 import { computeReference, defineMacros, PIPELINE_FEATURES, type ReferenceResult, type ReferenceWindow } from '../../local/verify/reference/reference.ts';
 import { dateParseStatement } from '../../local/verify/reference/sql/js-semantics.ts';
+import { hoppingWindowStartsMacro } from '../../local/verify/reference/sql/windows.ts';
 import { rng as prng } from '../support/records.ts';
 
 const MINUTE = 60_000;
@@ -430,6 +431,102 @@ describe('reference: default rules', () => {
       ['risk', 'both', 'risk-medium', 'MEDIUM', 'account_risk'],
       ['risk', 'six-logins', 'risk-medium', 'MEDIUM', 'account_risk'],
     ]);
+  });
+});
+
+describe('reference: hopping registrations (10 minutes every minute)', () => {
+  const later = T0 + 24 * HOUR;
+  /** Sign-ups from `ip` at the given times, then one a day later elsewhere so every window under test closes. */
+  const signUps = (ip: string, times: number[], flush = true): Rec[] => [
+    ...times.map((t, i) => reg({ user_id: `${ip}-${i}`, ip, timestamp: t })),
+    ...(flush ? [reg({ user_id: 'flush', ip: '0.0.0.0', timestamp: later })] : []),
+  ];
+  const groupsOf = (r: ReferenceResult, ip: string) =>
+    r.alerts.filter((a) => a.key === ip).map((a) => ({ group: (a.groupStart! - T0) / MINUTE, first: (a.windowStart - T0) / MINUTE, matching: a.matchingWindows!.map((m) => (m - T0) / MINUTE) }));
+  const spread = (from: number, n: number, stepMs: number) => Array.from({ length: n }, (_, i) => from + i * stepMs);
+
+  it('raises one alert for a burst straddling a 10-minute boundary, which no aligned 10-minute window holds more than 20 of', async () => {
+    // 30 sign-ups from 09:55 to 10:04:48, one every 20 s: 15 before 10:00 and 15 after.
+    const times = spread(T0 + 55 * MINUTE, 30, 20_000);
+    const r = await run(signUps('7.7.7.7', times));
+    // What a tumbling window of 10 minutes would count: 15 and 15, under the rule.
+    const aligned = new Map<number, number>();
+    for (const t of times) aligned.set(Math.floor(t / (10 * MINUTE)), (aligned.get(Math.floor(t / (10 * MINUTE))) ?? 0) + 1);
+    expect([...aligned.values()]).toEqual([15, 15]);
+    // The windows holding 21 or more start 09:52 to 09:58, all in the group of 09:50.
+    expect(groupsOf(r, '7.7.7.7')).toEqual([{ group: 50, first: 52, matching: [52, 53, 54, 55, 56, 57, 58] }]);
+    const w = r.hoppingWindows!.find((x) => x.key === '7.7.7.7' && x.windowStart === T0 + 55 * MINUTE)!;
+    expect(w).toMatchObject({ windowEnd: T0 + 65 * MINUTE, closed: true, features: { registrations: 30 } });
+    expect((w.features.users as string[]).length).toBe(30);
+    // Stored as one-minute buckets: three sign-ups each.
+    expect(r.windows.filter((x) => x.key === '7.7.7.7').map((x) => [(x.windowStart - T0) / MINUTE, x.windowEnd - x.windowStart, x.features.registrations])).toEqual(
+      Array.from({ length: 10 }, (_, k) => [55 + k, MINUTE, 3]),
+    );
+  });
+
+  it('raises two alerts for a burst whose matching windows straddle a group boundary', async () => {
+    // 25 sign-ups within the minute from 09:12: the windows starting 09:03 to 09:12 hold them all.
+    const r = await run(signUps('8.8.8.8', spread(T0 + 12 * MINUTE, 25, 1000)));
+    expect(groupsOf(r, '8.8.8.8')).toEqual([
+      { group: 0, first: 3, matching: [3, 4, 5, 6, 7, 8, 9] },
+      { group: 10, first: 10, matching: [10, 11, 12] },
+    ]);
+  });
+
+  it('judges lateness per bucket, all or nothing: an event whose bucket has ended reaches none of its windows, even open ones', async () => {
+    // The first record puts partition 0's watermark at 09:30 - 10 min = 09:20.
+    const r = await run([
+      reg({ user_id: 'first', ip: '9.0.0.1', timestamp: T0 + 30 * MINUTE }),
+      // Bucket [09:19, 09:20) ends at the watermark: late, though its windows up to [09:19, 09:29) are open.
+      reg({ user_id: 'late', ip: '9.0.0.2', timestamp: T0 + 20 * MINUTE - 1 }),
+      // Bucket [09:20, 09:21): on time, so in all ten of its windows, [09:11, 09:21) included.
+      reg({ user_id: 'on-time', ip: '9.0.0.3', timestamp: T0 + 20 * MINUTE }),
+      // The final watermark: 09:35 - 10 min = 09:25.
+      reg({ user_id: 'last', ip: '9.0.0.1', timestamp: T0 + 35 * MINUTE }),
+    ]);
+    expect(r.lateEvents).toEqual([{ topic: 'user_registrations', partition: 0, offset: 1, pipeline: 'registrations' }]);
+    expect(r.counts.late.registrations).toBe(1);
+    expect(r.windows.filter((w) => w.key === '9.0.0.2')).toEqual([]);
+    expect(r.hoppingWindows!.filter((w) => w.key === '9.0.0.2')).toEqual([]);
+    expect(r.hoppingWindows!.filter((w) => w.key === '9.0.0.3').map((w) => (w.windowStart - T0) / MINUTE)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    // A bucket closes once its last window has (start + 10 min: 09:30), and is sealed from its own end (09:21).
+    const bucket = r.windows.find((w) => w.key === '9.0.0.3')!;
+    expect(bucket).toMatchObject({ windowStart: T0 + 20 * MINUTE, windowEnd: T0 + 21 * MINUTE, closed: false, sealed: true, bucketOf: { sizeMs: 10 * MINUTE, advanceMs: MINUTE } });
+  });
+
+  it('puts an event at a bucket boundary in the bucket it starts and the ten windows that hold it, end exclusive', async () => {
+    const r = await run(signUps('6.6.6.6', [T0 + 10 * MINUTE, T0 + 10 * MINUTE - 1], false));
+    expect(r.windows.map((w) => [(w.windowStart - T0) / MINUTE, w.features.registrations])).toEqual([[9, 1], [10, 1]]);
+    const hop = r.hoppingWindows!.map((w) => [(w.windowStart - T0) / MINUTE, (w.windowEnd - T0) / MINUTE, w.features.registrations]);
+    // [09:00, 09:10) holds 09:09:59.999 only; [09:10, 09:20) holds 09:10 only; the nine between hold both.
+    expect(hop).toEqual([[0, 10, 1], ...Array.from({ length: 9 }, (_, k) => [k + 1, k + 11, 2]), [10, 20, 1]]);
+    // Open windows are judged too, but two sign-ups match nothing.
+    expect(r.alerts).toEqual([]);
+  });
+
+  it('expands times at and before the epoch to the windows that hold them (the macro itself: the schema refuses such times)', async () => {
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      await connection.run(hoppingWindowStartsMacro);
+      const starts = async (t: number) =>
+        ((await connection.runAndReadAll(`SELECT hopping_window_starts(${t}::DOUBLE, 600000, 60000) AS s`)).getRowObjectsJS()[0]!.s as number[]).map(Number);
+      const minutes = (from: number) => Array.from({ length: 10 }, (_, k) => (from + k) * MINUTE);
+      expect(await starts(0)).toEqual(minutes(-9));
+      expect(await starts(-1)).toEqual(minutes(-10));
+      expect(await starts(-MINUTE)).toEqual(minutes(-10));
+      expect(await starts(-MINUTE - 1)).toEqual(minutes(-11));
+      expect(await starts(MINUTE - 1)).toEqual(minutes(-9));
+      // And against the definition, for a spread of times: each start s has s <= t < s + 10 min, ten of them, one minute apart.
+      for (const t of [-7_654_321, -600_000, 1, 599_999, 600_000, T0 + 0.5]) {
+        const s = await starts(t);
+        expect(s).toHaveLength(10);
+        for (const x of s) expect(x <= t && t < x + 10 * MINUTE && x % MINUTE === 0).toBe(true);
+      }
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 });
 

@@ -16,6 +16,16 @@ const sql = String.raw;
 const values = (rows: readonly (readonly (string | number)[])[]): string =>
   rows.map((r) => `(${r.map((v) => (typeof v === 'number' ? String(v) : `'${v.replaceAll("'", "''")}'`)).join(', ')})`).join(',\n  ');
 
+/**
+ * The starts of the hopping windows of size_ms every advance_ms that hold t: every multiple s of the
+ * advance with t - size < s <= t, ascending (size / advance of them). Derived from the window's
+ * definition, not from the bucket holding t; right before the epoch too (floor, not truncation).
+ */
+export const hoppingWindowStartsMacro = sql`
+CREATE MACRO hopping_window_starts(t, size_ms, advance_ms) AS
+  list_transform(range(0, CAST(size_ms // advance_ms AS BIGINT)),
+    k -> floor((t - size_ms) / advance_ms) * advance_ms + advance_ms + k * advance_ms)`;
+
 export const windowStatements: readonly string[] = [
   sql`
 -- 10b. How each pipeline windows (../windowing.ts): size and advance; advance = size is tumbling,
@@ -38,6 +48,8 @@ SELECT * FROM (VALUES
 -- (t - ((t % size + size) % size): also right for times before the epoch). Times are doubles, as
 -- in JavaScript, so the arithmetic is the same even for absurd (but accepted) times like 1e20.
 CREATE MACRO window_start_of(t, size_ms) AS t - (((t % size_ms) + size_ms) % size_ms)`,
+
+  hoppingWindowStartsMacro,
 
   sql`
 -- A value as a distinct feature counts it: itself, or "sha256:<hex>" when over 128 UTF-8 bytes
@@ -156,17 +168,15 @@ UNION ALL BY NAME SELECT * FROM iot`,
   sql`
 -- 12b. The windows of hopping pipelines: [s, s + size) for every s a multiple of the advance,
 --     holding at least one on-time event. Each on-time event is expanded to the size / advance
---     windows that hold it: the starts s with t - size < s <= t, i.e. from the first multiple of the
---     advance above t - size, one advance apart. Features are computed from the events of each
+--     windows that hold it (hopping_window_starts: the starts s with t - size < s <= t, from the
+--     first multiple of the advance above t - size, one advance apart). Features are computed from the events of each
 --     window, not from the buckets, so a bucket-merging mistake in the engine cannot hide here.
 CREATE TEMP TABLE hopping_windows AS
 WITH on_time AS (
   SELECT * FROM pipeline_events WHERE NOT late AND advance_ms <> window_ms
 ),
 expanded AS (
-  SELECT *,
-    floor((event_time - window_ms) / advance_ms) * advance_ms + advance_ms + k * advance_ms AS hop_start
-  FROM (SELECT *, unnest(range(0, CAST(window_ms // advance_ms AS BIGINT))) AS k FROM on_time)
+  SELECT *, unnest(hopping_window_starts(event_time, window_ms, advance_ms)) AS hop_start FROM on_time
 )
 SELECT pipeline, key, hop_start AS window_start, hop_start + window_ms AS window_end,
   count(*) AS registrations,
