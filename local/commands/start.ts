@@ -9,7 +9,7 @@ import { ScanCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DEFAULT_ALERT_TOPIC, DEFAULT_WATERMARK_DELAY_MS, defaultMappings } from '../../lib/config/deployment.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
-import { generate, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
+import { generate, scenarioAlerted, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
 import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
 import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
@@ -243,7 +243,8 @@ export async function runStart(o: StartOptions): Promise<number> {
     const summary = {
       events: records.length,
       malformed: records.filter((r) => r.malformed).length,
-      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.windowStart === s.windowStart) })),
+      // An alert names its window; for a hopping pipeline, one matching window of its cooldown group.
+      scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => scenarioAlerted(s, a)) })),
       quarantined: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'quarantine' } } }),
       late: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'late' } } }),
       windows: await count(services.client, services.tables.windows),

@@ -133,6 +133,29 @@ export class Stream {
     return { windowStart, stamps: times.map((t) => this.stamp(topic, t, lo)) };
   }
 
+  /**
+   * Chooses a boundary B, a multiple of `boundaryMs` within the stream, and `before` sorted event
+   * times in [B - halfMs, B) and `after` in [B, B + halfMs): a burst across the boundary. When the
+   * stream allows, every window of `windowMs` starting before B ends before the last watermark, so
+   * it closes within the run. A stream too short for a whole burst gets one clamped into it.
+   */
+  straddlingTimes(boundaryMs: number, halfMs: number, windowMs: number, before: number, after: number, topic: Topic): { boundary: number; stamps: Stamped[] } {
+    const rng = this.rng;
+    const o = this.o;
+    const latest = Math.max(o.start, this.spanEnd - o.maxJitterMs);
+    const lowest = Math.ceil((o.start + halfMs) / boundaryMs) * boundaryMs;
+    const observable = this.spanEnd - o.watermarkDelayMs - o.maxJitterMs - windowMs;
+    const highest = Math.floor((observable >= lowest ? observable : latest - halfMs) / boundaryMs) * boundaryMs;
+    const boundary = highest > lowest ? lowest + rng.int(0, (highest - lowest) / boundaryMs) * boundaryMs : lowest;
+    const clamp = (t: number) => Math.min(latest, Math.max(o.start, t));
+    const times: number[] = [];
+    for (let i = 0; i < before; i++) times.push(clamp(boundary - 1 - Math.floor(rng.float() * halfMs)));
+    for (let i = 0; i < after; i++) times.push(clamp(boundary + Math.floor(rng.float() * halfMs)));
+    times.sort((a, b) => a - b);
+    // Whole-second spellings round down, never below the burst's first possible time.
+    return { boundary, stamps: times.map((t) => this.stamp(topic, t, Math.max(o.start, boundary - halfMs))) };
+  }
+
   /** The planned record at slot i, if one took it. */
   plannedAt(i: number): Placed | undefined {
     const owner = this.slots[i]!;
