@@ -1,6 +1,7 @@
 /**
  * The reference computation: from an event log (events.jsonl), every built-in pipeline's windows
- * and features, the late and quarantined records, and the alerts the DEFAULT rules must raise,
+ * (buckets and hopping windows for a hopping pipeline) and features, the late and quarantined
+ * records, and the alerts the DEFAULT rules must raise,
  * computed by SQL in an in-process DuckDB. It is the independent oracle `npm run verify` compares
  * the running system against, so it shares no code with the engine: nothing from lib/ is imported;
  * the rules were read there and re-expressed in SQL (./sql/*.ts, one temp table per stage).
@@ -19,10 +20,21 @@
  * How it knows lateness: from the log's order. Within a topic-partition records are read in offset
  * order, and a record is judged against the partition's watermark when it is read: the greatest
  * event time of the earlier valid records of that topic-partition, minus the watermark delay. An
- * event is late for a pipeline when that pipeline's window for it ends at or before that watermark;
- * late events are counted per pipeline and applied to no window. This is the late rule the engine
- * applies at ingest; it depends only on the log, not on how the mapping cut batches or when the
- * closer ran, which is what lets a reference compute it.
+ * event is late for a pipeline when that pipeline's stored unit for it (its window, or for a
+ * hopping pipeline its bucket) ends at or before that watermark; late events are counted per
+ * pipeline and applied to no window. This is the late rule the engine applies at ingest; it
+ * depends only on the log, not on how the mapping cut batches or when the closer ran, which is
+ * what lets a reference compute it.
+ *
+ * Hopping windows (registrations: 10 minutes every minute, ./windowing.ts). `windows` holds what the
+ * system stores: one-minute buckets per IP, late all or nothing (an event whose bucket has ended
+ * reaches none of its windows, open ones included), each with the features of its events, `closed`
+ * once the last window holding it has (start + 10 min) and `sealed` once it has ended. The windows
+ * [E - 10m, E) themselves are `hoppingWindows`, computed from the events (each expanded to the ten
+ * windows that hold it), not from the buckets; `registrations > 20` is judged on them. Alerts are
+ * one per (pipeline, key, rule, cooldown group), group = floor(windowStart / 10m) * 10m, listing the
+ * group's matching windows; its windowStart is the earliest, which records it at close. For
+ * tumbling pipelines a group is the window. Cooldowns are the default (the window size) only.
  *
  * What it does NOT model:
  * - Windows closed early. The closer closes a window once the pipeline's watermark (over the
