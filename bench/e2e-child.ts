@@ -10,7 +10,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { generate } from '../local/generator/generate.ts';
+import { generate, scenarioAlerted } from '../local/generator/generate.ts';
 import { produceRecords } from '../local/generator/produce.ts';
 import { startRuntime } from '../local/runtime/runtime.ts';
 import type { CloserReport } from '../lib/closer/close-windows.ts';
@@ -105,14 +105,14 @@ async function main(o: E2eChildOptions): Promise<E2eResult> {
     const finalSeconds = (Date.now() - finalStart) / 1000;
 
     const { client, tables } = runtime.services;
-    const alerts: { pipeline: string; key: string; windowStart: number; raisedAt: number }[] = [];
+    const alerts: { pipeline: string; key: string; windowStart: number; windowEnd: number; raisedAt: number }[] = [];
     let start: Record<string, any> | undefined;
     do {
       const page = await client.send(
         new ScanCommand({ TableName: tables.alerts, ExclusiveStartKey: start, FilterExpression: 'sk = :a', ExpressionAttributeValues: { ':a': { S: 'alert' } } }),
       );
       for (const item of page.Items ?? []) {
-        alerts.push({ pipeline: item.pipeline!.S!, key: item.windowKey!.S!, windowStart: Number(item.windowStart!.N), raisedAt: Number(item.raisedAt!.N) });
+        alerts.push({ pipeline: item.pipeline!.S!, key: item.windowKey!.S!, windowStart: Number(item.windowStart!.N), windowEnd: Number(item.windowEnd!.N), raisedAt: Number(item.raisedAt!.N) });
       }
       start = page.LastEvaluatedKey;
     } while (start);
@@ -162,7 +162,7 @@ async function main(o: E2eChildOptions): Promise<E2eResult> {
       alerts: alerts.length,
       alertLatencyMs: { p50: percentile(latency, 0.5), p95: percentile(latency, 0.95), max: Math.max(0, ...latency) },
       scenarios: scenarios.length,
-      scenariosAlerted: scenarios.filter((s) => alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.windowStart === s.windowStart)).length,
+      scenariosAlerted: scenarios.filter((s) => alerts.some((a) => scenarioAlerted(s, a))).length,
       closerIntervalMs: o.closerIntervalMs,
       idleTimeoutMs: o.idleTimeoutMs,
     };
