@@ -38,7 +38,11 @@ export const registrationStraddle = defineScenario({
     const ip = otherScenarioIp(n);
     const { boundary, stamps } = stream.straddlingTimes(boundaryMs, halfMs, sizeMs, before, total - before, USER_REGISTRATIONS);
     const devices = Array.from({ length: rng.int(1, 4) }, () => `dev-${rng.hex(10)}`);
-    const windowStart = boundary - halfMs;
+    // The window [B - h, B - h + size) holds the whole burst; in a stream too short to straddle, the
+    // one from the burst's first advance does (the burst spans under size - advance).
+    const first = Math.min(...stamps.map((s) => s.t));
+    const windowStart = boundary !== undefined ? boundary - halfMs : first - (((first % advanceMs) + advanceMs) % advanceMs);
+    const where = boundary !== undefined ? `across ${new Date(boundary).toISOString()}: ${before} before, ${total - before} after` : 'in a stream too short to straddle a boundary';
     return {
       scenario: {
         kind,
@@ -46,7 +50,7 @@ export const registrationStraddle = defineScenario({
         key: ip,
         windowStart,
         windowEnd: windowStart + sizeMs,
-        detail: `${total} registrations from ${ip} across ${new Date(boundary).toISOString()}: ${before} before, ${total - before} after (${devices.length} devices)`,
+        detail: `${total} registrations from ${ip} ${where} (${devices.length} devices)`,
       },
       events: stamps.map((s) => ({
         topic: USER_REGISTRATIONS,
