@@ -13,6 +13,9 @@ import { generate } from '../../local/generator/generate.ts';
 import { computeReference, defineMacros, PIPELINE_FEATURES, type ReferenceResult, type ReferenceWindow } from '../../local/verify/reference/reference.ts';
 import { dateParseStatement } from '../../local/verify/reference/sql/js-semantics.ts';
 import { hoppingWindowStartsMacro } from '../../local/verify/reference/sql/windows.ts';
+import { compare } from '../../local/verify/compare.ts';
+import { earlyChecks } from '../../local/verify/early-checks.ts';
+import type { SystemState } from '../../local/verify/system-state.ts';
 import { rng as prng } from '../support/records.ts';
 
 const MINUTE = 60_000;
@@ -752,6 +755,8 @@ function plainCompute(lines: readonly Line[], delay: number) {
   const hoppingFeatures = new Map<string, Record<string, number | string[]>>();
   for (const [hid, h] of hopping) hoppingFeatures.set(hid, { registrations: h.events.length, users: distinct(h.events.map((e) => e.userId)) });
   const alerts = new Set<string>();
+  /** Per hopping alert group: the starts of its matching windows, ascending. */
+  const matching = new Map<string, number[]>();
   for (const [wid, f] of features) {
     // Open windows too: every default alerting rule only turns true, so it is raised at ingest.
     const size = (v: unknown) => (v as string[]).length;
@@ -765,9 +770,12 @@ function plainCompute(lines: readonly Line[], delay: number) {
   }
   for (const [hid, f] of hoppingFeatures) {
     const h = hopping.get(hid)!;
-    if ((f.registrations as number) > 20) alerts.add(`registrations|${h.key}|${Math.floor(h.windowStart / HOP.size) * HOP.size}|registrations-suspicious-ip`);
+    if ((f.registrations as number) <= 20) continue;
+    const id = `registrations|${h.key}|${Math.floor(h.windowStart / HOP.size) * HOP.size}|registrations-suspicious-ip`;
+    alerts.add(id);
+    matching.set(id, [...(matching.get(id) ?? []), h.windowStart].sort((a, b) => a - b));
   }
-  return { features, hoppingFeatures, late, quarantined, alerts: [...alerts] };
+  return { features, hoppingFeatures, late, quarantined, alerts: [...alerts], matching };
 }
 
 /** FNV-1a, to spread keys over partitions the way a producer's partitioner would. */
@@ -864,7 +872,65 @@ async function differential(options: Parameters<typeof generate>[0], delay = 10 
   for (const s of scenarios) {
     expect(reference.alerts.some((a) => a.pipeline === s.pipeline && a.key === s.key && a.matchingWindows!.includes(s.windowStart))).toBe(true);
   }
+  // And compare, fed what a correct engine would store by the plain computation (buckets as
+  // windows, one record per alert group by its earliest matching window, with that window's
+  // features), finds nothing; moved to a later matching window, the record is reported.
+  const system = plainSystem(plain);
+  const clean = compare(reference, system, undefined, { early: earlyChecks(), notClosedIsDifference: false });
+  // (Windows left open are examples, not differences, with notClosedIsDifference off.)
+  expect({ ...clean.examples, windowsNotClosed: undefined }).toEqual({ windowsNotClosed: undefined });
+  expect(clean.ok).toBe(true);
+  expect(clean.alerts.expected).toBe(plain.alerts.length);
+  const hoppingRecord = system.alerts.find((a) => a.pipeline === 'registrations' && plain.matching.get(`registrations|${a.key}|${Math.floor(a.windowStart / (10 * MINUTE)) * 10 * MINUTE}|${a.ruleId}`)!.length > 1);
+  expect(hoppingRecord).toBeDefined();
+  hoppingRecord!.windowStart += MINUTE;
+  hoppingRecord!.windowEnd! += MINUTE;
+  hoppingRecord!.finalFeatures = outputOf(plain.hoppingFeatures.get(`registrations|${hoppingRecord!.key}|${hoppingRecord!.windowStart}`)!);
+  const moved = compare(reference, system, undefined, { notClosedIsDifference: false });
+  expect(moved.alerts.notEarliest).toBe(1);
+  expect(moved.differences).toBe(1);
   return { reference, records };
+}
+
+const RULES: Record<string, { level: string | null; alertType: string }> = {
+  'risk-high': { level: 'HIGH', alertType: 'account_risk' },
+  'risk-medium': { level: 'MEDIUM', alertType: 'account_risk' },
+  'registrations-suspicious-ip': { level: null, alertType: 'suspicious_ip' },
+  'payments-spree': { level: null, alertType: 'payment_spree' },
+  'iot-sensor-out-of-range': { level: null, alertType: 'sensor_out_of_range' },
+};
+
+/** Features as an alert record carries them: distinct sets as their count and a sample of the least 20. */
+const outputOf = (f: Record<string, number | string[]>) =>
+  Object.fromEntries(Object.entries(f).map(([k, v]) => [k, Array.isArray(v) ? { count: v.length, approximate: false, sample: [...v].sort().slice(0, 20) } : v]));
+
+/** What a correct engine stores, by the plain computation: open windows (closing is not its to say), records at close. */
+function plainSystem(plain: ReturnType<typeof plainCompute>): SystemState {
+  const UNITS: Record<string, number> = { payments: 5 * MINUTE, risk: HOUR, registrations: MINUTE, iot: MINUTE };
+  const windows = [...plain.features].map(([wid, features]) => {
+    const [pipeline, key, start] = wid.split('|') as [string, string, string];
+    return { pipeline, key, windowStart: Number(start), windowEnd: Number(start) + UNITS[pipeline]!, closed: false, features: features as SystemState['windows'][number]['features'] };
+  });
+  const alerts = plain.alerts.map((id, i) => {
+    const [pipeline, key, start, ruleId] = id.split('|') as [string, string, string, string];
+    const hop = plain.matching.get(id);
+    const windowStart = hop ? hop[0]! : Number(start);
+    const finalFeatures = hop ? outputOf(plain.hoppingFeatures.get(`${pipeline}|${key}|${windowStart}`)!) : undefined;
+    return { id: `a${i}`, pipeline, key, windowStart, windowEnd: windowStart + (hop ? 10 * MINUTE : UNITS[pipeline]!), ruleId, ...RULES[ruleId]!, timing: 'close' as const, ...(finalFeatures ? { features: finalFeatures, finalFeatures } : {}) };
+  });
+  const at = (id: string) => {
+    const [topic, partition, offset, pipeline] = id.split('|') as [string, string, string, string];
+    return { topic, partition: Number(partition), offset: Number(offset), pipeline };
+  };
+  return {
+    windows,
+    alerts,
+    quarantined: plain.quarantined.map((id) => {
+      const { pipeline: _, ...coordinates } = at(id);
+      return coordinates;
+    }),
+    late: plain.late.map(at),
+  };
 }
 
 describe('reference: differential against a plain computation', () => {
