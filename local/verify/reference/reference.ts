@@ -43,6 +43,8 @@
  *   as late events whose window closed meanwhile, which the reference still counts as on time.
  *   verify runs with an idle timeout long enough that this cannot happen.
  * - Spark's watermark policy (maximum over partitions), offered as an option by the engine.
+ * - Rule cooldowns other than the default (the window size; ./windowing.ts hard-codes it), and
+ *   hopping windows evaluated before the pipeline watermark passes their end.
  * - Rules other than the defaults (lib/rules/defaults.ts), which are hard-coded here. Risk follows
  *   the source system's CASE: at most one alert per window, risk-high before risk-medium. (The
  *   engine's evaluateRules raises every matching alerting rule, so a window with two devices, two
