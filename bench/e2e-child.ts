@@ -106,14 +106,14 @@ async function main(o: E2eChildOptions): Promise<E2eResult> {
     const finalSeconds = (Date.now() - finalStart) / 1000;
 
     const { client, tables } = runtime.services;
-    const alerts: { pipeline: string; key: string; windowStart: number; rule: string; raisedAt: number }[] = [];
+    const alerts: { pipeline: string; key: string; windowStart: number; windowEnd: number; rule: string; raisedAt: number }[] = [];
     let start: Record<string, any> | undefined;
     do {
       const page = await client.send(
         new ScanCommand({ TableName: tables.alerts, ExclusiveStartKey: start, FilterExpression: 'sk = :a', ExpressionAttributeValues: { ':a': { S: 'alert' } } }),
       );
       for (const item of page.Items ?? []) {
-        alerts.push({ pipeline: item.pipeline!.S!, key: item.windowKey!.S!, windowStart: Number(item.windowStart!.N), rule: item.rule?.S ?? '', raisedAt: Number(item.raisedAt!.N) });
+        alerts.push({ pipeline: item.pipeline!.S!, key: item.windowKey!.S!, windowStart: Number(item.windowStart!.N), windowEnd: Number(item.windowEnd!.N), rule: item.rule?.S ?? '', raisedAt: Number(item.raisedAt!.N) });
       }
       start = page.LastEvaluatedKey;
     } while (start);

@@ -255,6 +255,7 @@ export async function runStart(o: StartOptions): Promise<number> {
     const summary = {
       events: records.length,
       malformed: records.filter((r) => r.malformed).length,
+      // An alert names its window; for a hopping pipeline, one matching window of its cooldown group.
       scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => alertIsFor(s, a)) })),
       quarantined: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'quarantine' } } }),
       late: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'late' } } }),

@@ -2,7 +2,9 @@
  * Background traffic: realistic records of every source topic that keep each window at or under
  * its rule's threshold, so every alert traces back to an injected scenario. The thresholds are read
  * from the rules (thresholds.ts), not restated: a window reaches the least value that would fire a
- * rule minus one at most, and a reading stays inside the iot pipeline's kept ranges.
+ * rule minus one at most, and a reading stays inside the iot pipeline's kept ranges. For a hopping
+ * registrations pipeline every overlapping window counts: sign-ups are counted per bucket (one
+ * advance) and an IP is full when any window holding the bucket is.
  */
 import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../../lib/pipelines/topics.ts';
 import type { Resolved } from './options.ts';
@@ -35,7 +37,9 @@ interface Limits {
   maxLogins: number;
   paymentsWindowMs: number;
   maxPayments: number;
+  /** The registrations pipeline's windows: size, and advance (= size when tumbling). */
   registrationsWindowMs: number;
+  registrationsAdvanceMs: number;
   maxRegistrations: number;
 }
 
@@ -59,6 +63,7 @@ function limitsOf(thresholds: Thresholds): Limits {
     paymentsWindowMs: payments.pipeline.window.sizeMs,
     maxPayments: payments.least.count! - 1,
     registrationsWindowMs: registrations.pipeline.window.sizeMs,
+    registrationsAdvanceMs: registrations.pipeline.window.advanceMs,
     maxRegistrations: registrations.least.registrations! - 1,
   };
 }
@@ -67,7 +72,8 @@ export class Background {
   private readonly limits: Limits;
   private readonly riskWindows = new Map<string, RiskWindow>();
   private readonly paymentWindows = new Map<string, number>();
-  private readonly registrationWindows = new Map<string, number>();
+  /** Sign-ups per `${ip}|${bucket start}`, a bucket being one advance (the window, when tumbling). */
+  private readonly registrationBuckets = new Map<string, number>();
   private readonly bodies: Record<Topic, (s: Stamped) => [string, Body]> = {
     [USER_EVENTS]: (s) => this.userEvent(s),
     [USER_REGISTRATIONS]: (s) => this.registration(s),
@@ -142,8 +148,8 @@ export class Background {
   private registration(s: Stamped): [string, Body] {
     const { world, limits } = this;
     const rng = world.rng;
-    const window = windowStartOf(s.t, limits.registrationsWindowMs);
-    const full = (ip: string) => (this.registrationWindows.get(`${ip}|${window}`) ?? 0) >= limits.maxRegistrations;
+    const bucket = windowStartOf(s.t, limits.registrationsAdvanceMs);
+    const full = (ip: string) => this.fullestWindowHolding(ip, bucket) >= limits.maxRegistrations;
     let ip = world.ip();
     // A popular IP (a carrier NAT) that has reached the threshold hands over to another one.
     for (let tries = 0; full(ip) && tries < 8; tries++) ip = world.ip();
@@ -154,7 +160,7 @@ export class Background {
       if (free >= 0) ip = ips[(from + free) % ips.length]!;
       else ips.push((ip = publicIp(rng)));
     }
-    this.registrationWindows.set(`${ip}|${window}`, (this.registrationWindows.get(`${ip}|${window}`) ?? 0) + 1);
+    this.registrationBuckets.set(`${ip}|${bucket}`, (this.registrationBuckets.get(`${ip}|${bucket}`) ?? 0) + 1);
     const body: Body = {
       user_id: rng.chance(0.7) ? world.registeredUserId() : String(world.registeredUserId()),
       [rng.chance(0.9) ? 'ip' : 'ip_address']: ip,
@@ -162,6 +168,25 @@ export class Background {
       [s.field]: s.value,
     };
     return [ip, body];
+  }
+
+  /**
+   * The most sign-ups from `ip` in any registrations window holding `bucket`: with n buckets per
+   * window, a sliding sum over the 2n - 1 buckets around it (just the bucket when tumbling).
+   */
+  private fullestWindowHolding(ip: string, bucket: number): number {
+    const advance = this.limits.registrationsAdvanceMs;
+    const n = this.limits.registrationsWindowMs / advance;
+    const counts: number[] = [];
+    for (let j = -(n - 1); j <= n - 1; j++) counts.push(this.registrationBuckets.get(`${ip}|${bucket + j * advance}`) ?? 0);
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += counts[j]!;
+    let most = sum;
+    for (let j = n; j < counts.length; j++) {
+      sum += counts[j]! - counts[j - n]!;
+      most = Math.max(most, sum);
+    }
+    return most;
   }
 
   private reading(s: Stamped): [string, Body] {

@@ -16,7 +16,7 @@ import { Background } from './background.ts';
 import { Malformed } from './malformed.ts';
 import { resolveOptions, type GenerateOptions, type Resolved } from './options.ts';
 import { Random } from './random.ts';
-import { SCENARIOS, type ScenarioContext, type ScenarioPlan } from './scenarios/index.ts';
+import { scenariosFor, type ScenarioContext, type ScenarioPlan } from './scenarios/index.ts';
 import { Stream } from './stream.ts';
 import { Thresholds } from './thresholds.ts';
 import type { GeneratedRecord, InjectedScenario } from './types.ts';
@@ -27,6 +27,13 @@ export type { PipelineName } from '../../lib/pipelines/builtin.ts';
 export { SOURCE_TOPICS as TOPICS } from '../../lib/pipelines/topics.ts';
 export { GENERATOR_DEFAULTS, defaultScenariosPerKind, type GenerateOptions } from './options.ts';
 export { windowStartOf } from './stream.ts';
+export { scenarioAlerted } from './types.ts';
+
+/** The scenario kinds `generate` plans with these options' pipelines and rules (default the built-in ones). */
+export function scenarioKinds(options: Pick<GenerateOptions, 'pipelines' | 'rules'> = {}): string[] {
+  const o = resolveOptions({ events: 1, seed: 1, ...options });
+  return scenariosFor(new Thresholds(o.pipelines, o.rules)).map((s) => s.kind);
+}
 
 export interface GenerateResult {
   records: GeneratedRecord[];
@@ -87,7 +94,8 @@ function planScenarios(ctx: ScenarioContext, o: Resolved): InjectedScenario[] {
   const k = o.scenariosPerKind;
   if (k === 0) return [];
   const plans: ScenarioPlan[] = [];
-  const kinds = SCENARIOS.filter((spec) => spec.fits?.(ctx) ?? true);
+  // The kinds these pipelines and rules apply to, and of those the ones this stream has room for.
+  const kinds = scenariosFor(ctx.thresholds).filter((spec) => spec.fits?.(ctx) ?? true);
   for (let n = 0; n < k; n++) for (const spec of kinds) plans.push(spec.plan(ctx, n));
   const total = plans.reduce((s, plan) => s + plan.events.length, 0);
   if (total > o.events / 2) {

@@ -143,6 +143,36 @@ export class Stream {
     return { windowStart, stamps: times.map((t) => this.stamp(topic, t, lo)) };
   }
 
+  /**
+   * Chooses a boundary B, a multiple of `boundaryMs` within the stream, and `before` sorted event
+   * times in [B - halfMs, B) and `after` in [B, B + halfMs): a burst across the boundary. When the
+   * stream allows, every window of `windowMs` starting before B ends before the last watermark, so
+   * it closes within the run. A stream too short to hold [B - halfMs, B + halfMs) for any B gets the
+   * burst in its first 2 * halfMs instead, straddling nothing (boundary undefined).
+   */
+  straddlingTimes(boundaryMs: number, halfMs: number, windowMs: number, before: number, after: number, topic: Topic): { boundary: number | undefined; stamps: Stamped[] } {
+    const rng = this.rng;
+    const o = this.o;
+    const latest = Math.max(o.start, this.spanEnd - o.maxJitterMs);
+    const lowest = Math.ceil((o.start + halfMs) / boundaryMs) * boundaryMs;
+    const observable = this.spanEnd - o.watermarkDelayMs - o.maxJitterMs - windowMs;
+    const highest = Math.floor(Math.min(latest - halfMs + 1, observable >= lowest ? observable : Infinity) / boundaryMs) * boundaryMs;
+    const times: number[] = [];
+    let boundary: number | undefined;
+    if (highest >= lowest) {
+      boundary = lowest + rng.int(0, (highest - lowest) / boundaryMs) * boundaryMs;
+      for (let i = 0; i < before; i++) times.push(boundary - 1 - Math.floor(rng.float() * halfMs));
+      for (let i = 0; i < after; i++) times.push(boundary + Math.floor(rng.float() * halfMs));
+    } else {
+      const span = Math.min(latest - o.start, 2 * halfMs - 1);
+      for (let i = 0; i < before + after; i++) times.push(o.start + Math.floor(rng.float() * (span + 1)));
+    }
+    times.sort((a, b) => a - b);
+    // Whole-second spellings round down, never below the burst's first possible time.
+    const floor = boundary === undefined ? o.start : boundary - halfMs;
+    return { boundary, stamps: times.map((t) => this.stamp(topic, t, floor)) };
+  }
+
   /** The planned record at slot i, if one took it. */
   plannedAt(i: number): Placed | undefined {
     const owner = this.slots[i]!;

@@ -61,6 +61,18 @@ export class Thresholds {
     return this.pipeline(name).window.sizeMs;
   }
 
+  /**
+   * The cooldown of rule `ruleId` (ms): its alerts are one per group of windows starting in the
+   * same [k * cooldown, (k + 1) * cooldown). A rule's own `cooldown` when it sets one in ms, else
+   * its pipeline's window size (for a tumbling window: one alert per window).
+   */
+  cooldownMs(ruleId: string): number {
+    const rule = this.rules.find((r) => r.id === ruleId);
+    if (!rule) throw new RangeError(`the generator needs rule "${ruleId}", which is not among the rules`);
+    const own = (rule as { cooldown?: unknown }).cooldown;
+    return typeof own === 'number' && Number.isSafeInteger(own) && own > 0 ? own : this.windowMs(rule.pipeline);
+  }
+
   /** The longest window of any pipeline reading `topic` (ms): a late record must miss them all. */
   longestWindowMs(topic: string): number {
     const sizes = this.pipelines.filter((p) => p.source.topic === topic).map((p) => p.window.sizeMs);

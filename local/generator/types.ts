@@ -53,9 +53,11 @@ export interface InjectedScenario {
   /** The pipeline key (IP, user id or device id) the alert is for. */
   key: string;
   /**
-   * The tumbling window (epoch ms, end exclusive) holding every event of the scenario. For a
-   * sequence scenario: from the event time of the chain's first event (the alert's windowStart) to
-   * just after its last; the user's earlier activity lies before it.
+   * A window of the pipeline (epoch ms, end exclusive) holding every event of the scenario, on which
+   * its rule fires: the tumbling window, or for a hopping pipeline one of the overlapping windows
+   * (the alert, one per cooldown group, may name another matching window; see scenarioAlerted).
+   * For a sequence scenario: from the event time of the chain's first event (the alert's
+   * windowStart) to just after its last; the user's earlier activity lies before it.
    */
   windowStart: number;
   windowEnd: number;
@@ -89,4 +91,13 @@ export interface PlannedEvent {
   body: Body;
   /** The partition to produce to (GeneratedRecord.partition); absent: by key. */
   partition?: number;
+}
+
+/**
+ * Whether an alert is one a scenario raised: same pipeline and key, and a window overlapping the
+ * scenario's. For tumbling windows that is the scenario's window itself; for hopping ones, any
+ * window of the burst's alert groups (each names one matching window, which overlaps the burst).
+ */
+export function scenarioAlerted(scenario: Pick<InjectedScenario, 'pipeline' | 'key' | 'windowStart' | 'windowEnd'>, alert: { pipeline: string; key: string; windowStart: number; windowEnd: number }): boolean {
+  return alert.pipeline === scenario.pipeline && alert.key === scenario.key && alert.windowStart < scenario.windowEnd && scenario.windowStart < alert.windowEnd;
 }

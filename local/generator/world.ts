@@ -33,6 +33,11 @@ export function scenarioIp(n: number): string {
   return n < 254 ? `203.0.113.${n + 1}` : `198.18.${Math.floor(n / 254) % 256}.${(n % 254) + 1}`;
 }
 
+/** IPs of a second scenario kind, from other documentation and benchmark ranges (198.51.100.0/24, 198.19.0.0/16). */
+export function otherScenarioIp(n: number): string {
+  return n < 254 ? `198.51.100.${n + 1}` : `198.19.${Math.floor(n / 254) % 256}.${(n % 254) + 1}`;
+}
+
 export interface User {
   id: number;
   homeCity: string;

@@ -85,6 +85,9 @@ export type DifferenceKind =
   | 'alertsDuplicated'
   | 'alertsLevelMismatch'
   | 'alertsTypeMismatch'
+  | 'alertsWindowNotMatching'
+  | 'alertsNotEarliest'
+  | 'alertsFinalFeaturesDiffering'
   | 'alertsMissingOnKafka'
   | 'earlyAlertsNotMatching'
   | 'earlyAlertsOutOfRange'
@@ -137,6 +140,14 @@ export interface Comparison {
     duplicated: number;
     levelMismatches: number;
     typeMismatches: number;
+    /**
+     * Hopping pipelines only: records whose window is not one of their group's matching windows;
+     * records raised at close by another than the group's earliest matching window; records whose
+     * final features are not the reference's features of their window.
+     */
+    windowNotMatching: number;
+    notEarliest: number;
+    finalFeaturesDiffering: number;
     /** Alert records raised early, at ingest; with `early` checks, what was found wrong with them. */
     early?: {
       raised: number;
@@ -199,6 +210,30 @@ export function windowId(w: { pipeline: string; key: string; windowStart: number
 
 function alertKey(a: { pipeline: string; key: string; windowStart: number }, rule: string): string {
   return `${a.pipeline}|${a.key}|${a.windowStart}|${rule}`;
+}
+
+/**
+ * The cooldown group an alert record belongs to, by the reference's grouping: floor(windowStart /
+ * cooldown) * cooldown for a rule the reference groups, the window itself otherwise (tumbling
+ * windows, whose group is the window).
+ */
+function groupStartOf(reference: ReferenceResult, a: { pipeline: string; windowStart: number }, rule: string): number {
+  const group = reference.alertGroups?.[rule];
+  if (!group || group.pipeline !== a.pipeline) return a.windowStart;
+  return Math.floor(a.windowStart / group.cooldownMs) * group.cooldownMs;
+}
+
+/** The id an alert is compared under: "<pipeline>|<key>|<groupStart>|<rule>" (groupStart = windowStart for tumbling windows). */
+function groupKey(reference: ReferenceResult, a: { pipeline: string; key: string; windowStart: number }, rule: string): string {
+  return alertKey({ ...a, windowStart: groupStartOf(reference, a, rule) }, rule);
+}
+
+/** The reference's hopping windows by id, and the pipelines that have them. */
+function hoppingOf(reference: ReferenceResult): { windows: Map<string, ReferenceResult['windows'][number]>; pipelines: Set<string> } {
+  const windows = new Map((reference.hoppingWindows ?? []).map((w) => [windowId(w), w]));
+  const pipelines = new Set(reference.windows.flatMap((w) => (w.bucketOf ? [w.pipeline] : [])));
+  for (const w of reference.hoppingWindows ?? []) pipelines.add(w.pipeline);
+  return { windows, pipelines };
 }
 
 function coordinates(r: { topic: string; partition: number; offset: number }): string {
@@ -290,11 +325,13 @@ function compareWindows(reference: ReferenceResult, system: SystemState, example
 
     // A reference without a closing verdict means every window closes (a run that ends by closing all).
     const shouldBeClosed = ref?.closed ?? true;
+    // A bucket may be closed from its own end on (sealed), and must be once its last window closed.
+    const mayBeClosed = ref?.sealed ?? shouldBeClosed;
     if (sys && !sys.closed && shouldBeClosed) {
       windows.notClosed++;
       examples.add('windowsNotClosed', { window: id });
     }
-    if (sys && sys.closed && !shouldBeClosed) {
+    if (sys && sys.closed && !mayBeClosed) {
       windows.closedEarly++;
       examples.add('windowsClosedEarly', { window: id });
     }
@@ -368,10 +405,14 @@ function outOfRange(fired: unknown, final: FeatureValue | undefined, spec: { dir
 function checkEarly(reference: ReferenceResult, system: SystemState, early: EarlyChecks, examples: Examples) {
   const windows = new Map(reference.windows.map((w) => [windowId(w), w]));
   const closed = new Map(system.windows.map((w) => [windowId(w), w.closed]));
+  // A hopping window is never stored: its final features and whether it closed are the reference's.
+  const hopping = hoppingOf(reference);
   const result = { raised: 0, notMatching: 0, outOfRange: 0, withoutFinal: 0 };
   for (const a of [...system.alerts].sort((x, y) => x.id.localeCompare(y.id))) {
     const key = alertKey(a, a.ruleId);
-    if (closed.get(windowId(a)) && a.finalFeatures === undefined) {
+    const isHopping = hopping.pipelines.has(a.pipeline);
+    const windowClosed = isHopping ? hopping.windows.get(windowId(a))?.closed : closed.get(windowId(a));
+    if (windowClosed && a.finalFeatures === undefined) {
       result.withoutFinal++;
       examples.add('alertsWithoutFinalFeatures', { alert: key, id: a.id });
     }
@@ -381,8 +422,8 @@ function checkEarly(reference: ReferenceResult, system: SystemState, early: Earl
       result.notMatching++;
       examples.add('earlyAlertsNotMatching', { alert: key, features: JSON.stringify(a.features) });
     }
-    const final = windows.get(windowId(a))?.features;
-    // A window the reference does not have is already an alert difference (extra).
+    const final = (isHopping ? hopping.windows : windows).get(windowId(a))?.features;
+    // A window the reference does not have is already an alert difference (extra, or not matching).
     if (!final) continue;
     for (const [feature, spec] of Object.entries(early.features[a.pipeline] ?? {}).sort(([x], [y]) => x.localeCompare(y))) {
       const why = outOfRange(a.features?.[feature], final[feature], spec);
@@ -396,10 +437,12 @@ function checkEarly(reference: ReferenceResult, system: SystemState, early: Earl
 }
 
 function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: { alerts: KafkaAlert[]; messages: number } | undefined, examples: Examples, early?: EarlyChecks) {
-  const expected = new Map(reference.alerts.map((a) => [alertKey(a, a.ruleId), a]));
+  // Alerts are one per (pipeline, key, rule, cooldown group); for tumbling windows a group is a window.
+  const expected = new Map(reference.alerts.map((a) => [alertKey({ ...a, windowStart: a.groupStart ?? a.windowStart }, a.ruleId), a]));
+  const hopping = hoppingOf(reference);
   const records = new Map<string, SystemState['alerts']>();
   for (const a of system.alerts) {
-    const key = alertKey(a, a.ruleId);
+    const key = groupKey(reference, a, a.ruleId);
     const list = records.get(key);
     if (list) list.push(a);
     else records.set(key, [a]);
@@ -410,6 +453,7 @@ function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: {
   let duplicated = 0;
   let levelMismatches = 0;
   let typeMismatches = 0;
+  const hoppingChecks = { windowNotMatching: 0, notEarliest: 0, finalFeaturesDiffering: 0 };
   for (const key of [...new Set([...expected.keys(), ...records.keys()])].sort()) {
     const ref = expected.get(key);
     const recs = records.get(key);
@@ -437,10 +481,11 @@ function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: {
       typeMismatches++;
       examples.add('alertsTypeMismatch', { alert: key, expected: ref.alertType, actual: rec.alertType });
     }
+    if (hopping.pipelines.has(rec.pipeline)) checkHoppingRecord(ref, rec, key, hopping.windows, hoppingChecks, examples);
   }
 
-  const alerts: Comparison['alerts'] = { expected: expected.size, raised: system.alerts.length, missing, extra, duplicated, levelMismatches, typeMismatches };
-  let differences = missing + extra + duplicated + levelMismatches + typeMismatches;
+  const alerts: Comparison['alerts'] = { expected: expected.size, raised: system.alerts.length, missing, extra, duplicated, levelMismatches, typeMismatches, ...hoppingChecks };
+  let differences = missing + extra + duplicated + levelMismatches + typeMismatches + hoppingChecks.windowNotMatching + hoppingChecks.notEarliest + hoppingChecks.finalFeaturesDiffering;
   if (early) {
     alerts.early = checkEarly(reference, system, early, examples);
     differences += alerts.early.notMatching + alerts.early.outOfRange + alerts.early.withoutFinal;
@@ -479,6 +524,61 @@ function compareAlerts(reference: ReferenceResult, system: SystemState, kafka: {
     differences += missingOnKafka + extraOnKafka;
   }
   return { alerts, differences };
+}
+
+/**
+ * Whether an output feature (a record's: numbers, and distinct features as { count, approximate,
+ * sample }) is the reference's value: numbers within tolerance, an exact set by its size and a
+ * sample drawn from it, an estimate within its error.
+ */
+export function sameOutputFeature(expected: FeatureValue | undefined, actual: unknown): boolean {
+  if (Array.isArray(expected)) {
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;
+    const out = actual as DistinctCount;
+    const values = new Set(expected);
+    return out.count === values.size && out.approximate === false && (out.sample ?? []).every((v) => values.has(v));
+  }
+  if (isCount(expected)) {
+    if (typeof actual !== 'object' || actual === null || Array.isArray(actual)) return false;
+    return sameFeature(expected, { count: (actual as DistinctCount).count, approximate: (actual as DistinctCount).approximate === true });
+  }
+  if (typeof expected === 'number') return typeof actual === 'number' && sameNumber(expected, actual);
+  return expected === (actual === undefined ? undefined : actual);
+}
+
+/**
+ * A hopping pipeline's alert record against its group: its window one of the group's matching
+ * windows (the earliest when raised at close, as windows close in end order), and its final
+ * features those of that window.
+ */
+function checkHoppingRecord(
+  ref: ReferenceResult['alerts'][number],
+  rec: SystemState['alerts'][number],
+  key: string,
+  windows: Map<string, ReferenceResult['windows'][number]>,
+  counts: { windowNotMatching: number; notEarliest: number; finalFeaturesDiffering: number },
+  examples: Examples,
+): void {
+  const matching = ref.matchingWindows ?? [ref.windowStart];
+  const window = windows.get(windowId(rec));
+  const endRight = rec.windowEnd === undefined || (window !== undefined && rec.windowEnd === window.windowEnd);
+  if (!matching.includes(rec.windowStart) || !endRight) {
+    counts.windowNotMatching++;
+    examples.add('alertsWindowNotMatching', { alert: key, id: rec.id, windowStart: rec.windowStart, windowEnd: rec.windowEnd ?? null, matching: matching.map(String) });
+    return;
+  }
+  if (rec.timing !== 'early' && rec.windowStart !== matching[0]) {
+    counts.notEarliest++;
+    examples.add('alertsNotEarliest', { alert: key, id: rec.id, windowStart: rec.windowStart, earliest: matching[0]! });
+  }
+  if (rec.finalFeatures === undefined || !window) return;
+  const names = [...new Set([...Object.keys(window.features), ...Object.keys(rec.finalFeatures)])].sort();
+  for (const feature of names) {
+    if (sameOutputFeature(window.features[feature], rec.finalFeatures[feature])) continue;
+    counts.finalFeaturesDiffering++;
+    examples.add('alertsFinalFeaturesDiffering', { alert: key, id: rec.id, window: windowId(rec), feature, expected: shown(window.features[feature]), actual: JSON.stringify(rec.finalFeatures[feature] ?? null) });
+    return;
+  }
 }
 
 /** Compares two sets of record ids, each id with the example it is reported as. */
@@ -633,8 +733,11 @@ const byLate = (rs: { topic: string; partition: number; offset: number; pipeline
  * reference computation over the same log.
  *
  * `differences` adds up windows differing, missing, extra and (by default) not closed; alerts
- * missing, extra, duplicated and mismatched in level or type; sequence alerts missing, extra,
- * duplicated, with a wrong id, level or type, without a chain or with an invalid one
+ * missing, extra, duplicated and mismatched in level or type, alerts counted per (pipeline, key,
+ * rule, cooldown group), a group being the window for tumbling windows; for hopping pipelines,
+ * records whose window is not a matching window of their group (or, raised at close, not its
+ * earliest) and records whose final features are not their window's; sequence alerts missing,
+ * extra, duplicated, with a wrong id, level or type, without a chain or with an invalid one
  * (compareSequenceAlerts); alert records (window and sequence) missing from Kafka and Kafka ids
  * without a record; with `early`, early alerts whose firing features do not satisfy their
  * rule or lie outside [empty window, final features], and records of closed windows without final

@@ -17,6 +17,9 @@ const EXAMPLE_TITLES: Record<DifferenceKind, string> = {
   alertsDuplicated: 'alerts duplicated',
   alertsLevelMismatch: 'alert level mismatches',
   alertsTypeMismatch: 'alert type mismatches',
+  alertsWindowNotMatching: 'alerts whose window is not a matching window of their group',
+  alertsNotEarliest: 'alerts raised at close by a later than the earliest matching window',
+  alertsFinalFeaturesDiffering: 'alerts whose final features are not their window\'s',
   alertsMissingOnKafka: 'alerts missing on Kafka',
   alertsExtraOnKafka: 'alerts on Kafka without a record',
   earlyAlertsNotMatching: 'early alerts whose firing features do not match the rule',
@@ -64,6 +67,9 @@ function totalOf(c: Comparison, kind: DifferenceKind): number {
     alertsDuplicated: c.alerts.duplicated,
     alertsLevelMismatch: c.alerts.levelMismatches,
     alertsTypeMismatch: c.alerts.typeMismatches,
+    alertsWindowNotMatching: c.alerts.windowNotMatching,
+    alertsNotEarliest: c.alerts.notEarliest,
+    alertsFinalFeaturesDiffering: c.alerts.finalFeaturesDiffering,
     alertsMissingOnKafka: c.alerts.kafka?.missing ?? 0,
     alertsExtraOnKafka: c.alerts.kafka?.extra ?? 0,
     earlyAlertsNotMatching: c.alerts.early?.notMatching ?? 0,
@@ -109,6 +115,8 @@ export function formatComparison(c: Comparison, extra: { faults?: Record<string,
   lines.push('', 'alerts');
   lines.push(row('expected', c.alerts.expected), row('raised', c.alerts.raised), row('missing', c.alerts.missing), row('extra', c.alerts.extra));
   lines.push(row('duplicated', c.alerts.duplicated), row('level mismatches', c.alerts.levelMismatches), row('type mismatches', c.alerts.typeMismatches));
+  // Hopping pipelines: counted per cooldown group, and each record checked against its group's windows.
+  lines.push(row('window not of its group', c.alerts.windowNotMatching), row('not the earliest at close', c.alerts.notEarliest), row('final features differing', c.alerts.finalFeaturesDiffering));
   if (c.alerts.early) {
     const e = c.alerts.early;
     lines.push(row('raised early', e.raised, 'at ingest; the rest at close'));

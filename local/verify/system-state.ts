@@ -28,7 +28,9 @@ export interface SystemAlert {
   id: string;
   pipeline: string;
   key: string;
+  /** The window that recorded the alert (for a hopping pipeline, one window of the alert's cooldown group). */
   windowStart: number;
+  windowEnd?: number;
   ruleId: string;
   level: string | null;
   alertType: string;
@@ -189,6 +191,7 @@ async function readAlerts(client: DynamoDBClient, table: string): Promise<Pick<S
       pipeline: item.pipeline!.S!,
       key: item.windowKey!.S!,
       windowStart: Number(item.windowStart!.N),
+      ...(item.windowEnd?.N !== undefined ? { windowEnd: Number(item.windowEnd.N) } : {}),
       ruleId: item.rule!.S!,
       level: item.level?.S ?? null,
       alertType: item.alertType!.S!,

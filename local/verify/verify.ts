@@ -1,7 +1,8 @@
 /**
  * `streamguard verify`: runs the whole system on a generated event log (optionally under chaos),
  * runs the independent DuckDB reference on the same log, and compares the two. Exits non-zero on
- * any difference, so CI can hold the exactly-once and one-alert-per-window claims to account.
+ * any difference, so CI can hold the exactly-once and one-alert-per-window claims to account (per
+ * cooldown group for a hopping pipeline: docs/design.md, "What verify models for hopping windows").
  */
 import { mkdtemp, mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMockKafka, type MockKafka } from '../../local/broker/mock-kafka.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { registrationSchema, telemetrySchema, userEventSchema } from '../../lib/schemas/events.ts';
-import { GENERATOR_DEFAULTS, generate, type GeneratedRecord, type GenerateResult, type InjectedScenario } from '../../local/generator/generate.ts';
-import { SCENARIOS } from '../../local/generator/scenarios/index.ts';
+import { GENERATOR_DEFAULTS, generate, scenarioKinds, type GeneratedRecord, type GenerateResult, type InjectedScenario } from '../../local/generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../../local/generator/jsonl.ts';
 import { produceRecords } from '../../local/generator/produce.ts';
 import { paceSchedule, realTimeGeneratorOptions } from '../../local/generator/pace.ts';
@@ -80,8 +79,8 @@ describe('generate', () => {
     const kinds = (s: InjectedScenario[]) => s.map((x) => x.kind).sort();
     // 2,000 records span under 7 minutes of event time: too short for a payment more than 10
     // minutes after a login, so that near miss is left out.
-    expect(kinds(generate({ events: 2000, seed: 1 }).scenarios)).toEqual(SCENARIOS.map((k) => k.kind).filter((k) => k !== 'ato_late_payment').sort());
-    expect(big.scenarios).toHaveLength(5 * SCENARIOS.length);
+    expect(kinds(generate({ events: 2000, seed: 1 }).scenarios)).toEqual(scenarioKinds().filter((k) => k !== 'ato_late_payment').sort());
+    expect(big.scenarios).toHaveLength(5 * scenarioKinds().length);
   });
 
   it('puts every scenario record, well formed and on time, inside its window', () => {

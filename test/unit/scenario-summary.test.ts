@@ -10,15 +10,16 @@ const window = scenarios.find((s) => s.kind === 'payment_spree')!;
 
 describe('alertIsFor', () => {
   it('matches a sequence scenario by rule and key, whatever chain the engine reports', () => {
-    const alert = { pipeline: 'sequence', rule: 'new-device-payment', key: ato.key, windowStart: ato.windowStart - 1 };
+    const alert = { pipeline: 'sequence', rule: 'new-device-payment', key: ato.key, windowStart: ato.windowStart - 1, windowEnd: ato.windowStart };
     expect(alertIsFor(ato, alert)).toBe(true);
     expect(alertIsFor(ato, { ...alert, rule: 'another' })).toBe(false);
     expect(alertIsFor(ato, { ...alert, key: `${ato.key}0` })).toBe(false);
   });
-  it('matches a window scenario by pipeline, key and window', () => {
-    const alert = { pipeline: window.pipeline, rule: 'payments-spree', key: window.key, windowStart: window.windowStart };
+  it('matches a window scenario by pipeline, key and an overlapping window', () => {
+    const alert = { pipeline: window.pipeline, rule: 'payments-spree', key: window.key, windowStart: window.windowStart, windowEnd: window.windowEnd };
     expect(alertIsFor(window, alert)).toBe(true);
-    expect(alertIsFor(window, { ...alert, windowStart: window.windowEnd })).toBe(false);
+    const size = window.windowEnd - window.windowStart;
+    expect(alertIsFor(window, { ...alert, windowStart: window.windowEnd, windowEnd: window.windowEnd + size })).toBe(false);
   });
 });
 

@@ -229,6 +229,143 @@ describe('compare: early alerts', () => {
   });
 });
 
+describe('compare: hopping pipelines (registrations, 10 minutes every minute)', () => {
+  const M = 60_000;
+  const IP = '10.0.0.9';
+  const RULE = 'registrations-suspicious-ip';
+  const G = T; // a 10-minute boundary
+  const users = (n: number) => Array.from({ length: n }, (_, i) => `u${String(i).padStart(2, '0')}`);
+
+  /**
+   * 25 sign-ups, 5 in each bucket from G-3m to G+1m: every window starting G-8m..G-3m holds the
+   * five buckets (25 > 20, matching), the ones after fewer. One group (G-10m), its earliest
+   * matching window G-8m; the buckets and windows all closed.
+   */
+  function hoppingReference(): Reference {
+    const bucketStarts = [-3, -2, -1, 0, 1].map((k) => G + k * M);
+    const windows = bucketStarts.map((b, i) => ({
+      pipeline: 'registrations', key: IP, windowStart: b, windowEnd: b + M, closed: true, sealed: true, bucketOf: { sizeMs: 10 * M, advanceMs: M },
+      features: { registrations: 5, users: users(25).slice(5 * i, 5 * i + 5) },
+    }));
+    const hoppingWindows = [];
+    for (let start = G - 12 * M; start <= G + M; start += M) {
+      const held = bucketStarts.map((b, i) => (b >= start && b < start + 10 * M ? i : -1)).filter((i) => i >= 0);
+      if (held.length === 0) continue;
+      const u = held.flatMap((i) => users(25).slice(5 * i, 5 * i + 5));
+      hoppingWindows.push({ pipeline: 'registrations', key: IP, windowStart: start, windowEnd: start + 10 * M, closed: true, features: { registrations: u.length, users: u } });
+    }
+    const matching = hoppingWindows.filter((w) => w.features.registrations > 20).map((w) => w.windowStart);
+    return {
+      windows,
+      hoppingWindows,
+      alerts: [{ pipeline: 'registrations', key: IP, windowStart: matching[0]!, groupStart: G - 10 * M, matchingWindows: matching, ruleId: RULE, level: null, alertType: 'suspicious_ip' }],
+      alertGroups: { [RULE]: { pipeline: 'registrations', cooldownMs: 10 * M } },
+      counts: { records: 25, valid: 25, quarantined: 0, late: {}, lateRecords: 0 },
+      quarantinedOffsets: [],
+      lateEvents: [],
+      sequenceMatches: [],
+      sequenceSteps: [],
+      sequenceLate: [],
+    };
+  }
+
+  const summary = (n: number) => ({ registrations: n, users: { count: n, approximate: false, sample: users(n).slice(0, 20) } });
+
+  /** What the engine should store: the buckets, and one alert recorded at close by the earliest matching window. */
+  function hoppingSystem(): SystemState {
+    const ref = hoppingReference();
+    return {
+      windows: ref.windows.map((w) => ({ pipeline: w.pipeline, key: w.key, windowStart: w.windowStart, windowEnd: w.windowEnd, closed: true, features: { ...w.features } as SystemWindow['features'] })),
+      alerts: [{ id: 'registrations-g', pipeline: 'registrations', key: IP, windowStart: G - 8 * M, windowEnd: G + 2 * M, ruleId: RULE, level: null, alertType: 'suspicious_ip', timing: 'close', features: summary(25), finalFeatures: summary(25) }],
+      quarantined: [],
+      late: [],
+    };
+  }
+
+  it('matches buckets as windows and the alert by its group, its window and its final features', () => {
+    const ref = hoppingReference();
+    expect(ref.alerts[0]!.matchingWindows).toEqual([-8, -7, -6, -5, -4, -3].map((k) => G + k * M));
+    const c = compare(ref, hoppingSystem(), undefined, { early: earlyChecks() });
+    expect(c.examples).toEqual({});
+    expect(c.ok).toBe(true);
+    expect(c.windows).toMatchObject({ compared: 5, matching: 5 });
+    expect(c.alerts).toMatchObject({ expected: 1, raised: 1, missing: 0, extra: 0, duplicated: 0, windowNotMatching: 0, notEarliest: 0, finalFeaturesDiffering: 0 });
+  });
+
+  it('counts a second record of the same group as a duplicate, whatever its window, and a group with no record as missing', () => {
+    const s = hoppingSystem();
+    s.alerts.push({ ...s.alerts[0]!, id: 'registrations-w', windowStart: G - 5 * M, windowEnd: G + 5 * M });
+    const c = compare(hoppingReference(), s);
+    expect(c.alerts).toMatchObject({ duplicated: 1, missing: 0, extra: 0 });
+    expect(c.examples.alertsDuplicated).toEqual([{ alert: `registrations|${IP}|${G - 10 * M}|${RULE}`, records: 2, ids: ['registrations-g', 'registrations-w'] }]);
+    const none = hoppingSystem();
+    none.alerts = [];
+    expect(compare(hoppingReference(), none).alerts).toMatchObject({ missing: 1 });
+    // A record in the next group, where no window matches: extra.
+    const next = hoppingSystem();
+    next.alerts[0] = { ...next.alerts[0]!, windowStart: G, windowEnd: G + 10 * M };
+    expect(compare(hoppingReference(), next).alerts).toMatchObject({ missing: 1, extra: 1 });
+  });
+
+  it('reports a record whose window is not a matching window of its group, or (at close) not the earliest', () => {
+    const s = hoppingSystem();
+    // G-9m..G+1m holds four buckets (20 sign-ups): in the group, but it does not match.
+    s.alerts[0] = { ...s.alerts[0]!, windowStart: G - 9 * M, windowEnd: G + M };
+    const c = compare(hoppingReference(), s);
+    expect(c.alerts).toMatchObject({ windowNotMatching: 1, missing: 0, extra: 0 });
+    expect(c.differences).toBe(1);
+    // A matching window, but a wrong end.
+    s.alerts[0] = { ...s.alerts[0]!, windowStart: G - 8 * M, windowEnd: G + 3 * M };
+    expect(compare(hoppingReference(), s).alerts.windowNotMatching).toBe(1);
+    // A later matching window recorded it at close: the earliest closes first, so it should have.
+    s.alerts[0] = { ...s.alerts[0]!, windowStart: G - 6 * M, windowEnd: G + 4 * M };
+    const late = compare(hoppingReference(), s);
+    expect(late.alerts).toMatchObject({ notEarliest: 1, windowNotMatching: 0 });
+    expect(late.examples.alertsNotEarliest).toEqual([{ alert: `registrations|${IP}|${G - 10 * M}|${RULE}`, id: 'registrations-g', windowStart: G - 6 * M, earliest: G - 8 * M }]);
+    expect(formatComparison(late)).toMatch(/alerts raised at close by a later than the earliest matching window: 1/);
+    // Raised early by that window, it is right: any matching window may fire first.
+    s.alerts[0] = { ...s.alerts[0]!, timing: 'early', features: summary(21) };
+    const early = compare(hoppingReference(), s, undefined, { early: earlyChecks() });
+    expect(early.ok).toBe(true);
+    expect(early.alerts.early).toEqual({ raised: 1, notMatching: 0, outOfRange: 0, withoutFinal: 0 });
+  });
+
+  it("checks final features against the reference's features of the record's window, and early ones against that window", () => {
+    const s = hoppingSystem();
+    s.alerts[0]!.finalFeatures = summary(24);
+    const c = compare(hoppingReference(), s);
+    expect(c.alerts.finalFeaturesDiffering).toBe(1);
+    expect(c.examples.alertsFinalFeaturesDiffering?.[0]).toMatchObject({ feature: 'registrations', expected: 25, actual: '24' });
+    // A sample value the window does not hold.
+    s.alerts[0]!.finalFeatures = { registrations: 25, users: { count: 25, approximate: false, sample: ['stranger'] } };
+    expect(compare(hoppingReference(), s).alerts.finalFeaturesDiffering).toBe(1);
+    // Early, on 26 sign-ups when its window ended with 25: out of range; and without final features once the window closed.
+    const e = hoppingSystem();
+    e.alerts[0] = { ...e.alerts[0]!, timing: 'early', features: summary(26) };
+    delete e.alerts[0]!.finalFeatures;
+    const early = compare(hoppingReference(), e, undefined, { early: earlyChecks() });
+    expect(early.alerts.early).toMatchObject({ raised: 1, outOfRange: 1, withoutFinal: 1 });
+  });
+
+  it('lets a bucket close from its own end, and holds it to closing once its last window has', () => {
+    const ref = hoppingReference();
+    // The last bucket: sealed (its end passed), its last window not yet closed.
+    Object.assign(ref.windows[4]!, { closed: false, sealed: true });
+    const s = hoppingSystem();
+    expect(compare(ref, s).windows).toMatchObject({ notClosed: 0, closedEarly: 0 });
+    s.windows[4]!.closed = false;
+    expect(compare(ref, s).windows).toMatchObject({ notClosed: 0, closedEarly: 0 });
+    // Not sealed: it could still take an event, so closing it is closing early.
+    Object.assign(ref.windows[4]!, { sealed: false });
+    s.windows[4]!.closed = true;
+    expect(compare(ref, s).windows).toMatchObject({ closedEarly: 1 });
+    // Every window holding it closed, the bucket still open: not closed.
+    const open = hoppingSystem();
+    open.windows[0]!.closed = false;
+    expect(compare(hoppingReference(), open).windows).toMatchObject({ notClosed: 1 });
+  });
+});
+
 describe('formatComparison', () => {
   it('ends with RESULT: OK when nothing differs, and lists the faults injected', () => {
     const text = formatComparison(compare(reference(), system(), { alerts: kafkaOf(system()), messages: 4 }), {

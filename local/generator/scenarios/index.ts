@@ -14,8 +14,15 @@ import { iotOutOfRange } from './iot-out-of-range.ts';
 import { loginStorm } from './login-storm.ts';
 import { paymentSpree } from './payment-spree.ts';
 import { registrationBurst } from './registration-burst.ts';
+import { registrationStraddle } from './registration-straddle.ts';
+import type { Thresholds } from '../thresholds.ts';
+import type { ScenarioSpec } from './spec.ts';
 
-/** The scenarios of window rules, then those of the sequence rule new-device-payment (its pattern, then its near misses). */
+/**
+ * The scenarios of window rules, then those of the sequence rule new-device-payment (its pattern,
+ * then its near misses), then the straddling burst. Appended last: a kind that applies only to some
+ * pipelines (`appliesTo`) changes the plan of none listed before it.
+ */
 export const SCENARIOS = [
   registrationBurst,
   deviceCitySwitch,
@@ -28,7 +35,13 @@ export const SCENARIOS = [
   atoPaymentBeforeLogin,
   atoKnownDevice,
   atoFirstDevice,
+  registrationStraddle,
 ] as const;
+
+/** The kinds planned with these pipelines and rules (those whose `appliesTo` holds), in SCENARIOS order. */
+export function scenariosFor(thresholds: Thresholds): (typeof SCENARIOS)[number][] {
+  return SCENARIOS.filter((spec: ScenarioSpec) => spec.appliesTo?.(thresholds) ?? true);
+}
 
 /** The name of a scenario kind. */
 export type ScenarioKind = (typeof SCENARIOS)[number]['kind'];

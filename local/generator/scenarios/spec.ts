@@ -10,8 +10,8 @@
  * fire for. A kind whose events need more event time than a stream has says so with `fits`.
  *
  * A plan draws only from `ctx.rng` (through the world and the stream), so the same seed gives the
- * same scenarios. Its events must be well formed and inside the window; the generator places them
- * on time in the stream.
+ * same scenarios. Its events must be well formed and inside the window it reports (a window of its
+ * pipeline on which its rule fires); the generator places them on time in the stream.
  */
 import type { Random } from '../random.ts';
 import type { Stream } from '../stream.ts';
@@ -38,6 +38,12 @@ export interface ScenarioSpec<K extends string = string> {
   kind: K;
   /** Id of the rule the scenario must make fire. */
   rule: string;
+  /**
+   * Whether the kind has a point with these pipelines and rules (default: always). A kind that
+   * does not is not planned at all, so it draws nothing from the seed: e.g. a burst only hopping
+   * windows catch is left out while its pipeline is tumbling.
+   */
+  appliesTo?(thresholds: Thresholds): boolean;
   /** Plans the n-th instance of this kind (n from 0). */
   plan(ctx: ScenarioContext, n: number): ScenarioPlan<K>;
   /**

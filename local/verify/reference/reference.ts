@@ -1,6 +1,7 @@
 /**
  * The reference computation: from an event log (events.jsonl), every built-in pipeline's windows
- * and features, the late and quarantined records, and the alerts the DEFAULT rules must raise,
+ * (buckets and hopping windows for a hopping pipeline) and features, the late and quarantined
+ * records, and the alerts the DEFAULT rules must raise,
  * computed by SQL in an in-process DuckDB. It is the independent oracle `npm run verify` compares
  * the running system against, so it shares no code with the engine: nothing from lib/ is imported;
  * the rules were read there and re-expressed in SQL (./sql/*.ts, one temp table per stage).
@@ -19,10 +20,21 @@
  * How it knows lateness: from the log's order. Within a topic-partition records are read in offset
  * order, and a record is judged against the partition's watermark when it is read: the greatest
  * event time of the earlier valid records of that topic-partition, minus the watermark delay. An
- * event is late for a pipeline when that pipeline's window for it ends at or before that watermark;
- * late events are counted per pipeline and applied to no window. This is the late rule the engine
- * applies at ingest; it depends only on the log, not on how the mapping cut batches or when the
- * closer ran, which is what lets a reference compute it.
+ * event is late for a pipeline when that pipeline's stored unit for it (its window, or for a
+ * hopping pipeline its bucket) ends at or before that watermark; late events are counted per
+ * pipeline and applied to no window. This is the late rule the engine applies at ingest; it
+ * depends only on the log, not on how the mapping cut batches or when the closer ran, which is
+ * what lets a reference compute it.
+ *
+ * Hopping windows (registrations: 10 minutes every minute, ./windowing.ts). `windows` holds what the
+ * system stores: one-minute buckets per IP, late all or nothing (an event whose bucket has ended
+ * reaches none of its windows, open ones included), each with the features of its events, `closed`
+ * once the last window holding it has (start + 10 min) and `sealed` once it has ended. The windows
+ * [E - 10m, E) themselves are `hoppingWindows`, computed from the events (each expanded to the ten
+ * windows that hold it), not from the buckets; `registrations > 20` is judged on them. Alerts are
+ * one per (pipeline, key, rule, cooldown group), group = floor(windowStart / 10m) * 10m, listing the
+ * group's matching windows; its windowStart is the earliest, which records it at close. For
+ * tumbling pipelines a group is the window. Cooldowns are the default (the window size) only.
  *
  * Sequence rules (issue 15, ./sql/sequences.ts): the default rule `new-device-payment` (a login
  * from a device the user has not used within 30 days, by a user who used some device within 30
@@ -51,6 +63,8 @@
  *   as late events whose window closed meanwhile, which the reference still counts as on time.
  *   verify runs with an idle timeout long enough that this cannot happen.
  * - Spark's watermark policy (maximum over partitions), offered as an option by the engine.
+ * - Rule cooldowns other than the default (the window size; ./windowing.ts hard-codes it), and
+ *   hopping windows evaluated before the pipeline watermark passes their end.
  * - Rules other than the defaults (lib/rules/defaults.ts), which are hard-coded here. Risk follows
  *   the source system's CASE: at most one alert per window, risk-high before risk-medium. (The
  *   engine's evaluateRules raises every matching alerting rule, so a window with two devices, two
@@ -83,6 +97,7 @@ import type {
   ReferenceStepEvent,
   ReferenceWindow,
 } from './types.ts';
+import { isHopping, PIPELINE_WINDOWS, RULE_COOLDOWNS, RULE_PIPELINES } from './windowing.ts';
 
 export type * from './types.ts';
 
@@ -200,24 +215,39 @@ function featureValue(v: unknown, cap?: number): ReferenceWindow['features'][str
   return num(v);
 }
 
+/** A window row as the reference reports it, with the features its pipeline declares. */
+function windowOf(w: Record<string, unknown>): ReferenceWindow {
+  const pipeline = w.pipeline as ReferencePipeline;
+  const features: ReferenceWindow['features'] = {};
+  for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name], DISTINCT_CAPS[pipeline]?.[name]);
+  return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
+}
+
 async function readResult(connection: DuckDBConnection): Promise<ReferenceResult> {
-  const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
-    const pipeline = w.pipeline as ReferencePipeline;
-    const features: ReferenceWindow['features'] = {};
-    for (const name of PIPELINE_FEATURES[pipeline]) features[name] = featureValue(w[name], DISTINCT_CAPS[pipeline]?.[name]);
-    return { pipeline, key: w.key as string, windowStart: num(w.window_start), windowEnd: num(w.window_end), closed: w.closed === true, features };
+  const windows: ReferenceWindow[] = (await rows(connection, `SELECT windows.*, closing.closed, closing.sealed FROM windows JOIN closing USING (pipeline, key, window_start)`)).map((w) => {
+    const window = windowOf(w);
+    const windowing = PIPELINE_WINDOWS[window.pipeline as ReferencePipeline];
+    return isHopping(windowing) ? { ...window, sealed: w.sealed === true, bucketOf: { ...windowing } } : window;
   });
   windows.sort(byWindow);
+
+  const hoppingWindows: ReferenceWindow[] = (
+    await rows(connection, `SELECT hopping_windows.*, hopping_closing.closed FROM hopping_windows JOIN hopping_closing USING (pipeline, key, window_start)`)
+  ).map(windowOf);
+  hoppingWindows.sort(byWindow);
 
   const alerts: ReferenceAlert[] = (await rows(connection, `SELECT * FROM alerts`)).map((a) => ({
     pipeline: a.pipeline as string,
     key: a.key as string,
     windowStart: num(a.window_start),
     ruleId: a.rule_id as string,
+    groupStart: num(a.group_start),
+    matchingWindows: (a.matching_windows as unknown[]).map(num),
     level: (a.level as string | null) ?? null,
     alertType: a.alert_type as string,
   }));
   alerts.sort((a, b) => byWindow(a, b) || compareStrings(a.ruleId, b.ruleId));
+  const alertGroups = Object.fromEntries(Object.entries(RULE_COOLDOWNS).map(([rule, cooldownMs]) => [rule, { pipeline: RULE_PIPELINES[rule]!, cooldownMs }]));
 
   const quarantinedOffsets: RecordCoordinates[] = (
     await rows(
@@ -250,6 +280,8 @@ async function readResult(connection: DuckDBConnection): Promise<ReferenceResult
   return {
     windows,
     alerts,
+    hoppingWindows,
+    alertGroups,
     counts: { records, valid, quarantined: records - valid, late, lateRecords: num(totals!.late_records) },
     quarantinedOffsets,
     lateEvents,

@@ -6,15 +6,25 @@
 /** The built-in pipelines the reference knows (docs/design.md, "The pipelines"). */
 export type ReferencePipeline = 'payments' | 'risk' | 'registrations' | 'iot';
 
-/** One tumbling window that at least one on-time event reached. */
+/**
+ * One stored unit that at least one on-time event reached: a tumbling window, or a bucket of a
+ * hopping pipeline (`bucketOf` set). In `ReferenceResult.hoppingWindows`, a hopping window.
+ */
 export interface ReferenceWindow {
   pipeline: string;
   key: string;
   /** Epoch ms, aligned to the epoch; the window is [windowStart, windowEnd). */
   windowStart: number;
   windowEnd: number;
-  /** Whether the watermark at the end of the log (every partition idle) has passed the window's end. */
+  /**
+   * Whether the watermark at the end of the log (every partition idle) has passed the window's end;
+   * for a bucket, the end of the last window that holds it (its start + the window size).
+   */
   closed: boolean;
+  /** A bucket only: whether that watermark has passed the bucket's own end (no event can reach it any more). */
+  sealed?: boolean;
+  /** A bucket only: the hopping window it is a bucket of. */
+  bucketOf?: { sizeMs: number; advanceMs: number };
   /**
    * The pipeline's features by name: counts and sums as numbers, distinct features as sorted
    * string arrays (JS default sort) up to their cap and as an expected estimate past it, min/max/avg
@@ -33,12 +43,21 @@ export interface ReferenceEstimate {
   relativeError: number;
 }
 
-/** An alert one of the DEFAULT rules raises when the window closes. */
+/**
+ * An alert one of the DEFAULT rules raises: one per (pipeline, key, rule, cooldown group). For a
+ * tumbling pipeline the group is the window; for a hopping one, every window whose start lies in
+ * [groupStart, groupStart + cooldown) and whose features match the rule is a window of the alert.
+ */
 export interface ReferenceAlert {
   pipeline: string;
   key: string;
+  /** The window that records the alert at close: the group's earliest matching window. */
   windowStart: number;
   ruleId: string;
+  /** Start of the alert's cooldown group; absent means windowStart (a tumbling window). */
+  groupStart?: number;
+  /** Starts of the group's matching windows, ascending (windowStart first); absent means [windowStart]. */
+  matchingWindows?: number[];
   /** The rule's level (HIGH / MEDIUM for risk), null for rules that set none. */
   level: string | null;
   alertType: string;
@@ -102,6 +121,17 @@ export interface ReferenceResult {
   windows: ReferenceWindow[];
   /** Sorted by pipeline, key, windowStart, ruleId. */
   alerts: ReferenceAlert[];
+  /**
+   * The windows of the hopping pipelines (never stored by the system, which stores buckets):
+   * what their alerts are judged on and what an alert record's features must equal. Sorted by
+   * pipeline, key, windowStart. Absent: no hopping pipeline.
+   */
+  hoppingWindows?: ReferenceWindow[];
+  /**
+   * How the reference groups alerts, by rule id: the rule's pipeline and cooldown (ms), so that a
+   * system record can be put in its group from its window start. Absent: every group is a window.
+   */
+  alertGroups?: Record<string, { pipeline: string; cooldownMs: number }>;
   counts: {
     /** Lines of the log (records). */
     records: number;
