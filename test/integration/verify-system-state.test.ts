@@ -91,6 +91,7 @@ describe('readSystemState', () => {
         pipeline: 'payments',
         key: '7',
         windowStart: T + 30 * MIN,
+        windowEnd: T + 35 * MIN,
         ruleId: 'payments-spree',
         level: null,
         alertType: 'payment_spree',
