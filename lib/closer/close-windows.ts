@@ -55,6 +55,8 @@ export interface PipelineReport {
   recovered: number;
   alerts: number;
   duplicateAlerts: number;
+  /** Windows whose rules were evaluated: for a hopping pipeline, every window holding an event (several per bucket item). */
+  windowsEvaluated?: number;
   /** Windows left due after throttling outlasted the retries; the next run finishes them. */
   deferred: number;
   /** Windows that could not be closed, recorded and taken out of the due index (see `setAside`). */
