@@ -221,6 +221,8 @@ describe('closeWindows on the memory store', () => {
       finish: (w, v) => real.finish(w, v),
       setAside: (w, n) => real.setAside(w, n),
       saveWatermark: (p, w) => real.saveWatermark(p, w),
+      buckets: (...a) => real.buckets(...a),
+      advanceBucket: (w, e) => real.advanceBucket(w, e),
       read: async (w) => {
         const read = await real.read(w);
         if (w.pipeline === 'payments' && !landed) {

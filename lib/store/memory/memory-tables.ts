@@ -15,6 +15,10 @@ export interface MemoryWindowItem {
   key: string;
   windowStart: number;
   windowEnd: number;
+  /** On a hopping pipeline's bucket: the size of the windows it is merged into (WINDOW_ATTR.bucketOf). */
+  bucketOfSizeMs?: number;
+  /** On a bucket the closer has evaluated windows of: the end of the last one (WINDOW_ATTR.evaluatedThrough). */
+  evaluatedThrough?: number;
   /** Present while the window is open and unfinished: it is then in the due index. */
   dueShard: string | undefined;
   closedAt: number | undefined;
