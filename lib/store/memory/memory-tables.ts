@@ -73,5 +73,14 @@ export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
   const slots: StoredSlots = {};
   for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
   for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch: Uint8Array.from(sketch) };
-  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots, version: item.version };
+  return {
+    pipeline: item.pipeline,
+    key: item.key,
+    windowStart: item.windowStart,
+    windowEnd: item.windowEnd,
+    closedAt: item.closedAt,
+    slots,
+    version: item.version,
+    ...(item.bucketOfSizeMs !== undefined ? { bucketOfSizeMs: item.bucketOfSizeMs } : {}),
+  };
 }
