@@ -57,3 +57,30 @@ export function mergeBuckets(pipeline: Pipeline, buckets: readonly Pick<StoredWi
   }
   return merged;
 }
+
+/**
+ * Every window of a pipeline that holds an event, from its stored items: the items themselves for
+ * a tumbling pipeline; for a hopping one, each window `[E - S, E)` that holds a bucket, merged.
+ * For tools over a scan (`top`, `rules test`), never on a hot path.
+ */
+export function windowsOfStored(pipeline: Pipeline, items: readonly StoredWindow[]): StoredWindow[] {
+  if (pipeline.window.kind !== 'hopping') return [...items];
+  const { sizeMs: S, advanceMs: A } = pipeline.window;
+  const byKey = new Map<string, StoredWindow[]>();
+  for (const item of items) {
+    let list = byKey.get(item.key);
+    if (!list) byKey.set(item.key, (list = []));
+    list.push(item);
+  }
+  const out: StoredWindow[] = [];
+  for (const [key, buckets] of byKey) {
+    const ends = new Set<number>();
+    for (const b of buckets) for (let end = b.windowStart + A; end <= b.windowStart + S; end += A) ends.add(end);
+    const wrapped = buckets.map((window) => ({ window }));
+    for (const end of [...ends].sort((a, b) => a - b)) {
+      const inWindow = bucketsOfWindow(wrapped, end, S, A).map((x) => x.window);
+      out.push({ pipeline: pipeline.name, key, windowStart: end - S, windowEnd: end, closedAt: undefined, slots: mergeBuckets(pipeline, inWindow) });
+    }
+  }
+  return out;
+}
