@@ -128,7 +128,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
       const plan = planBatch(decodeKafkaEvent(b), router, PLAN_OPTIONS);
       plannedAggregates += plan.aggregates.length;
       plannedPartitionBatches += plan.partitions.length;
-      for (const a of plan.aggregates) eventPipelineFeeds += a.delta.events;
+      for (const a of plan.aggregates) eventPipelineFeeds += a.delta.events * a.pipeline.window.perEvent; // a per-event design writes every window of a hopping pipeline
     }
 
     // streamguard
