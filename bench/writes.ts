@@ -7,6 +7,9 @@
  * Then one closer pass over our windows of the first 1,000 events of the default workload, counted
  * the same way: its cost per window is the same for every design (they keep the same window items),
  * and the cost section uses it.
+ * Then the registrations pipeline alone as tumbling(10 min) and as hopping(10 min every 1 min),
+ * side by side (REGISTRATION_VARIANTS): window-table WCU per event and the closer's units per
+ * evaluated window, the figures issue #14's 1.5x target is on.
  */
 import { encodeKafkaEvent, type RecordInput } from '../lib/codec/encode.ts';
 import { decodeKafkaEvent } from '../lib/codec/kafka-event.ts';
