@@ -228,6 +228,11 @@ if (values.json) {
     console.table(results.writes.rows.flatMap((r) => r.designs.map((d) => ({ workload: r.workload, design: d.design, writeRequests: d.writeRequests, perEvent: d.writeRequestsPerEvent, WCU: d.writeUnits, WCUPerEvent: d.writeUnitsPerEvent, RCU: d.readUnits, seconds: d.seconds }))));
     console.table(results.writes.rows.map(({ designs: _, ...r }) => r));
     if (results.writes.closer) console.log('closer pass:', results.writes.closer);
+    const variants = results.writes.registrationsVariants;
+    if (variants) {
+      console.log('registrations pipeline, tumbling vs hopping, its topic alone (window-table units per event; closer per evaluated window):');
+      console.table(variants.map((v) => ({ workload: v.workload, variant: v.variant, events: v.events, windowWrites: v.windowWriteRequests, WCUPerEvent: v.writeUnitsPerEvent, vsTumbling: v.vsTumbling, ingestRCUPerEvent: v.readUnitsPerEvent, windowsEvaluated: v.closer.windowsEvaluated, closerWCUPerWindow: v.closer.writeUnitsPerEvaluatedWindow, closerRCUPerWindow: v.closer.readUnitsPerEvaluatedWindow, alerts: v.closer.alerts })));
+    }
   }
   if (results.e2e) {
     console.log('\n3. End to end through the local runtime:');

@@ -89,7 +89,7 @@ async function measure(distribution: KeyDistribution, events: number, cpuBatchSi
         if (firstPass) {
           records += batch.length;
           for (const agg of plan.aggregates) {
-            feeds += agg.delta.events;
+            feeds += agg.delta.events * agg.pipeline.window.perEvent;
             pairs.add(`${agg.pipeline.name}|${agg.key}|${agg.windowStart}`);
           }
         }

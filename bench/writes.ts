@@ -7,6 +7,9 @@
  * Then one closer pass over our windows of the first 1,000 events of the default workload, counted
  * the same way: its cost per window is the same for every design (they keep the same window items),
  * and the cost section uses it.
+ * Then the registrations pipeline alone as tumbling(10 min) and as hopping(10 min every 1 min),
+ * side by side (REGISTRATION_VARIANTS): window-table WCU per event and the closer's units per
+ * evaluated window, the figures issue #14's 1.5x target is on.
  */
 import { encodeKafkaEvent, type RecordInput } from '../lib/codec/encode.ts';
 import { decodeKafkaEvent } from '../lib/codec/kafka-event.ts';
@@ -16,7 +19,10 @@ import { ingestBatch } from '../lib/ingest/ingest-batch.ts';
 import { planBatch } from '../lib/ingest/plan.ts';
 import { createRouter } from '../lib/ingest/router.ts';
 import { wireIngest } from '../lib/ingest/wire.ts';
-import { builtinPipelines } from '../lib/pipelines/builtin.ts';
+import { builtinPipelines, registrationsPerIp } from '../lib/pipelines/builtin.ts';
+import type { Pipeline } from '../lib/pipelines/pipeline.ts';
+import { USER_REGISTRATIONS } from '../lib/pipelines/topics.ts';
+import { hopping, minutes, tumbling, type WindowSpec } from '../lib/pipelines/window.ts';
 import { resultPipelinesOf } from '../lib/rules/defaults.ts';
 import { wireRules } from '../lib/rules/wire.ts';
 import { DynamoAlertStore } from '../lib/store/dynamodb/alert-store.ts';
@@ -80,6 +86,8 @@ export interface CloserFigures {
   writeUnitsPerWindow: number;
   readUnitsPerWindow: number;
   writeRequestsPerWindow: number;
+  writeUnitsPerEvaluatedWindow: number;
+  readUnitsPerEvaluatedWindow: number;
 }
 
 function figures(design: DesignFigures['design'], t: TableTally, events: number, seconds: number, detail: Record<string, number>): DesignFigures {
@@ -106,6 +114,8 @@ export interface WritesOptions {
   closer?: boolean;
   /** Events of the default workload ingested for the closer pass (default 1,000: it closes every window they make). */
   closerEvents?: number;
+  /** Measure the registrations pipeline as tumbling and as hopping side by side (default true). */
+  variants?: boolean;
 }
 
 export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
@@ -121,7 +131,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
       const plan = planBatch(decodeKafkaEvent(b), router, PLAN_OPTIONS);
       plannedAggregates += plan.aggregates.length;
       plannedPartitionBatches += plan.partitions.length;
-      for (const a of plan.aggregates) eventPipelineFeeds += a.delta.events;
+      for (const a of plan.aggregates) eventPipelineFeeds += a.delta.events * a.pipeline.window.perEvent; // a per-event design writes every window of a hopping pipeline
     }
 
     // streamguard
@@ -203,7 +213,75 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
       fewerUnitsThanPowertoolsFull: ratio(bFig.writeUnits, oursFig.writeUnits),
     });
   }
-  return { events: o.events, batchSize: o.batchSize, capacitySource: CAPACITY_SOURCE, targets: { skewedVsAtomic: 5, skewedVsPowertools: 10 }, rows, closer };
+  const variants = o.variants === false ? undefined : await registrationsVariants(ctx, o);
+  return { events: o.events, batchSize: o.batchSize, capacitySource: CAPACITY_SOURCE, targets: { skewedVsAtomic: 5, skewedVsPowertools: 10 }, rows, closer, registrationsVariants: variants };
+}
+
+/** One window variant of the registrations pipeline, measured alone on its topic's records. */
+export interface VariantFigures {
+  workload: KeyDistribution;
+  variant: string;
+  /** Events of the registrations topic in the workload. */
+  events: number;
+  windowWriteRequests: number;
+  windowWriteUnits: number;
+  /** Window-table write units per registration event: the figure issue #14's 1.5x target is on. */
+  writeUnitsPerEvent: number;
+  /** Ingest reads (early-alert Queries of a hopping pipeline's buckets) per event. */
+  readUnitsPerEvent: number;
+  /** This variant's WCU/event over the tumbling variant's on the same workload. */
+  vsTumbling: number;
+  /** A closer pass that evaluates every window these events made. */
+  closer: CloserFigures & { windowsEvaluated: number };
+}
+
+/** The registrations pipeline as declared, and as its alternative (tumbling <-> hopping 10 min every 1). */
+const REGISTRATION_VARIANTS: readonly { name: string; window: WindowSpec }[] = [
+  { name: 'tumbling(10m)', window: tumbling(minutes(10)) },
+  { name: 'hopping(10m, every 1m)', window: hopping(minutes(10), { every: minutes(1) }) },
+];
+
+/**
+ * The registrations pipeline as each variant of REGISTRATION_VARIANTS, side by side in one run: the
+ * registrations topic's records of each workload ingested (with early alerts, as deployed) into
+ * fresh tables, then one closer pass that evaluates every window.
+ */
+async function registrationsVariants(ctx: BenchContext, o: WritesOptions): Promise<VariantFigures[]> {
+  const out: VariantFigures[] = [];
+  for (const distribution of o.workloads ?? WORKLOADS) {
+    const records = workload({ events: o.events, distribution }).filter((r) => r.topic === USER_REGISTRATIONS);
+    const batches = [...topicBatches(records, o.batchSize)].map((b) => encodeKafkaEvent(b));
+    let tumblingUnits: number | undefined;
+    for (const v of REGISTRATION_VARIANTS) {
+      const variant: Pipeline = { ...registrationsPerIp, window: v.window };
+      const tag = `reg-${distribution}-${v.window.kind}`;
+      const tables = await ctx.freshTables(tag);
+      const counted = ctx.countingClient();
+      const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, ALERTS_TABLE: tables.alerts });
+      const deps = wireIngest(counted.client, config, [variant]);
+      for (const b of batches) {
+        const report = await ingestBatch(decodeKafkaEvent(b), deps);
+        if (report.resumeAt.size > 0) throw new Error(`${tag}: ingest reported transient failures`);
+      }
+      const w = counted.tally.table(tables.windows);
+      counted.client.destroy();
+      const closer = await runCloser(ctx, tables, [variant]);
+      const writeUnitsPerEvent = ratio(w.writeUnits, records.length, 4);
+      tumblingUnits ??= writeUnitsPerEvent;
+      out.push({
+        workload: distribution,
+        variant: v.name,
+        events: records.length,
+        windowWriteRequests: w.writeRequests,
+        windowWriteUnits: w.writeUnits,
+        writeUnitsPerEvent,
+        readUnitsPerEvent: ratio(w.readUnits, records.length, 4),
+        vsTumbling: ratio(writeUnitsPerEvent, tumblingUnits, 3),
+        closer,
+      });
+    }
+  }
+  return out;
 }
 
 export const CAPACITY_SOURCE =
@@ -221,14 +299,14 @@ async function closerSample(ctx: BenchContext, records: RecordInput[], batchSize
 }
 
 /** One closer pass over the tables that closes every window (as at the end of a stream), counted. */
-async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchContext['freshTables']>>): Promise<CloserFigures> {
+async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchContext['freshTables']>>, pipelines: readonly Pipeline[] = builtinPipelines): Promise<CloserFigures & { windowsEvaluated: number }> {
   const counted = ctx.countingClient();
   const { cache } = wireRules(counted.client, { stateTable: tables.state, ttlMs: 60_000 });
   const t = performance.now();
   const report = await closeWindows({
     store: new DynamoCloserStore(counted.client, { windowsTable: tables.windows, stateTable: tables.state }),
     alerts: new DynamoAlertStore(counted.client, { tableName: tables.alerts, retentionMs: 7 * 86_400_000 }),
-    pipelines: builtinPipelines,
+    pipelines,
     rules: () => cache.rules(),
     // Every partition idle and the watermark a day past the last event: every window closes.
     watermark: { delayMs: -86_400_000, idleTimeoutMs: 1, policy: 'min' },
@@ -241,8 +319,14 @@ async function runCloser(ctx: BenchContext, tables: Awaited<ReturnType<BenchCont
   const seconds = (performance.now() - t) / 1000;
   counted.client.destroy();
   const closed = report.pipelines.reduce((n, p) => n + p.closed, 0);
+  // Windows whose rules were evaluated: one per window item for tumbling pipelines, every window
+  // holding an event for hopping ones (the report counts them; absent, as many as items closed).
+  const evaluated = report.pipelines.reduce((n, p) => n + (p.windowsEvaluated ?? p.closed + p.recovered), 0);
   const total = counted.tally.total();
   return {
+    windowsEvaluated: evaluated,
+    writeUnitsPerEvaluatedWindow: ratio(total.writeUnits, evaluated, 3),
+    readUnitsPerEvaluatedWindow: ratio(total.readUnits, evaluated, 3),
     windowsClosed: closed,
     alerts: report.pipelines.reduce((n, p) => n + p.alerts, 0),
     seconds: ratio(seconds, 1, 1),

@@ -217,11 +217,13 @@ export class StreamGuardStack extends Stack {
     allow(ingestRole, ['dynamodb:BatchGetItem'], arns(t.state));
     allow(ingestRole, ['dynamodb:BatchWriteItem'], arns(t.sideOutput));
     // Early alerts: the rules (one Query of the state table per cache TTL) and a conditional put each.
-    allow(ingestRole, ['dynamodb:Query'], arns(t.state));
+    // ...and for a hopping pipeline, one consistent Query of the written key's buckets.
+    allow(ingestRole, ['dynamodb:Query'], arns(t.state, t.windows));
     allow(ingestRole, ['dynamodb:PutItem'], arns(t.alerts));
     // The closer finds due windows through the index, and reads watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
-    allow(closerRole, ['dynamodb:Query'], [...arns(t.state), ...dueIndexArns]);
+    // A hopping pipeline's due bucket: one consistent Query of its key's buckets.
+    allow(closerRole, ['dynamodb:Query'], [...arns(t.state, t.windows), ...dueIndexArns]);
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
     // A window is read (consistently) and judged before its one-write close.
     allow(closerRole, ['dynamodb:GetItem'], arns(t.windows));

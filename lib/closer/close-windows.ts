@@ -23,7 +23,8 @@ import type { Rule } from '../rules/rule.ts';
 import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
-import { alertId } from './alert-id.ts';
+import { groupAlertId } from './alert-group.ts';
+import { closeBucket } from './close-buckets.ts';
 import { outputFeatures } from './output-features.ts';
 import { UnclosableWindowError, type Alert, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
@@ -60,6 +61,8 @@ export interface PipelineReport {
   recovered: number;
   alerts: number;
   duplicateAlerts: number;
+  /** Windows whose rules were evaluated: for a hopping pipeline, every window holding an event (several per bucket item). */
+  windowsEvaluated?: number;
   /** Windows left due after throttling outlasted the retries; the next run finishes them. */
   deferred: number;
   /** Windows that could not be closed, recorded and taken out of the due index (see `setAside`). */
@@ -169,7 +172,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       // Alerts carry counts and a bounded sample, never a window's whole sets.
       const output = outputFeatures(features);
       const alerts: Alert[] = verdict.alerts.map((rule) => ({
-        id: alertId(pipeline.name, due.key, due.windowStart, rule.id),
+        id: groupAlertId(pipeline, due.key, due.windowStart, rule),
         pipeline: pipeline.name,
         rule: rule.id,
         alertType: rule.alertType,
@@ -209,6 +212,27 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       }
     };
 
+    /** A hopping pipeline's due bucket (./close-buckets.ts): true when it is done with for this run. */
+    const closeBucketOrSetAside = async (due: DueWindow): Promise<boolean> => {
+      try {
+        const outcome = await closeBucket(
+          { store: deps.store, alerts: deps.alerts, pipeline, watermark, now: deps.now, judge: (d, slots) => judge(d, { ...due, closedAt: undefined, slots }), ...(deps.beforeFinish ? { beforeFinish: deps.beforeFinish } : {}) },
+          due,
+        );
+        pr.windowsEvaluated = (pr.windowsEvaluated ?? 0) + outcome.evaluated;
+        pr.alerts += outcome.alerts;
+        pr.duplicateAlerts += outcome.duplicateAlerts;
+        if (outcome.closedNow) pr.closed++;
+        else pr.recovered++;
+        return true;
+      } catch (err) {
+        // Set aside, the key's later buckets go on; left for the next run, they wait for it.
+        const deferred = pr.deferred;
+        await onFailure(due, err);
+        return pr.deferred === deferred;
+      }
+    };
+
     const closeOrSetAside = async (due: DueWindow) => {
       let closedNow: boolean;
       let verdict: WindowVerdict | undefined;
@@ -239,18 +263,47 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     let waiting = 0;
     let wake: (() => void) | undefined;
     let fatal: { err: unknown } | undefined;
+    // A hopping key's buckets are evaluated one after the other, oldest first (the index's order
+    // within a shard, and a key is in one shard), so the first matching window of a group is the
+    // one that records its alert. A bucket left for the next run holds back the key's later ones.
+    const hoppingKeys = pipeline.window.kind === 'hopping' ? new Map<string, Promise<boolean>>() : undefined;
     const enqueue = (due: DueWindow) => {
       waiting++;
-      const run = limit(async () => {
-        waiting--;
-        wake?.();
-        if (fatal) return;
-        await closeOrSetAside(due);
-      }).catch((err: unknown) => {
-        fatal ??= { err };
-        wake?.();
-      });
-      started.push(run);
+      let run: Promise<unknown>;
+      if (hoppingKeys) {
+        const before = hoppingKeys.get(due.key) ?? Promise.resolve(true);
+        const mine = before.then((ok) =>
+          limit(async () => {
+            waiting--;
+            wake?.();
+            if (fatal) return false;
+            if (!ok) {
+              pr.deferred++;
+              report.incomplete = true;
+              return false;
+            }
+            return closeBucketOrSetAside(due);
+          }),
+        );
+        hoppingKeys.set(due.key, mine.catch(() => false));
+        run = mine;
+      } else {
+        run = limit(async () => {
+          waiting--;
+          wake?.();
+          if (fatal) return;
+          await closeOrSetAside(due);
+        });
+      }
+      started.push(
+        run.then(
+          () => undefined,
+          (err: unknown) => {
+            fatal ??= { err };
+            wake?.();
+          },
+        ),
+      );
     };
     const drain = async () => {
       await Promise.all(started);

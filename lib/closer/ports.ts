@@ -1,5 +1,6 @@
 /** What the window closer needs from storage, and the sink port the dispatcher sends alerts through. */
 import { StreamguardError } from '../errors.ts';
+import type { BucketReader } from '../store/ports.ts';
 import type { StoredWindow } from '../windows/features-of.ts';
 import type { OutputFeatures } from './output-features.ts';
 import type { PartitionMark } from './watermark.ts';
@@ -27,7 +28,7 @@ export interface WindowVerdict {
 /** Where a page of due windows ended; opaque to the closer. */
 export type DueCursor = Record<string, unknown>;
 
-export interface CloserStore {
+export interface CloserStore extends BucketReader {
   /** Every partition's mark for a topic. */
   partitionMarks(topic: string): Promise<PartitionMark[]>;
   /**
@@ -58,6 +59,12 @@ export interface CloserStore {
    * closes it to further writes (later events are late). A no-op for a window no longer stored.
    */
   setAside(window: DueWindow, now: number): Promise<void>;
+  /**
+   * Records how far the closer has evaluated a hopping pipeline's bucket that stays in the due index
+   * (a later window of it raises an alert): `evaluatedThrough` is the end of the last window
+   * evaluated. Only on a closed bucket; never lowers the mark.
+   */
+  advanceBucket(window: DueWindow, evaluatedThrough: number): Promise<void>;
   /** Records a pipeline's watermark (never lowering it); returns the stored one. */
   saveWatermark(pipeline: string, watermark: number): Promise<number>;
 }
@@ -121,7 +128,9 @@ export interface AlertStore {
    * Records an alert as the closer raises it, its `features` being the window's final ones: a new
    * record (timing 'close', `finalFeatures` = `features`, `closedAt` = `raisedAt`) or, when the
    * record exists (raised early, or by an earlier run), adds `finalFeatures` and `closedAt` to it
-   * if it has none and leaves the rest as it is. One record per id either way.
+   * if it has none and leaves the rest as it is. One record per id either way. A record raised for
+   * another window of the alert's group (same id, another `windowStart`) is left as it is: only
+   * the record's own window completes it (docs/design.md, "Alert grouping").
    * @returns true when this call recorded the close (a new record, or an early one completed),
    *   false when an earlier close had (a repeated run): so each alert counts once at close.
    */

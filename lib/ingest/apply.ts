@@ -71,6 +71,7 @@ function writeOf(agg: WindowAggregate, delta: SlotDelta, offsets: OffsetRange[],
     windowEnd: agg.windowEnd,
     slots: slotWrites(agg, delta),
     marks: offsets.map(guard),
+    ...(agg.pipeline.window.kind === 'hopping' ? { bucketOfSizeMs: agg.pipeline.window.sizeMs } : {}),
     ...(options.returnStored ? { returnStored: true } : {}),
   };
 }

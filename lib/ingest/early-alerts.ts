@@ -2,6 +2,8 @@
  * Early alerts: after each window write, the pipeline's early-decidable alerting rules
  * (lib/rules/early.ts) are evaluated on the window as the write's own answer says it is stored,
  * and a match is recorded with the id the closer would give it (docs/design.md, "Early alerts").
+ * A hopping pipeline's write is to one bucket; its windows are merged from one Query of the key's
+ * buckets (the only read early alerts make), and a match is recorded once per alert group.
  *
  * - No extra read: the features come from the write's answer (ALL_NEW when it applied, ALL_OLD of
  *   a refused duplicate), never from what this batch meant to add. So a partial overlap, a
@@ -16,7 +18,7 @@
  *   good (a bug, a refused item) is reported and skipped; the closer raises it at close.
  * - Kafka is not involved: the alert record is the outbox.
  */
-import { alertId } from '../closer/alert-id.ts';
+import { groupAlertId } from '../closer/alert-group.ts';
 import { outputFeatures } from '../closer/output-features.ts';
 import type { AlertStore, FiredBy } from '../closer/ports.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
@@ -24,12 +26,17 @@ import { compileCondition, type CompiledCondition } from '../rules/expression.ts
 import { ruleTiming } from '../rules/early.ts';
 import { isAlerting, type AlertingRule, type Rule } from '../rules/rule.ts';
 import { isTransient, TransientStoreError } from '../store/errors.ts';
-import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
+import type { BucketReader } from '../store/ports.ts';
+import { windowEndsHolding } from '../pipelines/window.ts';
+import { featuresOf, type Features, type StoredWindow } from '../windows/features-of.ts';
+import { bucketsOfWindow, mergeBuckets } from '../windows/merge-buckets.ts';
 
 export interface EarlyAlertDeps {
   /** The rules in force (the closer's RuleCache: same store, same pickup delay). */
   rules: () => Promise<readonly Rule[]>;
   alerts: Pick<AlertStore, 'putEarlyAlert'>;
+  /** A hopping pipeline's buckets, read after each bucket write to merge its windows (absent: hopping pipelines alert at close only). */
+  buckets?: BucketReader;
   now: () => number;
   /** Told about every failure that skipped early evaluation (for logs and metrics). */
   onError?: (error: unknown, what: string) => void;
@@ -71,45 +78,85 @@ export class EarlyBatch {
     if (stored.closedAt !== undefined) return;
     const plan = this.owner.planFor(this.rules, pipeline);
     if (plan.length === 0) return;
-    let features: ReturnType<typeof featuresOf>;
+    if (pipeline.window.kind === 'hopping') return this.raiseHopping(pipeline, plan, stored, firedBy, tally);
+    const features = this.featuresOf(pipeline, stored, stored.slots, tally);
+    if (features === undefined) return;
+    for (const { rule, condition } of plan) {
+      if (condition.test(features)) await this.put(pipeline, rule, stored.key, stored.windowStart, stored.windowEnd, features, firedBy, tally);
+    }
+  }
+
+  /**
+   * A hopping pipeline's bucket was written: one strongly consistent Query of the key's buckets in
+   * [b - S + A, b + S - A] gives every window holding bucket b; each is merged and judged, oldest
+   * first, and a match is put once per alert group (lib/closer/alert-group.ts).
+   */
+  private async raiseHopping(pipeline: Pipeline, plan: EarlyRule[], stored: StoredWindow, firedBy: FiredBy, tally: EarlyTally): Promise<void> {
+    const reader = this.owner.buckets;
+    if (!reader) return;
+    const { sizeMs: S, advanceMs: A } = pipeline.window;
+    const b = stored.windowStart;
+    let buckets;
     try {
-      features = featuresOf(pipeline, stored.slots);
+      buckets = await reader.buckets(pipeline.name, stored.key, b - S + A, b + S - A);
+    } catch (err) {
+      tally.failed++;
+      if (err instanceof TransientStoreError || isTransient(err)) {
+        throw new TransientStoreError(`early rules: the buckets of ${pipeline.name}/${stored.key} around ${b} could not be read yet: ${(err as Error).message}; its records are redelivered`, { cause: err });
+      }
+      this.owner.report(err, `early rules: the buckets of ${pipeline.name}/${stored.key} around ${b} could not be read`);
+      return;
+    }
+    for (const end of windowEndsHolding(pipeline.window, b)) {
+      const inWindow = bucketsOfWindow(buckets, end, S, A).map((x) => x.window);
+      const features = this.featuresOf(pipeline, stored, mergeBuckets(pipeline, inWindow), tally);
+      if (features === undefined) return;
+      for (const { rule, condition } of plan) {
+        if (condition.test(features)) await this.put(pipeline, rule, stored.key, end - S, end, features, firedBy, tally);
+      }
+    }
+  }
+
+  private featuresOf(pipeline: Pipeline, stored: StoredWindow, slots: StoredWindow['slots'], tally: EarlyTally): Features | undefined {
+    try {
+      return featuresOf(pipeline, slots);
     } catch (err) {
       tally.failed++;
       this.owner.report(err, `early rules: window ${pipeline.name}/${stored.key}/${stored.windowStart} could not be read`);
-      return;
+      return undefined;
     }
-    for (const { rule, condition } of plan) {
-      if (!condition.test(features)) continue;
-      const id = alertId(pipeline.name, stored.key, stored.windowStart, rule.id);
-      if (this.owner.remembers(id)) continue;
-      const now = this.owner.now();
-      try {
-        const created = await this.owner.alerts.putEarlyAlert({
-          id,
-          pipeline: pipeline.name,
-          rule: rule.id,
-          alertType: rule.alertType,
-          // The window's level is a verdict at close; an early alert carries only its rule's own.
-          level: rule.level,
-          key: stored.key,
-          windowStart: stored.windowStart,
-          windowEnd: stored.windowEnd,
-          features: outputFeatures(features),
-          raisedAt: now,
-          timing: 'early',
-          firedAt: now,
-          firedBy,
-        });
-        this.owner.remember(id);
-        if (created) tally.raised++;
-      } catch (err) {
-        tally.failed++;
-        if (err instanceof TransientStoreError || isTransient(err)) {
-          throw new TransientStoreError(`early alert ${id} (rule ${rule.id}) was not recorded yet: ${(err as Error).message}; its records are redelivered`, { cause: err });
-        }
-        this.owner.report(err, `early alert ${id} (rule ${rule.id}) was not recorded; the closer raises it at close`);
+  }
+
+  /** Records one early alert of a window, once per alert group. */
+  private async put(pipeline: Pipeline, rule: AlertingRule, key: string, windowStart: number, windowEnd: number, features: Features, firedBy: FiredBy, tally: EarlyTally): Promise<void> {
+    const id = groupAlertId(pipeline, key, windowStart, rule);
+    if (this.owner.remembers(id)) return;
+    const now = this.owner.now();
+    try {
+      const created = await this.owner.alerts.putEarlyAlert({
+        id,
+        pipeline: pipeline.name,
+        rule: rule.id,
+        alertType: rule.alertType,
+        // The window's level is a verdict at close; an early alert carries only its rule's own.
+        level: rule.level,
+        key,
+        windowStart,
+        windowEnd,
+        features: outputFeatures(features),
+        raisedAt: now,
+        timing: 'early',
+        firedAt: now,
+        firedBy,
+      });
+      this.owner.remember(id);
+      if (created) tally.raised++;
+    } catch (err) {
+      tally.failed++;
+      if (err instanceof TransientStoreError || isTransient(err)) {
+        throw new TransientStoreError(`early alert ${id} (rule ${rule.id}) was not recorded yet: ${(err as Error).message}; its records are redelivered`, { cause: err });
       }
+      this.owner.report(err, `early alert ${id} (rule ${rule.id}) was not recorded; the closer raises it at close`);
     }
   }
 }
@@ -117,6 +164,7 @@ export class EarlyBatch {
 /** Early alert evaluation for ingest: one per container, so the remembered ids survive warm invocations. */
 export class EarlyAlerts {
   readonly alerts: Pick<AlertStore, 'putEarlyAlert'>;
+  readonly buckets: BucketReader | undefined;
   readonly now: () => number;
   private readonly rules: () => Promise<readonly Rule[]>;
   private readonly onError: (error: unknown, what: string) => void;
@@ -125,6 +173,7 @@ export class EarlyAlerts {
 
   constructor(deps: EarlyAlertDeps) {
     this.alerts = deps.alerts;
+    this.buckets = deps.buckets;
     this.now = deps.now;
     this.rules = deps.rules;
     this.onError = deps.onError ?? (() => {});

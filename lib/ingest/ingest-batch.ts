@@ -53,9 +53,9 @@ function lowerResume(resumeAt: Map<string, number>, partitionId: string, offset:
 }
 
 /**
- * Late side records, one per (record, pipeline) as the side output keeps them: an event of a
- * hopping pipeline can be late for several of its windows (some when read, more found closed when
- * written), and is recorded once, under the oldest of them, and counted once.
+ * Late side records, one per (record, pipeline) as the side output keeps them: an event found late
+ * when read and again when its write is refused (a closed window or bucket) is recorded once, under
+ * the first window that turned it away, and counted once.
  */
 class LateRecords {
   private readonly byId = new Map<string, SideRecord>();

@@ -3,9 +3,10 @@
  * (pipeline, key, window), the side records, and each partition's progress. No I/O.
  *
  * Three steps per record: parse (lib/ingest/parse.ts), then per pipeline of its topic filter, key,
- * assign its windows (lib/ingest/assign.ts) and judge each late or not, then fold it into each
- * on-time window's aggregate (lib/ingest/aggregate.ts). An event of a hopping pipeline lands in
- * several windows, each its own aggregate (docs/design.md, "Windows").
+ * assign its stored window (lib/ingest/assign.ts) and judge it late or not, then fold it into that
+ * window's aggregate (lib/ingest/aggregate.ts). A hopping pipeline stores fine buckets (one per
+ * advance): an event lands in exactly one bucket, and is late iff that bucket has ended, so it is
+ * applied to all of its overlapping windows or to none (docs/design.md, "Windows").
  *
  * This is the hot loop: per event it allocates nothing beyond the parsed event itself (aggregates
  * remember their events as indexes into the batch, and lookups are by nested maps, not joined keys).
@@ -15,6 +16,7 @@
  */
 import type { DecodedRecord } from '../codec/kafka-event.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { storageSpecOf } from '../pipelines/window.ts';
 import { Aggregate, extendRange, PlanState, type BatchEvents, type OffsetRange, type PipelineFold, type RangeSource, type WindowAggregate } from './aggregate.ts';
 import { WindowAssigner, type BatchWindow } from './assign.ts';
 import { compiledSlotsOf, DeltaFolder, type SlotDelta } from './fold.ts';
@@ -187,7 +189,8 @@ class BatchPlanner {
         keepsRejected: pipeline.rejectedAs !== undefined,
         compiled: compiledSlotsOf(pipeline),
         state: this.state,
-        assigner: new WindowAssigner<Aggregate>(pipeline.window),
+        // Hopping pipelines store buckets of one advance; their windows are merged at evaluation.
+        assigner: new WindowAssigner<Aggregate>(storageSpecOf(pipeline.window)),
       }));
       this.statesByRoute.set(route, states);
     }

@@ -7,6 +7,7 @@ import type { IngestConfig } from '../config/ingest-config.ts';
 import type { Log } from '../log.ts';
 import { wireRules } from '../rules/wire.ts';
 import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
+import { DynamoBucketReader } from '../store/dynamodb/bucket-reader.ts';
 import { builtinPipelines } from '../pipelines/builtin.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { DynamoSideOutputStore } from '../store/dynamodb/side-output-store.ts';
@@ -30,6 +31,7 @@ export function wireIngest(
     early = new EarlyAlerts({
       rules: () => cache.rules(),
       alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+      buckets: new DynamoBucketReader(client, config.tables.windows),
       now,
       onError: (error, what) => log?.warn(what, { error: String(error) }),
     });

@@ -4,7 +4,7 @@ import { exactMean, exactSum } from './exact.ts';
 import { count, distinct, max, min } from './features.ts';
 import { pipeline, source, type Pipeline } from './pipeline.ts';
 import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from './topics.ts';
-import { hours, minutes, tumbling } from './window.ts';
+import { hopping, hours, minutes, tumbling } from './window.ts';
 
 export const userEventsTopic = source(USER_EVENTS, userEvents);
 export const registrationsTopic = source(USER_REGISTRATIONS, registrations);
@@ -30,11 +30,14 @@ export const risk = pipeline('risk')
     logins: count((e) => e.action === 'login'),
   });
 
-/** Registration burst: sign-ups per IP in 10 minutes. */
+/**
+ * Registration burst: sign-ups per IP in any 10 minutes, one window starting every minute, so a
+ * burst straddling a clock boundary is seen whole (stored as one-minute buckets: issue #14).
+ */
 export const registrationsPerIp = pipeline('registrations')
   .from(registrationsTopic)
   .key((e) => e.ip)
-  .window(tumbling(minutes(10)))
+  .window(hopping(minutes(10), { every: minutes(1) }))
   .aggregate({ registrations: count(), users: distinct((e) => e.userId) });
 
 /** Readings a sensor can physically produce; others are counted as rejected, not aggregated. */

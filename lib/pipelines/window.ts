@@ -99,6 +99,26 @@ export function windowSpecProblem(spec: WindowSpec): string | undefined {
   return undefined;
 }
 
+/**
+ * The windows a pipeline keeps items for: its own when tumbling; for a hopping pipeline, BUCKETS of
+ * one advance (a tumbling(advance) window each), merged into its windows when they are evaluated
+ * (docs/design.md, "Windows"). One bucket write per key and batch keeps a hopping pipeline's writes
+ * at the tumbling cost; an event is late iff its bucket has ended (all or nothing).
+ */
+export function storageSpecOf(spec: WindowSpec): WindowSpec {
+  return spec.kind === 'hopping' ? tumbling(spec.advanceMs) : spec;
+}
+
+/**
+ * The hopping windows a bucket's events fall in, by their ends: every multiple of the advance in
+ * [bucketStart + advance, bucketStart + size].
+ */
+export function windowEndsHolding(spec: Pick<WindowSpec, 'sizeMs' | 'advanceMs'>, bucketStart: number): number[] {
+  const ends: number[] = [];
+  for (let end = bucketStart + spec.advanceMs; end <= bucketStart + spec.sizeMs; end += spec.advanceMs) ends.push(end);
+  return ends;
+}
+
 /** Start of the tumbling window that holds `eventTime`. */
 export function windowStartOf(window: Pick<TumblingWindow, 'sizeMs'>, eventTime: number): number {
   return alignDown(eventTime, window.sizeMs);

@@ -12,6 +12,7 @@
  */
 import * as z from 'zod';
 import { StreamguardError } from '../errors.ts';
+import type { Pipeline } from '../pipelines/pipeline.ts';
 import { compileCondition, EXPRESSION_LIMITS, ExpressionError, featureSchemaOf, type PipelineLike } from './expression.ts';
 
 export const LEVELS = ['HIGH', 'MEDIUM', 'LOW', 'INFO'] as const;
@@ -32,6 +33,12 @@ export interface Rule {
   priority: number;
   enabled: boolean;
   description?: string;
+  /**
+   * Alert grouping, in ms: at most one alert per (key, rule) and aligned span of this length,
+   * named by the span's start (lib/closer/alert-group.ts). A positive multiple of the pipeline's
+   * window advance; absent, the window size (for tumbling windows: one alert per window, as always).
+   */
+  cooldown?: number;
   /** Incremented by the store on every write; 0 for the built-in defaults. */
   version: number;
   /** Epoch ms of the last write; 0 for the built-in defaults. */
@@ -49,6 +56,7 @@ export function isAlerting(rule: Rule): rule is AlertingRule {
 const SLUG = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const ALERT_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const PRIORITY_BOUND = 1_000_000;
+const COOLDOWN_BOUND_MS = 366 * 86_400_000;
 
 const required = (what: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : `must be ${what}`) });
 
@@ -70,6 +78,11 @@ export const ruleSchema = z
       .default(100),
     enabled: z.boolean({ error: 'must be true or false' }).default(true),
     description: z.string({ error: 'must be a string' }).max(500, 'must be at most 500 characters').optional(),
+    cooldown: z
+      .int({ error: 'must be a whole number of milliseconds' })
+      .positive('must be a positive number of milliseconds')
+      .max(COOLDOWN_BOUND_MS, `must be at most ${COOLDOWN_BOUND_MS} ms (366 days)`)
+      .optional(),
     version: z.int({ error: 'must be an integer' }).min(0, 'must not be negative').default(0),
     updatedAt: z.int({ error: 'must be epoch milliseconds' }).min(0, 'must not be negative').default(0),
   })
@@ -125,13 +138,13 @@ export function validateRule(input: unknown, pipelines: readonly PipelineLike[])
     if (typeof input === 'object' && input !== null && !problems.some((p) => p.field === 'condition' || p.field === 'pipeline')) {
       const raw = input as { pipeline?: unknown; condition?: unknown };
       if (typeof raw.pipeline === 'string' && typeof raw.condition === 'string') {
-        problems.push(...targetProblems(raw.pipeline, raw.condition, pipelines));
+        problems.push(...targetProblems(raw.pipeline, raw.condition, pipelines, undefined));
       }
     }
     throw new RuleValidationError(id, problems);
   }
   const r = parsed.data;
-  const problems = targetProblems(r.pipeline, r.condition, pipelines);
+  const problems = targetProblems(r.pipeline, r.condition, pipelines, r.cooldown);
   if (problems.length) throw new RuleValidationError(r.id, problems);
   const rule: Rule = {
     id: r.id,
@@ -147,19 +160,26 @@ export function validateRule(input: unknown, pipelines: readonly PipelineLike[])
   if (r.level !== undefined) rule.level = r.level;
   if (r.alertType !== undefined) rule.alertType = r.alertType;
   if (r.description !== undefined) rule.description = r.description;
+  if (r.cooldown !== undefined) rule.cooldown = r.cooldown;
   return rule;
 }
 
-function targetProblems(pipelineName: string, condition: string, pipelines: readonly PipelineLike[]): RuleProblem[] {
+function targetProblems(pipelineName: string, condition: string, pipelines: readonly PipelineLike[], cooldown: number | undefined): RuleProblem[] {
   const pipeline = pipelines.find((p) => p.name === pipelineName);
   if (!pipeline) {
     return [{ field: 'pipeline', message: `unknown pipeline "${pipelineName}" (known: ${pipelines.map((p) => p.name).join(', ')})` }];
   }
+  const problems: RuleProblem[] = [];
+  // Groups must be whole numbers of window starts, or two runs could group one window differently.
+  const advance = (pipeline as Partial<Pick<Pipeline, 'window'>>).window?.advanceMs;
+  if (cooldown !== undefined && advance !== undefined && cooldown % advance !== 0) {
+    problems.push({ field: 'cooldown', message: `must be a positive multiple of pipeline "${pipelineName}"'s window advance (${advance} ms), got ${cooldown} ms` });
+  }
   try {
     compileCondition(condition, featureSchemaOf(pipeline));
-    return [];
   } catch (err) {
-    if (err instanceof ExpressionError) return [{ field: 'condition', message: err.message }];
-    throw err;
+    if (err instanceof ExpressionError) problems.push({ field: 'condition', message: err.message });
+    else throw err;
   }
+  return problems;
 }

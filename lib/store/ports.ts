@@ -35,6 +35,11 @@ export interface WindowWrite extends WindowKey {
   slots: SlotWrite[];
   marks: MarkGuard[];
   /**
+   * Set on a hopping pipeline's bucket (WINDOW_ATTR.bucketOf): the size of the windows it is
+   * merged into. The item, slots and mark protocol are a tumbling window's.
+   */
+  bucketOfSizeMs?: number;
+  /**
    * Answer with the window as stored (`stored`), from the write's own answer (DynamoDB:
    * ReturnValues ALL_NEW when applied, ALL_OLD when refused): no extra read. Asked for only when the
    * pipeline has rules that fire early (lib/ingest/early-alerts.ts), since the answer is the item.
@@ -63,6 +68,21 @@ export interface WindowStore {
    * a full set of min/max candidates.)
    */
   write(write: WindowWrite): Promise<WindowWriteResult>;
+}
+
+/** A hopping pipeline's bucket as read back (docs/design.md, "Windows"). */
+export interface StoredBucket {
+  window: StoredWindow;
+  /** Still in the due index: the closer has windows of it to evaluate. */
+  due: boolean;
+  /** The end of the last window the closer evaluated for it, if any. */
+  evaluatedThrough?: number;
+}
+
+/** Reads a key's buckets: the one Query a hopping window's evaluation costs. */
+export interface BucketReader {
+  /** The buckets of (pipeline, key) with start in [from, to], strongly consistent, oldest first. */
+  buckets(pipeline: string, key: string, from: number, to: number): Promise<StoredBucket[]>;
 }
 
 /** The highest event time a partition has shown, for the watermark. */

@@ -108,6 +108,13 @@ export const WINDOW_ATTR = {
   /** A result pipeline's risk verdict, set when the window closes, and when. */
   level: 'riskLevel',
   evaluatedAt: 'evaluatedAt',
+  /**
+   * On a BUCKET of a hopping pipeline (an item holding one advance of it): the size of the hopping
+   * windows it is merged into, in ms. Absent on tumbling windows. Readers tell buckets by it.
+   */
+  bucketOf: 'bucketOfSizeMs',
+  /** On a bucket the closer has evaluated windows of: the end of the last window evaluated. */
+  evaluatedThrough: 'evaluatedThrough',
   /** Feature slots: "f_<slot>". */
   slotPrefix: 'f_',
   /** A distinct slot past its exact cap: its HyperLogLog sketch (binary), "h_<slot>". */

@@ -21,6 +21,11 @@ export interface StoredWindow {
   slots: StoredSlots;
   /** Applied writes so far; undefined on items written before versions were kept. */
   version?: number | undefined;
+  /**
+   * Set on a hopping pipeline's BUCKET (one advance of it): the size of the windows it is merged
+   * into. Absent on a tumbling window. Readers (verify, tools) tell buckets from windows by it.
+   */
+  bucketOfSizeMs?: number;
 }
 
 export type Features = Record<string, FeatureValue>;

@@ -6,6 +6,7 @@ import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { ruleTiming } from '../../lib/rules/early.ts';
 import { compileCondition, featureSchemaOf } from '../../lib/rules/expression.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
+import { windowsOfStored } from '../../lib/windows/merge-buckets.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import { isDistinctSummary, magnitudeOf } from '../../lib/pipelines/features.ts';
 import { featuresOf, type Features } from '../../lib/windows/features-of.ts';
@@ -56,8 +57,8 @@ export async function runTop(pipelineName: string, feature: string | undefined, 
   const by = feature ?? Object.keys(pipeline.features)[0]!;
   if (!(by in pipeline.features)) throw new Error(`pipeline ${pipelineName} has no feature "${by}"; it has ${Object.keys(pipeline.features).join(', ')}`);
   const client = new DynamoDBClient({});
-  const rows = (await scanWindows(client, tables().windows))
-    .filter((w) => w.pipeline === pipelineName)
+  // A hopping pipeline stores buckets: its windows are merged from them, as the closer merges them.
+  const rows = windowsOfStored(pipeline, (await scanWindows(client, tables().windows)).filter((w) => w.pipeline === pipelineName))
     .map((w) => ({ w, features: featuresOf(pipeline, w.slots) }))
     .map((r) => ({ ...r, score: magnitudeOf(r.features[by]) ?? -Infinity }))
     .sort((a, b) => b.score - a.score)
@@ -113,7 +114,7 @@ export async function runRules(action: string | undefined, arg: string | undefin
         const pipeline = builtinPipelines.find((p) => p.name === input.pipeline);
         if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"`);
         const condition = compileCondition(input.condition, featureSchemaOf(pipeline));
-        const windows = (await scanWindows(client, tables().windows)).filter((w) => w.pipeline === pipeline.name);
+        const windows = windowsOfStored(pipeline, (await scanWindows(client, tables().windows)).filter((w) => w.pipeline === pipeline.name));
         const hits = windows.filter((w) => condition.test(featuresOf(pipeline, w.slots)));
         console.log(`"${input.condition}" matches ${hits.length} of ${windows.length} stored ${pipeline.name} windows (nothing emitted)`);
         console.log(`  fires ${timingLine({ ...input, emitsAlert: input.emitsAlert ?? input.alertType !== undefined })}`);

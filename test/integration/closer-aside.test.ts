@@ -194,6 +194,8 @@ function bind(store: CloserStore): CloserStore {
     finish: (w, verdict) => store.finish(w, verdict),
     setAside: (w, n) => store.setAside(w, n),
     saveWatermark: (p, w) => store.saveWatermark(p, w),
+    buckets: (...a) => store.buckets(...a),
+    advanceBucket: (w, e) => store.advanceBucket(w, e),
   };
 }
 

@@ -9,9 +9,9 @@ import { encodeKafkaEvent, type RecordInput } from '../../lib/codec/encode.ts';
 import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
 import { wireIngest } from '../../lib/ingest/wire.ts';
-import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts';
+import { builtinPipelines, payments, registrationsPerIp, risk } from '../../lib/pipelines/builtin.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
-import { alertFromItem, DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
+import { alertFromItem, DynamoAlertStore, storedAlertOf } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 
@@ -139,5 +139,65 @@ describe('closeWindows', () => {
     // The verdict is kept on each closed risk window's item, where a Query by key finds it.
     const results = (await client.send(new ScanCommand({ TableName: tables.windows }))).Items!.filter((i) => i.pk!.S!.startsWith('risk#') && i.closedAt);
     expect(results.map((r) => [r.windowKey!.S, r.riskLevel?.S]).sort()).toEqual([['1', 'LOW'], ['2', 'LOW']]);
+  });
+});
+
+describe('closeWindows on a hopping pipeline (registrations, 10 minutes every minute)', () => {
+  // 30 sign-ups from one IP between 09:55 and 10:05 over two partitions: 15 on each side of 10:00.
+  const START = T - 5 * MIN;
+  const burst: RecordInput[] = Array.from({ length: 30 }, (_, i) => ({
+    topic: 'user_registrations',
+    partition: i % 2,
+    offset: Math.floor(i / 2),
+    value: { user_id: `u${i}`, ip: '198.51.100.7', timestamp: START + i * 20_000 },
+  }));
+
+  async function hoppingSetup(early: boolean) {
+    const tables = await freshTables(client);
+    const now = () => Date.now();
+    const config = loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, ...(early ? { ALERTS_TABLE: tables.alerts } : {}) });
+    const ingest = createIngestHandler(wireIngest(client, config, [registrationsPerIp], now));
+    const { cache } = wireRules(client, { stateTable: tables.state, now, ttlMs: 0 });
+    const deps: CloserDeps = {
+      store: new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state }),
+      alerts: new DynamoAlertStore(client, { tableName: tables.alerts, retentionMs: 86_400_000 }),
+      pipelines: [registrationsPerIp],
+      rules: () => cache.rules(),
+      // Every partition idle and the watermark a day past the last event: every window is evaluated.
+      watermark: { delayMs: -86_400_000, idleTimeoutMs: 1, policy: 'min' },
+      resultPipelines: new Set(),
+      concurrency: 8,
+      now: () => Date.now() + 1_000,
+      remainingMs: () => 60_000,
+      reserveMs: 0,
+    };
+    const records = async () => ((await client.send(new ScanCommand({ TableName: tables.alerts }))).Items ?? []).filter((i) => i.sk!.S === 'alert').map(storedAlertOf);
+    return { tables, ingest, deps, records };
+  }
+
+  it('stores buckets and raises the straddling burst once, recorded by the earliest matching window', async () => {
+    const { tables, ingest, deps, records } = await hoppingSetup(false);
+    expect(await ingest(encodeKafkaEvent(burst))).toEqual({ batchItemFailures: [] });
+    const items = (await client.send(new ScanCommand({ TableName: tables.windows }))).Items ?? [];
+    expect(items).toHaveLength(10);
+    expect(items.every((i) => i.bucketOfSizeMs?.N === String(10 * MIN) && Number(i.windowEnd!.N) - Number(i.windowStart!.N) === MIN)).toBe(true);
+    const report = await closeWindows(deps);
+    expect(report.pipelines[0]).toMatchObject({ alerts: 1, windowsEvaluated: 19 });
+    expect((await records()).map((a) => [a.windowStart - START, a.windowEnd - START, a.timing, a.features.registrations])).toEqual([[-3 * MIN, 7 * MIN, 'close', 21]]);
+    // Every bucket closed and out of the due index.
+    const after = (await client.send(new ScanCommand({ TableName: tables.windows }))).Items ?? [];
+    expect(after.every((i) => i.closedAt !== undefined && i.dueShard === undefined)).toBe(true);
+  });
+
+  it('keeps one record when early alerts fire, the batch is delivered twice and two closers race', async () => {
+    const { ingest, deps, records } = await hoppingSetup(true);
+    for (let delivery = 0; delivery < 2; delivery++) await ingest(encodeKafkaEvent(burst));
+    const early = await records();
+    expect(early.map((a) => a.timing)).toEqual(['early']);
+    await Promise.all([closeWindows(deps), closeWindows(deps)]);
+    const done = await records();
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ id: early[0]!.id, windowStart: early[0]!.windowStart, timing: 'early' });
+    expect(done[0]!.finalFeatures?.registrations).toBeGreaterThan(20);
   });
 });

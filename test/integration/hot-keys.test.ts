@@ -269,8 +269,15 @@ describe('hot keys through the ingest handler and the closer', () => {
     // The alert records, as the dispatcher reads them from the stream and sends them.
     const recorded = ((await client.send(new ScanCommand({ TableName: tables.alerts }))).Items ?? []).filter((i) => i.sk!.S === 'alert').map(alertFromItem);
     const alertOf = (alertType: string, key: string) => recorded.find((a) => a.alertType === alertType && a.key === key);
-    const ip = alertOf('suspicious_ip', '192.0.2.7')!;
-    expect(ip).toBeDefined();
+    // Registrations are hopping (10 minutes every minute), grouped by 10-minute spans of window start:
+    // the burst [T, T+10) matches windows starting T-9 min (the group of T-10 min, recorded by its
+    // earliest window, holding the first minute) to T+9 min (the group of T, recorded by [T, T+10)).
+    const hot = recorded.filter((a) => a.alertType === 'suspicious_ip' && a.key === '192.0.2.7').sort((a, b) => a.windowStart - b.windowStart);
+    expect(hot.map((a) => [a.windowStart - T, a.features.registrations])).toEqual([
+      [-9 * MIN, 4_000],
+      [0, 40_000],
+    ]);
+    const ip = hot[1]!;
     expect(ip.features.registrations).toBe(40_000);
     const users = ip.features.users as DistinctSummary;
     expect(users.approximate).toBe(true);

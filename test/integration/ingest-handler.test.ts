@@ -11,6 +11,10 @@ import type { TableNames } from '../../lib/store/tables.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 import { ingestContext, loadIngestFunction, type IngestFunction } from '../support/ingest-function.ts';
 import { storedFeatures } from '../support/stored.ts';
+import { registrationsPerIp } from '../../lib/pipelines/builtin.ts';
+import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
+import { featuresOf } from '../../lib/windows/features-of.ts';
+import { windowsOfStored } from '../../lib/windows/merge-buckets.ts';
 
 const sample = (name: string) => JSON.parse(readFileSync(new URL(`../../events/${name}.json`, import.meta.url), 'utf8')) as KafkaEvent;
 const context = ingestContext;
@@ -45,7 +49,10 @@ describe('functions/ingest handler', () => {
     expect(stored.get(`payments|1002|${T}`)).toEqual({ count: 2, amount: 314.9 });
     expect(stored.get(`risk|2002|${T}`)).toMatchObject({ events: 4, devices: ['android-7', 'iphone-1'], cities: ['Berlin', 'Lagos'], logins: 2 });
     expect(stored.get(`risk|2003|${T}`)).toMatchObject({ events: 7, logins: 7, devices: ['laptop-3'] });
-    expect(stored.get(`registrations|203.0.113.7|${T}`)).toMatchObject({ registrations: 22 });
+    // Registrations are stored as one-minute buckets; the 10-minute window from T merges them.
+    const registrationWindows = windowsOfStored(registrationsPerIp, (await scanWindows(client, tables.windows)).filter((w) => w.pipeline === 'registrations'));
+    const fromT = registrationWindows.find((w) => w.key === '203.0.113.7' && w.windowStart === T)!;
+    expect(featuresOf(registrationsPerIp, fromT.slots)).toMatchObject({ registrations: 22 });
     expect(stored.get(`iot|sensor-9|${T}`)).toEqual({
       count: 1, rejected: 5, temperatureMin: 24, temperatureMax: 24, temperatureAvg: 24, humidityMin: 50, humidityMax: 50, humidityAvg: 50,
     });

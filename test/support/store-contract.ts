@@ -366,6 +366,63 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(await s.probe.alert('payments-1-none')).toBeUndefined();
     });
 
+    it('reads a key\'s buckets in a range, oldest first, strongly consistent, with their due state and progress', async () => {
+      const s = await fresh();
+      const MIN = 60_000;
+      const bucket = (start: number, count: number, offset: number): WindowWrite => ({
+        pipeline: 'registrations',
+        key: '10.0.0.1',
+        windowStart: start,
+        windowEnd: start + MIN,
+        slots: [
+          { name: 'registrations', op: 'add', value: count },
+          { name: 'users', op: 'set', value: [`u${start}`], exactUpTo: 1000 },
+        ],
+        marks: [{ partitionId: 'user_registrations-0', below: offset, setTo: offset }],
+        bucketOfSizeMs: 10 * MIN,
+      });
+      const B = NOW - 20 * MIN;
+      for (const [i, m] of [0, 1, 3, 9, 12].entries()) expect((await s.windows.write(bucket(B + m * MIN, m + 1, i))).applied).toBe(true);
+      // Another key and another pipeline are never read with it.
+      await s.windows.write({ ...bucket(B + MIN, 5, 0), key: '10.0.0.2' });
+      await s.windows.write({ ...bucket(B + MIN, 5, 0), pipeline: 'payments' });
+      const read = await s.closer.buckets('registrations', '10.0.0.1', B + MIN, B + 9 * MIN);
+      expect(read.map((b) => [(b.window.windowStart - B) / MIN, (b.window.windowEnd - B) / MIN, b.window.slots.registrations, b.due, b.evaluatedThrough])).toEqual([
+        [1, 2, 2, true, undefined],
+        [3, 4, 4, true, undefined],
+        [9, 10, 10, true, undefined],
+      ]);
+      expect(await s.closer.buckets('registrations', '10.0.0.1', B + 4 * MIN, B + 8 * MIN)).toEqual([]);
+      expect(await s.closer.buckets('registrations', 'nobody', B, NOW)).toEqual([]);
+      // Progress: only on a closed bucket, never moved back; finishing takes it out of the due index.
+      const due = { pipeline: 'registrations', key: '10.0.0.1', windowStart: B + 3 * MIN, windowEnd: B + 4 * MIN };
+      await expect(s.closer.advanceBucket(due, B + 5 * MIN)).rejects.toThrow(/not closed/);
+      await s.closer.close(due, NOW);
+      await s.closer.advanceBucket(due, B + 6 * MIN);
+      await s.closer.advanceBucket(due, B + 5 * MIN);
+      let [third] = await s.closer.buckets('registrations', '10.0.0.1', B + 3 * MIN, B + 3 * MIN);
+      expect([third!.window.closedAt, third!.due, third!.evaluatedThrough]).toEqual([NOW, true, B + 6 * MIN]);
+      await s.closer.finish(due);
+      [third] = await s.closer.buckets('registrations', '10.0.0.1', B + 3 * MIN, B + 3 * MIN);
+      expect(third!.due).toBe(false);
+      // A write marked as a bucket is an ordinary window item otherwise (same marks protocol).
+      expect((await s.windows.write(bucket(B, 1, 0))).applied).toBe(false);
+    });
+
+    it('keeps one alert record per group: only the record\'s own window completes it', async () => {
+      const s = await fresh();
+      const base = { id: 'registrations-g-1', pipeline: 'registrations', rule: 'r', alertType: 'suspicious_ip', level: undefined, key: 'ip', features: { registrations: 21 }, raisedAt: NOW };
+      // An early record of window [5, 15); windows [2, 12) and [8, 18) of its group close and leave it alone.
+      const early: EarlyAlert = { ...base, windowStart: 5, windowEnd: 15, timing: 'early', firedAt: NOW, firedBy: { partitionId: 'p-0', offset: 3 } };
+      expect(await s.alerts.putEarlyAlert(early)).toBe(true);
+      expect(await s.alerts.putEarlyAlert({ ...early, windowStart: 8, windowEnd: 18 })).toBe(false);
+      expect(await s.alerts.putAlert({ ...base, windowStart: 2, windowEnd: 12, features: { registrations: 24 } })).toBe(false);
+      expect(await s.probe.alert(base.id)).toEqual(early);
+      expect(await s.alerts.putAlert({ ...base, windowStart: 5, windowEnd: 15, features: { registrations: 30 }, raisedAt: NOW + 1 })).toBe(true);
+      expect(await s.alerts.putAlert({ ...base, windowStart: 8, windowEnd: 18, features: { registrations: 27 }, raisedAt: NOW + 2 })).toBe(false);
+      expect(await s.probe.alert(base.id)).toEqual({ ...early, finalFeatures: { registrations: 30 }, closedAt: NOW + 1 });
+    });
+
     it('keeps one side-output entry per record and kind, and one per pipeline for late records', async () => {
       const s = await fresh();
       await s.sideOutput.put([side(), side()]);

@@ -15,7 +15,9 @@ import { planBatch } from '../../lib/ingest/plan.ts';
 import { createRouter } from '../../lib/ingest/router.ts';
 import { decodeKafkaEvent } from '../../lib/codec/kafka-event.ts';
 import { builtinPipelines, registrationsPerIp } from '../../lib/pipelines/builtin.ts';
-import { hopping, minutes } from '../../lib/pipelines/window.ts';
+import { minutes, tumbling } from '../../lib/pipelines/window.ts';
+import { EarlyAlerts } from '../../lib/ingest/early-alerts.ts';
+import { MemoryBucketReader } from '../../lib/store/memory/bucket-reader.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
 import { TransientStoreError } from '../../lib/store/errors.ts';
@@ -221,6 +223,8 @@ describe('closeWindows on the memory store', () => {
       finish: (w, v) => real.finish(w, v),
       setAside: (w, n) => real.setAside(w, n),
       saveWatermark: (p, w) => real.saveWatermark(p, w),
+      buckets: (...a) => real.buckets(...a),
+      advanceBucket: (w, e) => real.advanceBucket(w, e),
       read: async (w) => {
         const read = await real.read(w);
         if (w.pipeline === 'payments' && !landed) {
@@ -247,9 +251,11 @@ describe('closeWindows on the memory store', () => {
 });
 
 describe('hopping windows on the memory store', () => {
-  // The built-in registrations pipeline, defined here with 10-minute windows starting every minute.
-  const hoppingRegistrations = { ...registrationsPerIp, window: hopping(minutes(10), { every: minutes(1) }) };
+  // The built-in registrations pipeline as shipped: 10-minute windows starting every minute.
+  const hoppingRegistrations = registrationsPerIp;
+  const tumblingRegistrations = { ...registrationsPerIp, window: tumbling(minutes(10)) };
   const START = T0 - 5 * 60_000;
+  const MIN = 60_000;
   // 30 sign-ups from one IP between 09:55 and 10:05, over two partitions: 15 on each side of 10:00.
   const burst: RecordInput[] = Array.from({ length: 30 }, (_, i) => ({
     topic: 'user_registrations',
@@ -257,98 +263,136 @@ describe('hopping windows on the memory store', () => {
     offset: 100 + Math.floor(i / 2),
     value: { user_id: `u${i}`, ip: '203.0.113.9', timestamp: START + i * 20_000 },
   }));
-  /** Sign-ups per window start, counted directly: every minute-aligned [start, start + 10 min) holding one. */
+  /** Sign-ups per minute bucket, counted directly. */
+  const perBucket = new Map<number, number>();
+  for (const r of burst) {
+    const t = (r.value as { timestamp: number }).timestamp;
+    perBucket.set(Math.floor(t / MIN) * MIN, (perBucket.get(Math.floor(t / MIN) * MIN) ?? 0) + 1);
+  }
+  /** Sign-ups per 10-minute window start, counted directly from the events. */
   const perWindow = new Map<number, number>();
   for (const r of burst) {
     const t = (r.value as { timestamp: number }).timestamp;
-    for (let start = Math.floor(t / 60_000) * 60_000 - 9 * 60_000; start <= t; start += 60_000) perWindow.set(start, (perWindow.get(start) ?? 0) + 1);
+    for (let start = Math.floor(t / MIN) * MIN - 9 * MIN; start <= t; start += MIN) perWindow.set(start, (perWindow.get(start) ?? 0) + 1);
   }
 
-  function hoppingSetup() {
+  function hoppingSetup(p = hoppingRegistrations, options: { early?: boolean } = {}) {
     const stores = memoryStores({ now: () => Date.parse('2026-12-01T09:00:00Z') });
     const deps: IngestDeps = {
-      router: createRouter([hoppingRegistrations]),
+      router: createRouter([p]),
       windows: stores.windows,
       watermarks: stores.watermarks,
       sideOutput: stores.sideOutput,
       options: { maxRecordBytes: 65_536, writeConcurrency: 8, watermarkDelayMs: DELAY_MS },
+      ...(options.early ? { early: new EarlyAlerts({ rules: async () => defaultRules, alerts: stores.alerts, buckets: new MemoryBucketReader(stores.tables), now: () => T0 }) } : {}),
     };
     const reports: IngestReport[] = [];
-    return { stores, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
+    return { stores, deps, reports, handler: createIngestHandler(deps, (r) => reports.push(r)) };
   }
   const counts = (stores: ReturnType<typeof memoryStores>) => new Map([...stores.tables.allWindows()].map((w) => [w.windowStart, w.slots.get('registrations')]));
+  const closer = (stores: ReturnType<typeof memoryStores>, pipelines: (typeof builtinPipelines)[number][], extra: Partial<CloserDeps> = {}): CloserDeps => ({
+    store: stores.closer,
+    alerts: stores.alerts,
+    pipelines,
+    rules: async () => defaultRules,
+    watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
+    resultPipelines: new Set(),
+    concurrency: 4,
+    now: () => T0 + 3_600_000,
+    remainingMs: () => 60_000,
+    reserveMs: 0,
+    ...extra,
+  });
+  const endOfStream = async (stores: ReturnType<typeof memoryStores>) => {
+    for (const partition of [0, 1]) await stores.watermarks.advance({ topic: 'user_registrations', partition, maxEventTime: T0 + 3_600_000, lastOffset: 114 });
+  };
+  const alertsOf = (stores: ReturnType<typeof memoryStores>) => [...stores.tables.alerts.values()].map((a) => ({ start: (a.windowStart - START) / MIN, end: (a.windowEnd - START) / MIN, timing: a.timing, count: a.features.registrations, final: a.finalFeatures?.registrations }));
 
-  it('stores each event in each of its ten windows exactly once, however the batches are delivered', async () => {
+  it('stores each event in its one bucket exactly once, however the batches are delivered, and marks the buckets', async () => {
     const { stores, handler } = hoppingSetup();
     for (const batch of [...recut(burst, 11, 7), ...recut(burst, 12, 30), ...recut(burst, 13, 3)]) expect(await handler(encodeKafkaEvent(batch))).toEqual({ batchItemFailures: [] });
-    expect(counts(stores)).toEqual(perWindow);
-    expect(perWindow.size).toBe(19);
-    expect(perWindow.get(START)).toBe(30);
-    // Each window its own item, due at its own end, with its own offset marks.
-    const full = stores.tables.window(`registrations#203.0.113.9`, START)!;
-    expect([full.windowEnd, full.dueShard !== undefined, Object.fromEntries(full.marks)]).toEqual([START + 10 * 60_000, true, { 'user_registrations-0': 114, 'user_registrations-1': 114 }]);
+    expect(counts(stores)).toEqual(perBucket);
+    expect(perBucket.size).toBe(10);
+    // A bucket is a tumbling(1 min) item with its own offset marks, due at its own end, marked as a bucket of 10-minute windows.
+    const first = stores.tables.window(`registrations#203.0.113.9`, START)!;
+    expect([first.windowEnd, first.dueShard !== undefined, first.bucketOfSizeMs, Object.fromEntries(first.marks)]).toEqual([START + MIN, true, 10 * MIN, { 'user_registrations-0': 101, 'user_registrations-1': 100 }]);
   });
 
-  it('closes each window when the watermark passes its end, and raises the burst the tumbling windows miss', async () => {
+  it('raises the straddling burst once with the hopping pipeline, and never with tumbling windows', async () => {
+    // Tumbling: 15 and 15, no alert.
+    const tumbling = hoppingSetup(tumblingRegistrations);
+    await tumbling.handler(encodeKafkaEvent(burst));
+    await endOfStream(tumbling.stores);
+    await closeWindows(closer(tumbling.stores, [tumblingRegistrations]));
+    expect([...tumbling.stores.tables.allWindows()].map((w) => w.slots.get('registrations'))).toEqual([15, 15]);
+    expect(tumbling.stores.tables.alerts.size).toBe(0);
+
     const { stores, handler } = hoppingSetup();
     await handler(encodeKafkaEvent(burst));
-    const closer = (pipelines: typeof builtinPipelines, at: number): CloserDeps => ({
-      store: stores.closer,
-      alerts: stores.alerts,
-      pipelines,
-      rules: async () => defaultRules,
-      watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
-      resultPipelines: new Set(),
-      concurrency: 4,
-      now: () => at,
-      remainingMs: () => 60_000,
-      reserveMs: 0,
-    });
-    // The watermark at the last sign-up (10:04:20 on partition 0, 10:04:40 on 1) closes the windows ended by then.
-    const early = await closeWindows(closer([hoppingRegistrations], T0 + 3_600_000));
-    const endedBy = [...perWindow.keys()].filter((start) => start + 10 * 60_000 <= START + 29 * 20_000);
-    expect(endedBy.length).toBeGreaterThan(0);
-    expect(early.pipelines[0]).toMatchObject({ pipeline: 'registrations', closed: endedBy.length });
-    for (const partition of [0, 1]) await stores.watermarks.advance({ topic: 'user_registrations', partition, maxEventTime: T0 + 3_600_000, lastOffset: 114 });
-    const rest = await closeWindows(closer([hoppingRegistrations], T0 + 3_600_000));
-    expect(rest.pipelines[0]!.closed).toBe(perWindow.size - endedBy.length);
-    // One alert per window over the threshold (grouping overlapping windows into one is issue 14's).
-    const over = [...perWindow].filter(([, n]) => n > 20).map(([start]) => start);
-    expect(over).toContain(START);
-    expect([...stores.tables.alerts.values()].map((a) => a.windowStart).sort()).toEqual(over.sort());
-    // The same burst in the shipped tumbling windows: 15 and 15, no alert.
-    const tumbling = setup();
-    await tumbling.handler(encodeKafkaEvent(burst));
-    expect([...tumbling.stores.tables.allWindows()].map((w) => w.slots.get('registrations'))).toEqual([15, 15]);
+    // The watermark at the last sign-ups evaluates the windows ended by then; the rest at the end.
+    const first = await closeWindows(closer(stores, [hoppingRegistrations]));
+    await endOfStream(stores);
+    const rest = await closeWindows(closer(stores, [hoppingRegistrations]));
+    // Every window holding a sign-up was evaluated once: 19 of them, from 10 bucket items.
+    expect((first.pipelines[0]!.windowsEvaluated ?? 0) + (rest.pipelines[0]!.windowsEvaluated ?? 0)).toBe(perWindow.size);
+    // Seven windows hold more than 20 (starts 09:52 to 09:58), all in the cooldown group of 09:50: one
+    // alert, recorded by the earliest of them, with its final count.
+    const over = [...perWindow].filter(([, n]) => n > 20).map(([start]) => (start - START) / MIN);
+    expect(over.sort((a, b) => a - b)).toEqual([-3, -2, -1, 0, 1, 2, 3]);
+    expect(alertsOf(stores)).toEqual([{ start: -3, end: 7, timing: 'close', count: 21, final: 21 }]);
+    expect([...stores.tables.allWindows()].every((w) => w.closedAt !== undefined && w.dueShard === undefined)).toBe(true);
   });
 
-  it('applies an event to its open windows and stores it late once, under the oldest closed one', async () => {
+  it('keeps one record per group when early alerts fire, batches are delivered twice or re-cut, and closers race', async () => {
+    const { stores, handler } = hoppingSetup(hoppingRegistrations, { early: true });
+    for (const batch of [...recut(burst, 21, 5), ...recut(burst, 22, 9), burst, burst]) await handler(encodeKafkaEvent(batch));
+    // Early: the first window whose merged buckets passed 20 fired, once for the group.
+    const early = alertsOf(stores);
+    expect(early).toHaveLength(1);
+    expect(early[0]).toMatchObject({ timing: 'early' });
+    expect(perWindow.get(START + early[0]!.start * MIN)).toBeGreaterThan(20);
+    await endOfStream(stores);
+    // Two closers at once, then a repeat: the record's own window completes it, no second record.
+    const [a, b] = await Promise.all([closeWindows(closer(stores, [hoppingRegistrations])), closeWindows(closer(stores, [hoppingRegistrations]))]);
+    await closeWindows(closer(stores, [hoppingRegistrations]));
+    expect(a.pipelines[0]!.alerts + b.pipelines[0]!.alerts).toBe(1);
+    const after = alertsOf(stores);
+    expect(after).toEqual([{ ...early[0]!, final: perWindow.get(START + early[0]!.start * MIN) }]);
+  });
+
+  it('repeats the work but loses no window when the closer crashes between the alerts and the progress', async () => {
+    const { stores, handler } = hoppingSetup();
+    await handler(encodeKafkaEvent(burst));
+    await endOfStream(stores);
+    let crashes = 0;
+    const crashing = closer(stores, [hoppingRegistrations], {
+      beforeFinish: () => {
+        crashes++;
+        throw new Error('simulated crash');
+      },
+    });
+    await expect(closeWindows(crashing)).rejects.toThrow('simulated crash');
+    expect(crashes).toBe(1);
+    // The run died after recording the group's alert (window 09:52, bucket 10:01's), before its progress.
+    // The next repeats that bucket and goes on: each of the seven matching windows finds the record.
+    const report = await closeWindows(closer(stores, [hoppingRegistrations]));
+    expect(report.pipelines[0]).toMatchObject({ alerts: 0, duplicateAlerts: 7 });
+    expect(alertsOf(stores)).toEqual([{ start: -3, end: 7, timing: 'close', count: 21, final: 21 }]);
+    expect([...stores.tables.allWindows()].every((w) => w.dueShard === undefined)).toBe(true);
+  });
+
+  it('turns a straggler away from all of its windows once its bucket has ended, and stores it late once', async () => {
     const { stores, reports, handler } = hoppingSetup();
     await handler(encodeKafkaEvent(burst));
-    const closer: CloserDeps = {
-      store: stores.closer,
-      alerts: stores.alerts,
-      pipelines: [hoppingRegistrations],
-      rules: async () => [],
-      watermark: { delayMs: 0, idleTimeoutMs: 1, policy: 'min' },
-      resultPipelines: new Set(),
-      concurrency: 4,
-      now: () => T0 + 3_600_000,
-      remainingMs: () => 60_000,
-      reserveMs: 0,
-    };
-    // Closes the windows ending by 10:04 (starting by 09:54).
-    await closeWindows(closer);
+    await closeWindows(closer(stores, [hoppingRegistrations], { rules: async () => [] }));
     const before = counts(stores);
-    // 09:58:30 is in the windows starting 09:49 to 09:58: six closed, four open.
-    const straggler = { topic: 'user_registrations', partition: 0, offset: 200, value: { user_id: 'late', ip: '203.0.113.9', timestamp: START + 3.5 * 60_000 } };
+    // 09:58:30: its bucket [09:58, 09:59) ended before the watermark (the last sign-ups at 10:04), so it
+    // is late for all ten of its windows, four of which are still open.
+    const straggler = { topic: 'user_registrations', partition: 0, offset: 200, value: { user_id: 'late', ip: '203.0.113.9', timestamp: START + 3.5 * MIN } };
     for (let delivery = 0; delivery < 2; delivery++) await handler(encodeKafkaEvent([straggler]));
     const late = [...stores.tables.sideOutput.values()].filter((r) => r.kind === 'late');
-    expect(late.map((r) => [r.offset, r.pipeline, r.windowStart])).toEqual([[200, 'registrations', START - 6 * 60_000]]);
+    expect(late.map((r) => [r.offset, r.pipeline, r.windowStart])).toEqual([[200, 'registrations', START + 3 * MIN]]);
     expect(reports.at(-2)!.late).toBe(1);
-    const after = counts(stores);
-    const minute = (m: number) => START + m * 60_000;
-    for (const m of [-6, -5, -4, -3, -2, -1]) expect(after.get(minute(m))).toBe(before.get(minute(m)));
-    for (const m of [0, 1, 2, 3]) expect(after.get(minute(m))).toBe((before.get(minute(m)) as number) + 1);
+    expect(counts(stores)).toEqual(before);
   });
 });

@@ -147,8 +147,10 @@ function expected(partitions: DecodedRecord[][], o: PlanOptions, router: Router)
           continue;
         }
         let late = false;
-        for (const windowStart of windowsHolding(event.eventTime, p.window.sizeMs, p.window.advanceMs)) {
-          if (windowStart + p.window.sizeMs <= watermark) {
+        // What is stored: the window itself when tumbling, a bucket of one advance when hopping
+        // (advance = size for tumbling), so one item per event, late iff it has ended.
+        for (const windowStart of windowsHolding(event.eventTime, p.window.advanceMs, p.window.advanceMs)) {
+          if (windowStart + p.window.advanceMs <= watermark) {
             // One side record per (event, pipeline), naming the oldest window that turned it away.
             if (!late) {
               stats.late++;
@@ -209,7 +211,7 @@ function check(records: RecordInput[], o: PlanOptions, router: Router = defaultR
   const records0 = partitions.flat();
   plan.aggregates.forEach((agg, n) => {
     const w = want.aggregates[n]!;
-    expect([agg.pipeline.name, agg.key, agg.windowStart, agg.windowEnd]).toEqual([w.pipeline.name, w.key, w.windowStart, w.windowStart + w.pipeline.window.sizeMs]);
+    expect([agg.pipeline.name, agg.key, agg.windowStart, agg.windowEnd]).toEqual([w.pipeline.name, w.key, w.windowStart, w.windowStart + w.pipeline.window.advanceMs]);
     const delta = agg.delta;
     expect([delta.events, delta.rejected]).toEqual([w.events, w.rejected]);
     expect(delta.values).toEqual(w.values.map((v) => (Array.isArray(v) ? new Set(v) : v)));

@@ -130,34 +130,38 @@ describe('planBatch with hopping windows', () => {
       members: a.members,
     }));
 
-  it('folds an event into each of its size / advance windows, each its own aggregate with its offsets and members', () => {
+  it('folds an event into its one bucket of one advance, each bucket its own aggregate with its offsets and members', () => {
     const p = plan([event(0, 10, T + 3 * MIN), event(1, 4, T + 5 * MIN, 'login'), event(0, 11, T + 9 * MIN)]);
     expect(p.stats).toEqual({ records: 3, valid: 3, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 });
-    // T+3 is in the windows starting T-6..T+2; T+5 in T-4..T+4; T+9 in T..T+8 (minutes from T).
-    // Partition 0 is planned first: T+3 (index 0), T+9 (index 1), then partition 1's login (index 2).
+    // T+3 is in bucket [T+2, T+4), T+5 in [T+4, T+6), T+9 in [T+8, T+10) (minutes from T): one write each,
+    // not the five windows each event is in. Partition 0 first: T+3 (index 0), T+9 (1), then the login (2).
     expect(view(p)).toEqual([
-      { window: [-6, 4], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 10, 10]], members: [1] },
-      { window: [-4, 6], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 10, 10], ['user_events-1', 4, 4]], members: [1, 4] },
-      { window: [-2, 8], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 10, 10], ['user_events-1', 4, 4]], members: [1, 4] },
-      { window: [0, 10], events: 3, payments: 2, rejected: 1, offsets: [['user_events-0', 10, 11], ['user_events-1', 4, 4]], members: [1, 3, 4] },
-      { window: [2, 12], events: 3, payments: 2, rejected: 1, offsets: [['user_events-0', 10, 11], ['user_events-1', 4, 4]], members: [1, 3, 4] },
-      { window: [4, 14], events: 2, payments: 1, rejected: 1, offsets: [['user_events-0', 11, 11], ['user_events-1', 4, 4]], members: [3, 4] },
-      { window: [6, 16], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 11, 11]], members: [3] },
-      { window: [8, 18], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 11, 11]], members: [3] },
+      { window: [2, 4], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 10, 10]], members: [1] },
+      { window: [8, 10], events: 1, payments: 1, rejected: 0, offsets: [['user_events-0', 11, 11]], members: [3] },
+      { window: [4, 6], events: 1, payments: undefined, rejected: 1, offsets: [['user_events-1', 4, 4]], members: [4] },
     ]);
   });
 
-  it('turns an event away only for the windows that had ended, with one side record naming the oldest', () => {
-    // After T+30 the watermark (delay 10 min) is T+20: of T+15's windows [T+6, T+16) .. [T+14, T+24),
-    // the three ending at T+16, T+18 and T+20 have ended.
+  it('turns an event away iff its bucket has ended: from all of its windows or from none', () => {
+    // After T+30 the watermark (delay 10 min) is T+20. T+15's bucket [T+14, T+16) has ended, so it is
+    // late, although four of its windows ([T+12, T+22) .. [T+6, T+16) end after T+20): all or nothing.
+    // T+21's bucket [T+20, T+22) has not: it is applied.
     const lateness = { ...options, lateness: { delayMs: 10 * MIN, marks: new Map() } };
-    const p = plan([event(0, 1, T + 30 * MIN), event(0, 2, T + 15 * MIN)], lateness);
+    const p = plan([event(0, 1, T + 30 * MIN), event(0, 2, T + 15 * MIN), event(0, 3, T + 21 * MIN)], lateness);
     expect(p.stats.late).toBe(1);
     expect(p.sideRecords).toEqual([
-      expect.objectContaining({ kind: 'late', offset: 2, pipeline: 'bursts', key: '7', windowStart: T + 6 * MIN, reason: expect.stringContaining(`window [${T + 6 * MIN}, ${T + 16 * MIN})`) }),
+      expect.objectContaining({ kind: 'late', offset: 2, pipeline: 'bursts', key: '7', windowStart: T + 14 * MIN, reason: expect.stringContaining(`window [${T + 14 * MIN}, ${T + 16 * MIN})`) }),
     ]);
-    const fed = p.aggregates.filter((a) => a.members.includes(3)).map((a) => (a.windowStart - T) / MIN);
-    expect(fed).toEqual([12, 14]);
+    expect(p.aggregates.filter((a) => a.members.includes(3))).toEqual([]);
+    expect(p.aggregates.map((a) => (a.windowStart - T) / MIN).sort((a, b) => a - b)).toEqual([20, 30]);
+  });
+
+  it('turns an event away at the exact bucket end and applies it one ms before', () => {
+    const lateness = { ...options, lateness: { delayMs: 0, marks: new Map() } };
+    // The watermark after T+16 is T+16: bucket [T+14, T+16) has ended at it, [T+16, T+18) has not.
+    const p = plan([event(0, 1, T + 16 * MIN), event(0, 2, T + 16 * MIN - 1), event(0, 3, T + 16 * MIN)], lateness);
+    expect(p.sideRecords.map((r) => r.offset)).toEqual([2]);
+    expect(view(p).map((v) => [v.window, v.members])).toEqual([[[16, 18], [1, 5]]]);
   });
 });
 

@@ -205,6 +205,29 @@ describe('condition language: hostile input is a parse error, never run', () => 
 describe('validateRule', () => {
   const base = { id: 'r1', pipeline: 'risk', condition: 'logins > 5', level: 'MEDIUM' };
 
+  it('takes a cooldown that is a positive multiple of its pipeline\'s window advance, naming the field otherwise', () => {
+    const burst = { id: 'b1', pipeline: 'registrations', condition: 'registrations > 5', alertType: 'suspicious_ip' };
+    // registrations: 10-minute windows every minute, so any whole number of minutes.
+    expect(validateRule({ ...burst, cooldown: 30 * 60_000 }, builtinPipelines).cooldown).toBe(30 * 60_000);
+    expect(validateRule({ ...burst, cooldown: 60_000 }, builtinPipelines).cooldown).toBe(60_000);
+    expect('cooldown' in validateRule(burst, builtinPipelines)).toBe(false);
+    const problem = (input: unknown) => {
+      try {
+        validateRule(input, builtinPipelines);
+      } catch (err) {
+        return (err as RuleValidationError).problems;
+      }
+      return [];
+    };
+    expect(problem({ ...burst, cooldown: 90_000 })).toEqual([{ field: 'cooldown', message: `must be a positive multiple of pipeline "registrations"'s window advance (60000 ms), got 90000 ms` }]);
+    expect(problem({ ...burst, cooldown: 0 })).toEqual([{ field: 'cooldown', message: 'must be a positive number of milliseconds' }]);
+    expect(problem({ ...burst, cooldown: -60_000 })[0]!.field).toBe('cooldown');
+    expect(problem({ ...burst, cooldown: '10m' })[0]!.field).toBe('cooldown');
+    // risk: tumbling hourly windows, advance = size.
+    expect(problem({ ...base, cooldown: 30 * 60_000 })[0]).toMatchObject({ field: 'cooldown', message: expect.stringContaining('(3600000 ms)') });
+    expect(validateRule({ ...base, cooldown: 2 * 3_600_000 }, builtinPipelines).cooldown).toBe(2 * 3_600_000);
+  });
+
   it('fills defaults', () => {
     expect(validateRule(base, builtinPipelines)).toEqual({ ...base, emitsAlert: false, priority: 100, enabled: true, version: 0, updatedAt: 0 });
     expect(validateRule({ ...base, alertType: 'login_burst' }, builtinPipelines).emitsAlert).toBe(true);

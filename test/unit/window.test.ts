@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { PipelineDefinitionError } from '../../lib/errors.ts';
 import { count } from '../../lib/pipelines/features.ts';
 import { pipeline, source } from '../../lib/pipelines/pipeline.ts';
-import { hopping, minutes, tumbling, type WindowSpec } from '../../lib/pipelines/window.ts';
+import { WindowAssigner } from '../../lib/ingest/assign.ts';
+import { hopping, minutes, storageSpecOf, tumbling, windowEndsHolding, type WindowSpec } from '../../lib/pipelines/window.ts';
 import { userEvents } from '../../lib/schemas/events.ts';
 
 const T = Date.parse('2026-11-23T10:00:00Z');
@@ -97,5 +98,56 @@ describe('hopping windows', () => {
     const builder = pipeline('bursts').from(source('user_events', userEvents)).key((e) => e.userId);
     expect(() => builder.window(forged)).toThrow(/pipeline "bursts": window advance \(180000 ms\) must divide its size/);
     expect(builder.window(w).aggregate({ n: count() }).window).toBe(w);
+  });
+});
+
+describe('hopping windows stored as buckets', () => {
+  const w = hopping(minutes(10), { every: minutes(1) });
+  const assigned = (spec: WindowSpec, t: number) => new WindowAssigner<number>(spec).assign(t).map((x) => [x.start, x.end]);
+
+  it('store an event in one bucket of one advance, whose windows (by end) are the ones that hold it', () => {
+    const buckets = storageSpecOf(w);
+    expect([buckets.kind, buckets.sizeMs, buckets.advanceMs, buckets.perEvent]).toEqual(['tumbling', MIN, MIN, 1]);
+    const t = T + 5 * MIN + 30_000;
+    expect(assigned(buckets, t)).toEqual([[T + 5 * MIN, T + 6 * MIN]]);
+    // The windows of that bucket are exactly the windows windowsFor says hold the event: S / A of them.
+    const ends = windowEndsHolding(w, T + 5 * MIN);
+    expect(ends).toHaveLength(10);
+    expect(ends).toEqual(w.windowsFor(t).map((x) => x.end));
+    // A tumbling pipeline stores its own windows.
+    const five = tumbling(minutes(5));
+    expect(storageSpecOf(five)).toBe(five);
+  });
+
+  it('put a bucket boundary in the newer bucket (start inclusive, end exclusive)', () => {
+    const buckets = storageSpecOf(w);
+    expect(assigned(buckets, T)).toEqual([[T, T + MIN]]);
+    expect(assigned(buckets, T - 1)).toEqual([[T - MIN, T]]);
+    expect(assigned(buckets, T + MIN - 1)).toEqual([[T, T + MIN]]);
+    expect(windowEndsHolding(w, T)[0]).toBe(T + MIN);
+    expect(windowEndsHolding(w, T).at(-1)).toBe(T + 10 * MIN);
+  });
+
+  it('align buckets at and before the epoch', () => {
+    const buckets = storageSpecOf(w);
+    expect(assigned(buckets, 0)).toEqual([[0, MIN]]);
+    expect(assigned(buckets, -1)).toEqual([[-MIN, 0]]);
+    expect(assigned(buckets, -MIN)).toEqual([[-MIN, 0]]);
+    expect(assigned(buckets, -MIN - 1)).toEqual([[-2 * MIN, -MIN]]);
+    expect(windowEndsHolding(w, -MIN)).toEqual(Array.from({ length: 10 }, (_, i) => i * MIN));
+    // Every window holding -1 ms ends at 0 or later and starts at or before it.
+    expect(w.windowsFor(-1).map((x) => x.end)).toEqual(windowEndsHolding(w, -MIN));
+  });
+
+  it('keep S/A windows per event for every advance dividing the size', () => {
+    for (const every of [1, 2, 5, 10].map(minutes)) {
+      const spec = hopping(minutes(10), { every });
+      for (const t of [0, -1, T, T + 7 * MIN + 1]) {
+        const [bucket] = new WindowAssigner<number>(storageSpecOf(spec)).assign(t);
+        expect(bucket!.end - bucket!.start).toBe(every);
+        expect(bucket!.start <= t && t < bucket!.end).toBe(true);
+        expect(windowEndsHolding(spec, bucket!.start)).toHaveLength(minutes(10) / every);
+      }
+    }
   });
 });

@@ -79,7 +79,8 @@ export class DynamoAlertStore implements AlertStore {
   /**
    * One UpdateItem: every attribute if_not_exists, so an early record keeps its firing features and
    * time and gains only `finalFeatures`, `closedAt` (and a level it lacked); a new record is timing
-   * 'close'. ALL_OLD says whether a close was recorded before, without a read.
+   * 'close'. ALL_OLD says whether a close was recorded before, without a read. A record of another
+   * window of the alert's group (same id, other windowStart) is left alone: false.
    */
   async putAlert(a: Alert): Promise<boolean> {
     const item = this.alertItem(a);
@@ -92,16 +93,26 @@ export class DynamoAlertStore implements AlertStore {
       values[`:a${i}`] = value;
       return `#a${i} = if_not_exists(#a${i}, :a${i})`;
     });
-    const answer = await this.client.send(
-      new UpdateItemCommand({
-        TableName: this.options.tableName,
-        Key: { pk: pk!, sk: sk! },
-        UpdateExpression: `SET ${sets.join(', ')}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
+    names['#ws'] = 'windowStart';
+    values[':ws'] = { N: String(a.windowStart) };
+    let answer;
+    try {
+      answer = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.tableName,
+          Key: { pk: pk!, sk: sk! },
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          // One record per group: a record another window of the group raised is that window's to complete.
+          ConditionExpression: 'attribute_not_exists(pk) OR #ws = :ws',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
     // The close is new unless the record had final features already (a repeated run).
     return answer.Attributes?.finalFeatures === undefined;
   }

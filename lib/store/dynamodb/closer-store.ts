@@ -12,6 +12,8 @@ import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
 import { WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
+import type { StoredBucket } from '../ports.ts';
+import { DynamoBucketReader } from './bucket-reader.ts';
 import { storedWindowOf } from './window-items.ts';
 import { WATERMARK_PK_PREFIX } from './watermark-store.ts';
 
@@ -39,10 +41,38 @@ function verdictUpdate(verdict: WindowVerdict | undefined): { sets: string; name
 }
 
 export class DynamoCloserStore implements CloserStore {
+  private readonly reader: DynamoBucketReader;
+
   constructor(
     private readonly client: DynamoDBClient,
     private readonly options: DynamoCloserStoreOptions,
-  ) {}
+  ) {
+    this.reader = new DynamoBucketReader(client, options.windowsTable);
+  }
+
+  buckets(pipeline: string, key: string, from: number, to: number): Promise<StoredBucket[]> {
+    return this.reader.buckets(pipeline, key, from, to);
+  }
+
+  async advanceBucket(w: DueWindow, evaluatedThrough: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.options.windowsTable,
+          Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
+          UpdateExpression: 'SET #thr = :thr',
+          // A repeated or racing run never moves it back.
+          ConditionExpression: 'attribute_exists(#closed) AND (attribute_not_exists(#thr) OR #thr < :thr)',
+          ExpressionAttributeNames: { '#thr': A.evaluatedThrough, '#closed': A.closedAt },
+          ExpressionAttributeValues: { ':thr': { N: String(evaluatedThrough) } },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      if (err.Item?.[A.closedAt] === undefined) throw new UnclosableWindowError(`bucket ${w.pipeline}/${w.key}/${w.windowStart} cannot advance: it is not closed`);
+    }
+  }
 
   async partitionMarks(topic: string): Promise<PartitionMark[]> {
     const marks: PartitionMark[] = [];

@@ -19,7 +19,9 @@ export function storedWindowOf(item: Record<string, AttributeValue>): StoredWind
     const sample = slots[slot];
     slots[slot] = { values: Array.isArray(sample) ? (sample as string[]) : [], sketch: value.B };
   }
+  const bucketOf = item[A.bucketOf]?.N;
   return {
+    ...(bucketOf !== undefined ? { bucketOfSizeMs: Number(bucketOf) } : {}),
     pipeline: item[A.pipeline]!.S!,
     key: item[A.key]!.S!,
     windowStart: Number(item[A.windowStart]!.N),

@@ -77,6 +77,7 @@ export function buildWindowUpdate(
     ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key))],
     ['#ttl', A.ttl, num(windowTtl(write.windowEnd, now, options.retentionMs))],
   ];
+  if (write.bucketOfSizeMs !== undefined) ident.push(['#bo', A.bucketOf, num(write.bucketOfSizeMs)]);
   for (const [ph, name, value] of ident) {
     names[ph] = name;
     values[`:${ph.slice(1)}`] = value;

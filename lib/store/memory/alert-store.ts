@@ -8,6 +8,8 @@ export class MemoryAlertStore implements AlertStore {
   async putAlert(alert: Alert): Promise<boolean> {
     const existing = this.tables.alerts.get(alert.id);
     if (existing) {
+      // Another window of the alert's group recorded it: its own window's close completes it.
+      if (existing.windowStart !== alert.windowStart) return false;
       // As the DynamoDB adapter: a level the early record lacked comes from the close.
       if (existing.level === undefined && alert.level !== undefined) existing.level = alert.level;
       if (existing.finalFeatures !== undefined) return false;

@@ -4,6 +4,8 @@ import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
 import { windowPk } from '../tables.ts';
+import type { StoredBucket } from '../ports.ts';
+import { MemoryBucketReader } from './bucket-reader.ts';
 import { storedWindowOf, type MemoryTables, type MemoryWindowItem } from './memory-tables.ts';
 
 function recordVerdict(item: MemoryWindowItem, verdict: WindowVerdict | undefined): void {
@@ -17,7 +19,21 @@ const order = (a: MemoryWindowItem, b: MemoryWindowItem) =>
   a.windowEnd - b.windowEnd || (a.pipeline + a.key < b.pipeline + b.key ? -1 : a.pipeline + a.key > b.pipeline + b.key ? 1 : a.windowStart - b.windowStart);
 
 export class MemoryCloserStore implements CloserStore {
-  constructor(private readonly tables: MemoryTables) {}
+  private readonly reader: MemoryBucketReader;
+
+  constructor(private readonly tables: MemoryTables) {
+    this.reader = new MemoryBucketReader(tables);
+  }
+
+  buckets(pipeline: string, key: string, from: number, to: number): Promise<StoredBucket[]> {
+    return this.reader.buckets(pipeline, key, from, to);
+  }
+
+  async advanceBucket(w: DueWindow, evaluatedThrough: number): Promise<void> {
+    const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
+    if (item?.closedAt === undefined) throw new StoreInconsistencyError(`bucket ${w.pipeline}/${w.key}/${w.windowStart} cannot advance: it is not closed`);
+    item.evaluatedThrough = Math.max(item.evaluatedThrough ?? -Infinity, evaluatedThrough);
+  }
 
   async partitionMarks(topic: string): Promise<PartitionMark[]> {
     return [...(this.tables.partitionMarks.get(topic)?.values() ?? [])].map((m) => ({ partition: m.partition, maxEventTime: m.maxEventTime, advancedAt: m.advancedAt }));

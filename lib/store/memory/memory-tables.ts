@@ -15,6 +15,10 @@ export interface MemoryWindowItem {
   key: string;
   windowStart: number;
   windowEnd: number;
+  /** On a hopping pipeline's bucket: the size of the windows it is merged into (WINDOW_ATTR.bucketOf). */
+  bucketOfSizeMs?: number;
+  /** On a bucket the closer has evaluated windows of: the end of the last one (WINDOW_ATTR.evaluatedThrough). */
+  evaluatedThrough?: number;
   /** Present while the window is open and unfinished: it is then in the due index. */
   dueShard: string | undefined;
   closedAt: number | undefined;
@@ -69,5 +73,14 @@ export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
   const slots: StoredSlots = {};
   for (const [name, value] of item.slots) slots[name] = value instanceof Set ? ([...value] as number[] | string[]) : value;
   for (const [name, sketch] of item.sketches) slots[name] = { values: [...((item.slots.get(name) as Set<string> | undefined) ?? [])], sketch: Uint8Array.from(sketch) };
-  return { pipeline: item.pipeline, key: item.key, windowStart: item.windowStart, windowEnd: item.windowEnd, closedAt: item.closedAt, slots, version: item.version };
+  return {
+    pipeline: item.pipeline,
+    key: item.key,
+    windowStart: item.windowStart,
+    windowEnd: item.windowEnd,
+    closedAt: item.closedAt,
+    slots,
+    version: item.version,
+    ...(item.bucketOfSizeMs !== undefined ? { bucketOfSizeMs: item.bucketOfSizeMs } : {}),
+  };
 }

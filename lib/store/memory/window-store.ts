@@ -82,6 +82,7 @@ export class MemoryWindowStore implements WindowStore {
       sketches: new Map(),
       marks: new Map(),
       version: 0,
+      ...(w.bucketOfSizeMs !== undefined ? { bucketOfSizeMs: w.bucketOfSizeMs } : {}),
     };
     for (const slot of w.slots) {
       const stored = item.slots.get(slot.name);
