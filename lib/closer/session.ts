@@ -39,6 +39,7 @@ export function mergeReports(passes: readonly CloserReport[]): CloserReport {
       seen.alerts += p.alerts;
       seen.duplicateAlerts += p.duplicateAlerts;
       seen.setAside += p.setAside;
+      if (p.windowsEvaluated !== undefined) seen.windowsEvaluated = (seen.windowsEvaluated ?? 0) + p.windowsEvaluated;
       // What is still left is the last pass's to say.
       seen.deferred = p.deferred;
       if (p.readsDeferred === undefined) delete seen.readsDeferred;
