@@ -92,3 +92,17 @@ describe('step conditions (CEL)', () => {
     }
   });
 });
+
+describe('the README examples', () => {
+  it('validate, and the first is the shipped rule', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Sequence rules'), readme.indexOf('## What is promised'));
+    const blocks = [...section.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => JSON.parse(m[1]!) as unknown);
+    expect(blocks).toHaveLength(2);
+    const [shippedRule, second] = blocks.map((b) => validateSequenceRule(b));
+    const { description: _d, ...shippedWithout } = defaultSequenceRules[0]!;
+    expect(shippedRule).toEqual(shippedWithout);
+    expect(second!.steps).toHaveLength(4);
+  });
+});
