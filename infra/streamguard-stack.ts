@@ -217,6 +217,8 @@ export class StreamGuardStack extends Stack {
     // Early alerts: the rules (one Query of the state table per cache TTL) and a conditional put each.
     allow(ingestRole, ['dynamodb:Query'], arns(t.state));
     allow(ingestRole, ['dynamodb:PutItem'], arns(t.alerts));
+    // Sequence rules: each key's state item is read (consistent) and written back conditional on its version.
+    allow(ingestRole, ['dynamodb:GetItem', 'dynamodb:PutItem'], arns(t.state));
     // The closer finds due windows through the index, and reads watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);
     allow(closerRole, ['dynamodb:Query'], [...arns(t.state), ...dueIndexArns]);
