@@ -146,7 +146,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     quarantined: plan.stats.quarantined,
     late: plan.stats.late,
     alreadyApplied: plan.stats.alreadyApplied,
-    sequenceLate: plan.stats.sequenceLate,
+    sequenceLate: plan.sequenceLate,
   };
   const sideRecords: SideRecord[] = [...plan.sideRecords];
   const late = new LateRecords(sideRecords, report);

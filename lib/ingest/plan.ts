@@ -49,8 +49,6 @@ export interface PartitionProgress {
 
 export interface PlanStats {
   records: number;
-  /** Events of a sequence topic below their partition's watermark: not applied to sequence state. */
-  sequenceLate: number;
   valid: number;
   quarantined: number;
   filtered: number;
@@ -71,6 +69,8 @@ export interface BatchPlan {
   aggregates: WindowAggregate[];
   /** In partition then offset order; empty unless `sequenceTopics` names the topic. */
   sequenceEvents: SequenceEvent[];
+  /** Events of a sequence topic below their partition's watermark: not applied to sequence state. */
+  sequenceLate: number;
   sideRecords: SideRecord[];
   partitions: PartitionProgress[];
   stats: PlanStats;
@@ -124,9 +124,10 @@ class BatchPlanner {
   readonly plan: BatchPlan = {
     aggregates: [],
     sequenceEvents: [],
+    sequenceLate: 0,
     sideRecords: [],
     partitions: [],
-    stats: { records: 0, sequenceLate: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 },
+    stats: { records: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 },
   };
   private readonly batch: BatchEvents = { records: [] };
   private readonly state: PlanState;
@@ -180,7 +181,7 @@ class BatchPlanner {
       const watermark = delayMs !== undefined ? seenMax - delayMs : -Infinity;
       if (event.eventTime > seenMax) seenMax = event.eventTime;
       if (sequences) {
-        if (event.eventTime < watermark) stats.sequenceLate++;
+        if (event.eventTime < watermark) this.plan.sequenceLate++;
         else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
       }
       for (let p = 0; p < this.states.length; p++) this.feed(this.states[p]!, record, event, index, watermark);

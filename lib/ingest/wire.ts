@@ -15,6 +15,7 @@ import { DynamoWatermarkStore } from '../store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
 import { DynamoSequenceStore } from '../store/dynamodb/sequence-store.ts';
 import { SequenceIngest } from '../sequences/ingest.ts';
+import { validateSequenceRule } from '../sequences/rule.ts';
 import { EarlyAlerts } from './early-alerts.ts';
 import type { IngestDeps } from './ingest-batch.ts';
 import { createRouter } from './router.ts';
@@ -30,7 +31,7 @@ export function wireIngest(
   let sequences: SequenceIngest | undefined;
   if (config.tables.alerts) {
     // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
-    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
+    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log, validateSequence: validateSequenceRule });
     const alerts = new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs });
     early = new EarlyAlerts({
       rules: () => cache.rules(),

@@ -16,7 +16,8 @@ import { isTransient, TransientStoreError } from '../store/errors.ts';
 import type { PipelineLike } from './expression.ts';
 import { RuleValidationError, validateRule, type Rule, type RuleInput } from './rule.ts';
 import type { RuleStore, StoredRules } from './rule-store.ts';
-import { isSequenceInput, validateSequenceRule, type SequenceRule, type SequenceRuleInput } from '../sequences/rule.ts';
+import { isSequenceInput, type SequenceValidator } from '../sequences/kind.ts';
+import type { SequenceRule, SequenceRuleInput } from '../sequences/rule.ts';
 
 export const RULE_PK = 'rule';
 
@@ -32,6 +33,12 @@ export interface DynamoRuleStoreOptions {
   /** Told about each stored rule that no longer validates (it is skipped); default: a warning on `log`. */
   onInvalid?: (id: string, error: RuleValidationError | SyntaxError) => void;
   log?: Log;
+  /**
+   * Validates sequence rules (lib/sequences/rule.ts validateSequenceRule). Absent (the closer,
+   * which keeps the CEL engine out of its bundle): stored sequence rules are not listed and
+   * putSequence refuses.
+   */
+  validateSequence?: SequenceValidator;
 }
 
 function wrap(what: string, err: unknown): never {
@@ -100,7 +107,7 @@ export class DynamoRuleStore implements RuleStore {
     try {
       const body: unknown = JSON.parse(item.body?.S ?? '');
       const stored = { ...(body as object), id, version: Number(item.version?.N ?? 0), updatedAt: Number(item.updatedAt?.N ?? 0) };
-      if (isSequenceInput(stored)) return validateSequenceRule(stored);
+      if (isSequenceInput(stored)) return this.options.validateSequence?.(stored);
       return validateRule(stored, this.options.pipelines);
     } catch (err) {
       if (err instanceof RuleValidationError || err instanceof SyntaxError) {
@@ -117,7 +124,8 @@ export class DynamoRuleStore implements RuleStore {
   }
 
   async putSequence(input: SequenceRuleInput | SequenceRule): Promise<SequenceRule> {
-    const rule = validateSequenceRule(input);
+    if (!this.options.validateSequence) throw new RuleValidationError(input.id, [{ field: 'kind', message: 'this store was built without sequence rules' }]);
+    const rule = this.options.validateSequence(input);
     // `pipeline` is what the console shows beside the body: "sequence" for these.
     return { ...rule, ...(await this.write(rule, 'sequence')) };
   }

@@ -98,10 +98,7 @@ export const sequenceRuleSchema = z.strictObject({
 
 export type SequenceRuleInput = z.input<typeof sequenceRuleSchema>;
 
-/** Whether a stored or submitted rule is a sequence rule (by its `kind`). */
-export function isSequenceInput(input: unknown): boolean {
-  return typeof input === 'object' && input !== null && (input as { kind?: unknown }).kind === 'sequence';
-}
+export { isSequenceInput } from './kind.ts';
 
 /**
  * Checks a sequence rule: its shape and bounds, its topic and key field, `within` (a duration of

@@ -89,7 +89,7 @@ export function topRow(w: { key: string; windowStart: number; closedAt: number |
 /** `rules list | put <file.json> | delete <id> | test <file.json>` on the state table. */
 export async function runRules(action: string | undefined, arg: string | undefined): Promise<number> {
   const client = new DynamoDBClient({});
-  const { store } = wireRules(client, { stateTable: tables().state, log: { warn: (message, ...extra) => console.warn(`rules: ${message}`, ...extra) } });
+  const { store } = wireRules(client, { stateTable: tables().state, validateSequence: validateSequenceRule, log: { warn: (message, ...extra) => console.warn(`rules: ${message}`, ...extra) } });
   try {
     switch (action) {
       case 'list': {

@@ -7,6 +7,7 @@ import { DynamoRuleStore, RULE_PK } from '../../lib/rules/dynamodb-rule-store.ts
 import { RuleCache } from '../../lib/rules/rule-cache.ts';
 import { RuleValidationError } from '../../lib/rules/rule.ts';
 import { defaultSequenceRules } from '../../lib/sequences/defaults.ts';
+import { validateSequenceRule } from '../../lib/sequences/rule.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 
 let client: DynamoDBClient;
@@ -20,7 +21,7 @@ async function setup(now: () => number = () => 1_000) {
   const invalid: string[] = [];
   const store = new DynamoRuleStore(
     client,
-    { tableName: tables.state, pipelines: builtinPipelines, onInvalid: (id, e) => invalid.push(`${id}: ${e.message}`) },
+    { tableName: tables.state, pipelines: builtinPipelines, onInvalid: (id, e) => invalid.push(`${id}: ${e.message}`), validateSequence: validateSequenceRule },
     now,
   );
   return { tables, store, invalid };
