@@ -47,8 +47,30 @@ export interface DesignFigures {
   detail: Record<string, number>;
 }
 
+/**
+ * The default sequence rule (new-device-payment) on top of the window pipelines: the same batches
+ * ingested again with the alerts table configured (so sequence rules run), the difference on the
+ * state table being the sequence state's cost (watermark writes are the same in both runs).
+ */
+export interface SequenceWrites {
+  rule: string;
+  stateWriteRequests: number;
+  stateWriteUnits: number;
+  stateReadUnits: number;
+  alerts: number;
+  alertWriteUnits: number;
+  /** Sequence state and alert write units per event of the workload (every topic's). */
+  writeUnitsPerEvent: number;
+  /** Per user_events event, the only topic the rule reads. */
+  writeUnitsPerUserEvent: number;
+  /** Window pipelines plus the sequence rule, per event. */
+  totalWriteUnitsPerEvent: number;
+}
+
 export interface WorkloadWrites {
   workload: KeyDistribution;
+  /** The default sequence rule's cost beside the window pipelines' (absent when not measured). */
+  sequence?: SequenceWrites;
   events: number;
   batchSize: number;
   batches: number;
@@ -106,6 +128,8 @@ export interface WritesOptions {
   closer?: boolean;
   /** Events of the default workload ingested for the closer pass (default 1,000: it closes every window they make). */
   closerEvents?: number;
+  /** Measure the default sequence rule too (default true). */
+  sequences?: boolean;
 }
 
 export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
@@ -144,6 +168,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
     });
 
     ours.client.destroy();
+    const sequence = o.sequences === false ? undefined : await sequenceSample(ctx, distribution, batches, records, ours.tally.table(tables.state).writeUnits);
     if (o.closer !== false && distribution === 'uniform') closer = await closerSample(ctx, records.slice(0, o.closerEvents ?? 1_000), o.batchSize);
 
     // (a) atomic counters
@@ -187,6 +212,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
     if (oursFig.detail.watermarkWrites! > plannedPartitionBatches) check('our watermark writes', oursFig.detail.watermarkWrites!, plannedPartitionBatches);
     const briefedB = bFig.detail.idempotencyPuts! + bFig.detail.counterUpdates!;
     rows.push({
+      ...(sequence ? { sequence } : {}),
       workload: distribution,
       events: records.length,
       batchSize: o.batchSize,
@@ -204,6 +230,41 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
     });
   }
   return { events: o.events, batchSize: o.batchSize, capacitySource: CAPACITY_SOURCE, targets: { skewedVsAtomic: 5, skewedVsPowertools: 10 }, rows, closer };
+}
+
+/** The same batches through ingest with sequence rules on (the alerts table configured), counted. */
+async function sequenceSample(
+  ctx: BenchContext,
+  distribution: KeyDistribution,
+  batches: ReturnType<typeof encodeKafkaEvent>[],
+  records: RecordInput[],
+  windowsOnlyStateUnits: number,
+): Promise<SequenceWrites> {
+  const tables = await ctx.freshTables(`seq-${distribution}`);
+  const counted = ctx.countingClient();
+  const deps = wireIngest(counted.client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, ALERTS_TABLE: tables.alerts }));
+  let alerts = 0;
+  for (const b of batches) {
+    const report = await ingestBatch(decodeKafkaEvent(b), deps);
+    if (report.resumeAt.size > 0) throw new Error(`ingest with sequences reported transient failures on ${[...report.resumeAt.keys()].join(', ')}`);
+    alerts += report.sequenceAlerts;
+  }
+  counted.client.destroy();
+  const state = counted.tally.table(tables.state);
+  const alertTally = counted.tally.table(tables.alerts);
+  const sequenceUnits = state.writeUnits - windowsOnlyStateUnits + alertTally.writeUnits;
+  const userEvents = records.filter((r) => r.topic === 'user_events').length;
+  return {
+    rule: 'new-device-payment',
+    stateWriteRequests: counted.counts.PutItemCommand !== undefined ? counted.counts.PutItemCommand - alertTally.writeRequests : 0,
+    stateWriteUnits: state.writeUnits - windowsOnlyStateUnits,
+    stateReadUnits: state.readUnits,
+    alerts,
+    alertWriteUnits: alertTally.writeUnits,
+    writeUnitsPerEvent: ratio(sequenceUnits, records.length, 4),
+    writeUnitsPerUserEvent: ratio(sequenceUnits, userEvents, 4),
+    totalWriteUnitsPerEvent: ratio(counted.tally.total().writeUnits, records.length, 4),
+  };
 }
 
 export const CAPACITY_SOURCE =
