@@ -210,9 +210,14 @@ function prune(group: SequenceGroup, state: KeyState, delayMs: number): void {
   }
 }
 
-/** When the state can be forgotten: nothing in it can serve an event after this time (epoch ms). */
-export function expiresAt(group: SequenceGroup, state: KeyState, delayMs: number): number {
+/**
+ * When the state can be forgotten (epoch ms): the longest D or `within` plus the delay after the
+ * later of the key's latest event and the write. Counted from the event time alone, a replay of
+ * data older than that would write items already expired, which TTL may delete mid-stream (the
+ * loss docs/design.md, "Retention", describes for windows).
+ */
+export function expiresAt(group: SequenceGroup, state: KeyState, delayMs: number, writtenAt: number): number {
   let longest = group.maxWithinMs;
   for (const d of group.historyMs.values()) longest = Math.max(longest, d);
-  return state.maxTime + longest + delayMs;
+  return Math.max(state.maxTime, writtenAt) + longest + delayMs;
 }

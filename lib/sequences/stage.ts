@@ -69,7 +69,7 @@ export async function applySequenceKey(batch: SequenceKeyBatch, deps: SequenceSt
       }
     }
     outcome.matches = result.matches.length;
-    if (await deps.states.write(stateKey, result.state, stored.version, expiresAt(group, result.state, deps.delayMs))) {
+    if (await deps.states.write(stateKey, result.state, stored.version, expiresAt(group, result.state, deps.delayMs, now))) {
       outcome.writes++;
       return outcome;
     }

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { sequenceAlertId, sequenceAlertOf } from '../../lib/sequences/alert.ts';
 import { SequenceCompiler, type SequenceGroup } from '../../lib/sequences/compile.ts';
 import { defaultSequenceRules } from '../../lib/sequences/defaults.ts';
-import { matchSequences, type SequenceInput, type SequenceMatch } from '../../lib/sequences/matcher.ts';
+import { expiresAt, matchSequences, type SequenceInput, type SequenceMatch } from '../../lib/sequences/matcher.ts';
 import { validateSequenceRule } from '../../lib/sequences/rule.ts';
 import { emptyKeyState, SEQUENCE_LIMITS, type KeyState } from '../../lib/sequences/state.ts';
 
@@ -195,6 +195,13 @@ describe('bounds', () => {
     const batch = Array.from({ length: 50 }, (_, i) => ev(T0 + i * 1000, 'payment', { amount: 900 }));
     const { state } = run(shipped, [batch]);
     expect(state.rules['new-device-payment']!.steps[1]!.length).toBe(SEQUENCE_LIMITS.stepEvents);
+  });
+
+  it('expires the state 30 days and the delay after the later of its latest event and the write, so replayed old data is not written expired', () => {
+    const { state } = run(shipped, [takeover(MIN)]);
+    expect(expiresAt(shipped, state, DELAY, 0)).toBe(T0 + MIN + 30 * DAY + DELAY);
+    const later = T0 + 90 * DAY;
+    expect(expiresAt(shipped, state, DELAY, later)).toBe(later + 30 * DAY + DELAY);
   });
 
   it('keeps one long value by digest', () => {
