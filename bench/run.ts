@@ -227,6 +227,11 @@ if (values.json) {
     console.log(`\n2. DynamoDB requests and capacity, batch ${results.writes.batchSize} (${results.writes.capacitySource}):`);
     console.table(results.writes.rows.flatMap((r) => r.designs.map((d) => ({ workload: r.workload, design: d.design, writeRequests: d.writeRequests, perEvent: d.writeRequestsPerEvent, WCU: d.writeUnits, WCUPerEvent: d.writeUnitsPerEvent, RCU: d.readUnits, seconds: d.seconds }))));
     console.table(results.writes.rows.map(({ designs: _, ...r }) => r));
+    const sequences = results.writes.rows.filter((r) => r.sequence).map((r) => ({ workload: r.workload, ...r.sequence! }));
+    if (sequences.length > 0) {
+      console.log('default sequence rule (new-device-payment) beside the window pipelines: state item read-modify-write per (user, batch), alerts:');
+      console.table(sequences);
+    }
     if (results.writes.closer) console.log('closer pass:', results.writes.closer);
     const variants = results.writes.registrationsVariants;
     if (variants) {

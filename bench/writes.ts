@@ -53,8 +53,30 @@ export interface DesignFigures {
   detail: Record<string, number>;
 }
 
+/**
+ * The default sequence rule (new-device-payment) on top of the window pipelines: the same batches
+ * ingested again with the alerts table configured (so sequence rules run), the difference on the
+ * state table being the sequence state's cost (watermark writes are the same in both runs).
+ */
+export interface SequenceWrites {
+  rule: string;
+  stateWriteRequests: number;
+  stateWriteUnits: number;
+  stateReadUnits: number;
+  /** Sequence alerts recorded; each is one conditional put of an item under 1 KB (1 WCU). */
+  alerts: number;
+  /** Sequence state and alert write units per event of the workload (every topic's). */
+  writeUnitsPerEvent: number;
+  /** Per user_events event, the only topic the rule reads. */
+  writeUnitsPerUserEvent: number;
+  /** Window pipelines plus the sequence rule, per event. */
+  totalWriteUnitsPerEvent: number;
+}
+
 export interface WorkloadWrites {
   workload: KeyDistribution;
+  /** The default sequence rule's cost beside the window pipelines' (absent when not measured). */
+  sequence?: SequenceWrites;
   events: number;
   batchSize: number;
   batches: number;
@@ -116,6 +138,8 @@ export interface WritesOptions {
   closerEvents?: number;
   /** Measure the registrations pipeline as tumbling and as hopping side by side (default true). */
   variants?: boolean;
+  /** Measure the default sequence rule too (default true). */
+  sequences?: boolean;
 }
 
 export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
@@ -154,6 +178,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
     });
 
     ours.client.destroy();
+    const sequence = o.sequences === false ? undefined : await sequenceSample(ctx, distribution, batches, records, ours.tally.table(tables.state).writeUnits, oursFig.writeUnits);
     if (o.closer !== false && distribution === 'uniform') closer = await closerSample(ctx, records.slice(0, o.closerEvents ?? 1_000), o.batchSize);
 
     // (a) atomic counters
@@ -197,6 +222,7 @@ export async function benchWrites(ctx: BenchContext, o: WritesOptions) {
     if (oursFig.detail.watermarkWrites! > plannedPartitionBatches) check('our watermark writes', oursFig.detail.watermarkWrites!, plannedPartitionBatches);
     const briefedB = bFig.detail.idempotencyPuts! + bFig.detail.counterUpdates!;
     rows.push({
+      ...(sequence ? { sequence } : {}),
       workload: distribution,
       events: records.length,
       batchSize: o.batchSize,
@@ -282,6 +308,43 @@ async function registrationsVariants(ctx: BenchContext, o: WritesOptions): Promi
     }
   }
   return out;
+}
+
+/** The same batches through ingest with sequence rules on (the alerts table configured), counted. */
+async function sequenceSample(
+  ctx: BenchContext,
+  distribution: KeyDistribution,
+  batches: ReturnType<typeof encodeKafkaEvent>[],
+  records: RecordInput[],
+  windowsOnlyStateUnits: number,
+  windowsOnlyUnits: number,
+): Promise<SequenceWrites> {
+  const tables = await ctx.freshTables(`seq-${distribution}`);
+  const counted = ctx.countingClient();
+  const deps = wireIngest(counted.client, loadIngestConfig({ WINDOWS_TABLE: tables.windows, STATE_TABLE: tables.state, SIDE_OUTPUT_TABLE: tables.sideOutput, ALERTS_TABLE: tables.alerts }));
+  let alerts = 0;
+  for (const b of batches) {
+    const report = await ingestBatch(decodeKafkaEvent(b), deps);
+    if (report.resumeAt.size > 0) throw new Error(`ingest with sequences reported transient failures on ${[...report.resumeAt.keys()].join(', ')}`);
+    alerts += report.sequenceAlerts;
+  }
+  counted.client.destroy();
+  const state = counted.tally.table(tables.state);
+  // The alerts table also takes the window pipelines' early alerts here (the alerts table turns
+  // them on too), so sequence alerts are counted by number, not by that table's units.
+  const sequenceUnits = state.writeUnits - windowsOnlyStateUnits + alerts;
+  const userEvents = records.filter((r) => r.topic === 'user_events').length;
+  const stateItemPuts = counted.counts.PutItemCommand !== undefined ? counted.counts.PutItemCommand - counted.tally.table(tables.alerts).writeRequests : 0;
+  return {
+    rule: 'new-device-payment',
+    stateWriteRequests: stateItemPuts,
+    stateWriteUnits: state.writeUnits - windowsOnlyStateUnits,
+    stateReadUnits: state.readUnits,
+    alerts,
+    writeUnitsPerEvent: ratio(sequenceUnits, records.length, 4),
+    writeUnitsPerUserEvent: ratio(sequenceUnits, userEvents, 4),
+    totalWriteUnitsPerEvent: ratio(windowsOnlyUnits + sequenceUnits, records.length, 4),
+  };
 }
 
 export const CAPACITY_SOURCE =

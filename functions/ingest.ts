@@ -36,6 +36,11 @@ function record(report: IngestReport): void {
     // Not lost (the next write to the window or the closer raises them), but later than they could be.
     metrics.addMetric('EarlyAlertsFailed', MetricUnit.Count, report.earlyAlertsFailed);
   }
+  if (deps.sequences) {
+    metrics.addMetric('SequenceAlerts', MetricUnit.Count, report.sequenceAlerts);
+    metrics.addMetric('SequenceStateWrites', MetricUnit.Count, report.sequenceWrites);
+    metrics.addMetric('SequenceLateEvents', MetricUnit.Count, report.sequenceLate);
+  }
   if (report.quarantined > 0 || report.late > 0 || report.resumeAt.size > 0) {
     logger.info('batch ingested with side outputs', { ...report, resumeAt: Object.fromEntries(report.resumeAt) });
   }

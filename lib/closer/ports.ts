@@ -100,6 +100,25 @@ export interface EarlyAlert extends Alert {
   firedBy: FiredBy;
 }
 
+/** One step of a sequence alert's matched chain (lib/sequences/alert.ts). */
+export interface MatchedStep {
+  step: string;
+  partition: number;
+  offset: number;
+  eventTime: number;
+}
+
+/**
+ * A sequence rule's match, raised at ingest when its completing event is applied
+ * (docs/design.md, "Sequence rules"): `pipeline` 'sequence', `windowStart`/`windowEnd` the first
+ * and the completing event's times, `firedBy` the completing event, `matched` the chain.
+ */
+export interface SequenceAlert extends EarlyAlert {
+  pipeline: 'sequence';
+  topic: string;
+  matched: MatchedStep[];
+}
+
 /**
  * An alert record as stored: raised early (and completed at close with `finalFeatures` and
  * `closedAt`), or raised at close (`timing` 'close', `features` = `finalFeatures`).
@@ -111,6 +130,9 @@ export interface StoredAlert extends Alert {
   /** The window's features when it closed; absent until then. */
   finalFeatures?: OutputFeatures;
   closedAt?: number;
+  /** Sequence alerts: the topic and the matched chain. */
+  topic?: string;
+  matched?: MatchedStep[];
 }
 
 /** A window the closer could not close, recorded for an operator with the reason. */
@@ -137,6 +159,8 @@ export interface AlertStore {
   putAlert(alert: Alert): Promise<boolean>;
   /** Conditional put of an alert raised at ingest; false when the id is already recorded. */
   putEarlyAlert(alert: EarlyAlert): Promise<boolean>;
+  /** Conditional put of a sequence alert (an early alert with its chain); false when the id is already recorded. */
+  putSequenceAlert(alert: SequenceAlert): Promise<boolean>;
   /** Records a set-aside window (upserted per window, so a repeat overwrites). */
   putSetAside(record: SetAsideWindow): Promise<void>;
 }

@@ -12,6 +12,8 @@ import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } fr
 import { sideRecord, type SideRecord } from './quarantine.ts';
 import type { Router } from './router.ts';
 import { partitionIdOf } from '../codec/partition-id.ts';
+import type { SequenceBatch, SequenceIngest } from '../sequences/ingest.ts';
+import { applySequenceKey, type SequenceKeyBatch } from '../sequences/stage.ts';
 
 export interface IngestDeps {
   router: Router;
@@ -23,6 +25,8 @@ export interface IngestDeps {
   onTransient?: (err: TransientStoreError) => void;
   /** Rules that fire early, evaluated after each window write (absent: alerts are raised at close only). */
   early?: EarlyAlerts;
+  /** Sequence rules (absent: none are evaluated). */
+  sequences?: SequenceIngest;
 }
 
 export interface IngestReport {
@@ -43,6 +47,10 @@ export interface IngestReport {
   earlyAlerts: number;
   /** Early alerts not recorded (throttled, failed); the next write or the closer raises them. */
   earlyAlertsFailed: number;
+  /** Sequence state items written, sequence alert records created, and events late for sequences. */
+  sequenceWrites: number;
+  sequenceAlerts: number;
+  sequenceLate: number;
   /** Per partition id, the offset to resume from (ReportBatchItemFailures). */
   resumeAt: Map<string, number>;
 }
@@ -97,7 +105,7 @@ function tally(report: IngestReport, late: LateRecords, agg: WindowAggregate, ou
 }
 
 function emptyReport(records: number): IngestReport {
-  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, resumeAt: new Map() };
+  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, sequenceWrites: 0, sequenceAlerts: 0, sequenceLate: 0, resumeAt: new Map() };
 }
 
 /** A report that asks for every partition of the batch again from its first record, before any write; rethrows what does not pass. */
@@ -119,7 +127,18 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     // Lateness cannot be judged without the marks: retry the whole batch from its start.
     return retryWholeBatch(present, err, deps);
   }
-  const plan = planBatch(partitions, deps.router, { ...deps.options, lateness: { delayMs: deps.options.watermarkDelayMs, marks } });
+  let sequences: SequenceBatch | undefined;
+  try {
+    sequences = await deps.sequences?.forBatch();
+  } catch (err) {
+    // As without the early rules: no sequence can be judged, so nothing is written yet.
+    return retryWholeBatch(present, err, deps);
+  }
+  const plan = planBatch(partitions, deps.router, {
+    ...deps.options,
+    lateness: { delayMs: deps.options.watermarkDelayMs, marks },
+    ...(sequences && sequences.topics.size > 0 ? { sequenceTopics: sequences.topics } : {}),
+  });
   const report: IngestReport = {
     ...emptyReport(plan.stats.records),
     valid: plan.stats.valid,
@@ -127,6 +146,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     quarantined: plan.stats.quarantined,
     late: plan.stats.late,
     alreadyApplied: plan.stats.alreadyApplied,
+    sequenceLate: plan.sequenceLate,
   };
   const sideRecords: SideRecord[] = [...plan.sideRecords];
   const late = new LateRecords(sideRecords, report);
@@ -149,8 +169,27 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   // A fatal error stops new writes and surfaces only once in-flight ones settle, so a retried
   // batch never races writes of the invocation that failed.
   let fatal: unknown;
-  await Promise.all(
-    plan.aggregates.map((agg) =>
+  const failKey = (unit: SequenceKeyBatch, err: TransientStoreError) => {
+    deps.onTransient?.(err);
+    for (const input of unit.inputs) lowerResume(report.resumeAt, partitionIdOf(unit.group.topic, input.partition), input.offset);
+  };
+  const keyBatches = sequences && plan.sequenceEvents.length > 0 ? sequences.keyBatches(plan.sequenceEvents) : [];
+  const sequenceWork = keyBatches.map((unit) =>
+    limit(async () => {
+      if (fatal !== undefined) return;
+      try {
+        const outcome = await applySequenceKey(unit, deps.sequences!.deps);
+        report.sequenceWrites += outcome.writes;
+        report.sequenceAlerts += outcome.alerts;
+      } catch (err) {
+        if (err instanceof TransientStoreError) return failKey(unit, err);
+        fatal ??= err;
+      }
+    }),
+  );
+  await Promise.all([
+    ...sequenceWork,
+    ...plan.aggregates.map((agg) =>
       limit(async () => {
         if (fatal !== undefined) return;
         try {
@@ -171,7 +210,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
         }
       }),
     ),
-  );
+  ]);
   if (fatal !== undefined) throw fatal;
   report.earlyAlerts = tallyEarly.raised;
   report.earlyAlertsFailed = tallyEarly.failed;

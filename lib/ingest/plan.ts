@@ -59,8 +59,20 @@ export interface PlanStats {
   alreadyApplied: number;
 }
 
+/** A valid, on-time event of a topic sequence rules read (lib/sequences/stage.ts). */
+export interface SequenceEvent {
+  topic: string;
+  partition: number;
+  offset: number;
+  event: TimedEvent;
+}
+
 export interface BatchPlan {
   aggregates: WindowAggregate[];
+  /** In partition then offset order; empty unless `sequenceTopics` names the topic. */
+  sequenceEvents: SequenceEvent[];
+  /** Events of a sequence topic below their partition's watermark: not applied to sequence state. */
+  sequenceLate: number;
   sideRecords: SideRecord[];
   partitions: PartitionProgress[];
   stats: PlanStats;
@@ -82,6 +94,11 @@ export interface Lateness {
 export interface PlanOptions extends ParseOptions {
   /** Absent: no event is late at planning (storage still turns away events for closed windows). */
   lateness?: Lateness;
+  /**
+   * Topics that sequence rules read: their valid events at or above the partition watermark are
+   * kept for the sequence stage (an event below it is late for sequences, SEQ-SEMANTICS).
+   */
+  sequenceTopics?: ReadonlySet<string>;
 }
 
 /** One pipeline of a route, with what the loop needs of it at hand. */
@@ -108,6 +125,8 @@ export function planBatch(partitions: DecodedRecord[][], router: Router, options
 class BatchPlanner {
   readonly plan: BatchPlan = {
     aggregates: [],
+    sequenceEvents: [],
+    sequenceLate: 0,
     sideRecords: [],
     partitions: [],
     stats: { records: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 },
@@ -139,6 +158,7 @@ class BatchPlanner {
     const appliedThrough = mark?.lastOffset ?? -1;
     const delayMs = this.options.lateness?.delayMs;
     let seenMax = mark?.maxEventTime ?? -Infinity;
+    const sequences = this.options.sequenceTopics?.has(head.topic) === true;
     const last = records[records.length - 1]!.offset;
     const part: PartitionProgress = { topic: head.topic, partition: head.partition, partitionId: head.partitionId, firstOffset: head.offset, firstPlannedOffset: head.offset, lastOffset: last, offsets: [], eventTimes: [] };
     this.plan.partitions.push(part);
@@ -162,6 +182,10 @@ class BatchPlanner {
       part.eventTimes.push(event.eventTime);
       const watermark = delayMs !== undefined ? seenMax - delayMs : -Infinity;
       if (event.eventTime > seenMax) seenMax = event.eventTime;
+      if (sequences) {
+        if (event.eventTime < watermark) this.plan.sequenceLate++;
+        else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
+      }
       for (let p = 0; p < this.states.length; p++) this.feed(this.states[p]!, record, event, index, watermark);
     }
   }

@@ -1,6 +1,7 @@
 /**
  * Builds the ingest dependencies from configuration: the one place adapters meet the domain. With
- * an alerts table configured, rules that fire early are evaluated at ingest (lib/ingest/early-alerts.ts).
+ * an alerts table configured, rules that fire early are evaluated at ingest (lib/ingest/early-alerts.ts),
+ * and so are sequence rules (lib/sequences), from the same rule cache.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { IngestConfig } from '../config/ingest-config.ts';
@@ -13,6 +14,9 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { DynamoSideOutputStore } from '../store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
+import { DynamoSequenceStore } from '../store/dynamodb/sequence-store.ts';
+import { SequenceIngest } from '../sequences/ingest.ts';
+import { validateSequenceRule } from '../sequences/rule.ts';
 import { EarlyAlerts } from './early-alerts.ts';
 import type { IngestDeps } from './ingest-batch.ts';
 import { createRouter } from './router.ts';
@@ -25,19 +29,29 @@ export function wireIngest(
   log?: Log,
 ): IngestDeps {
   let early: EarlyAlerts | undefined;
+  let sequences: SequenceIngest | undefined;
   if (config.tables.alerts) {
     // The closer's rule store and cache (same table, same TTL): an edit reaches both alike.
-    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log });
+    const { cache } = wireRules(client, { stateTable: config.tables.state, pipelines, ttlMs: config.ruleCacheTtlMs, now, log, validateSequence: validateSequenceRule });
+    const alerts = new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs });
     early = new EarlyAlerts({
       rules: () => cache.rules(),
-      alerts: new DynamoAlertStore(client, { tableName: config.tables.alerts, retentionMs: config.retentionMs }),
+      alerts,
       buckets: new DynamoBucketReader(client, config.tables.windows),
       now,
       onError: (error, what) => log?.warn(what, { error: String(error) }),
     });
+    sequences = new SequenceIngest({
+      rules: () => cache.sequenceRules(),
+      states: new DynamoSequenceStore(client, config.tables.state),
+      alerts,
+      now,
+      delayMs: config.watermarkDelayMs,
+    });
   }
   return {
     ...(early ? { early } : {}),
+    ...(sequences ? { sequences } : {}),
     router: createRouter(pipelines),
     windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),

@@ -1,6 +1,8 @@
 /** The rules streamguard ships with (docs/design.md, "The pipelines"), and seeding them into a store. */
 import type { Rule } from './rule.ts';
 import type { RuleStore } from './rule-store.ts';
+import { defaultSequenceRules } from '../sequences/defaults.ts';
+import type { SequenceRule } from '../sequences/rule.ts';
 
 const builtin = (rule: Omit<Rule, 'enabled' | 'version' | 'updatedAt'>): Rule => ({ ...rule, enabled: true, version: 0, updatedAt: 0 });
 
@@ -86,8 +88,9 @@ export interface SeedResult {
  * Writes the default rules of every pipeline that has no stored rule yet, so operators can edit
  * them in place. Never overwrites: a pipeline with any stored rule (even a disabled one) is skipped.
  */
-export async function seedDefaults(store: RuleStore, defaults: readonly Rule[] = defaultRules): Promise<SeedResult> {
-  const stored = new Set((await store.list()).map((r) => r.pipeline));
+export async function seedDefaults(store: RuleStore, defaults: readonly Rule[] = defaultRules, sequenceDefaults: readonly SequenceRule[] = defaultSequenceRules): Promise<SeedResult> {
+  const all = await store.listAll();
+  const stored = new Set(all.rules.map((r) => r.pipeline));
   const result: SeedResult = { seeded: [], skipped: [] };
   // Map.groupBy is Node 21+.
   const byPipeline = new Map<string, Rule[]>();
@@ -99,6 +102,14 @@ export async function seedDefaults(store: RuleStore, defaults: readonly Rule[] =
     }
     for (const rule of rules) await store.put(rule);
     result.seeded.push(pipeline);
+  }
+  // Sequence rules are one group ("sequence"): any stored one, even disabled, keeps the defaults out.
+  if (sequenceDefaults.length > 0) {
+    if (all.sequences.length > 0) result.skipped.push('sequence');
+    else {
+      for (const rule of sequenceDefaults) await store.putSequence(rule);
+      result.seeded.push('sequence');
+    }
   }
   return result;
 }

@@ -15,7 +15,9 @@ import {
 import { isTransient, TransientStoreError } from '../store/errors.ts';
 import type { PipelineLike } from './expression.ts';
 import { RuleValidationError, validateRule, type Rule, type RuleInput } from './rule.ts';
-import type { RuleStore } from './rule-store.ts';
+import type { RuleStore, StoredRules } from './rule-store.ts';
+import { isSequenceInput, type SequenceValidator } from '../sequences/kind.ts';
+import type { SequenceRule, SequenceRuleInput } from '../sequences/rule.ts';
 
 export const RULE_PK = 'rule';
 
@@ -31,6 +33,12 @@ export interface DynamoRuleStoreOptions {
   /** Told about each stored rule that no longer validates (it is skipped); default: a warning on `log`. */
   onInvalid?: (id: string, error: RuleValidationError | SyntaxError) => void;
   log?: Log;
+  /**
+   * Validates sequence rules (lib/sequences/rule.ts validateSequenceRule). Absent (the closer,
+   * which keeps the CEL engine out of its bundle): stored sequence rules are not listed and
+   * putSequence refuses.
+   */
+  validateSequence?: SequenceValidator;
 }
 
 function wrap(what: string, err: unknown): never {
@@ -38,8 +46,12 @@ function wrap(what: string, err: unknown): never {
   throw err;
 }
 
-/** The definition without the fields the store owns. */
-function bodyOf(rule: Rule): string {
+/** The definition without the fields the store owns (and, for sequences, what is computed). */
+function bodyOf(rule: Rule | SequenceRule): string {
+  if ('kind' in rule) {
+    const { version: _v, updatedAt: _u, withinMs: _w, ...definition } = rule;
+    return JSON.stringify(definition);
+  }
   const { version: _version, updatedAt: _updatedAt, ...definition } = rule;
   return JSON.stringify(definition);
 }
@@ -57,7 +69,12 @@ export class DynamoRuleStore implements RuleStore {
   }
 
   async list(): Promise<Rule[]> {
+    return (await this.listAll()).rules;
+  }
+
+  async listAll(): Promise<StoredRules> {
     const rules: Rule[] = [];
+    const sequences: SequenceRule[] = [];
     let startKey: Record<string, AttributeValue> | undefined;
     do {
       let page;
@@ -77,18 +94,20 @@ export class DynamoRuleStore implements RuleStore {
       }
       for (const item of page.Items ?? []) {
         const rule = this.fromItem(item);
-        if (rule) rules.push(rule);
+        if (rule && 'kind' in rule) sequences.push(rule);
+        else if (rule) rules.push(rule);
       }
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    return rules;
+    return { rules, sequences };
   }
 
-  private fromItem(item: Record<string, AttributeValue>): Rule | undefined {
+  private fromItem(item: Record<string, AttributeValue>): Rule | SequenceRule | undefined {
     const id = item.sk?.S ?? '?';
     try {
       const body: unknown = JSON.parse(item.body?.S ?? '');
       const stored = { ...(body as object), id, version: Number(item.version?.N ?? 0), updatedAt: Number(item.updatedAt?.N ?? 0) };
+      if (isSequenceInput(stored)) return this.options.validateSequence?.(stored);
       return validateRule(stored, this.options.pipelines);
     } catch (err) {
       if (err instanceof RuleValidationError || err instanceof SyntaxError) {
@@ -101,6 +120,17 @@ export class DynamoRuleStore implements RuleStore {
 
   async put(input: RuleInput | Rule): Promise<Rule> {
     const rule = validateRule(input, this.options.pipelines);
+    return { ...rule, ...(await this.write(rule, rule.pipeline)) };
+  }
+
+  async putSequence(input: SequenceRuleInput | SequenceRule): Promise<SequenceRule> {
+    if (!this.options.validateSequence) throw new RuleValidationError(input.id, [{ field: 'kind', message: 'this store was built without sequence rules' }]);
+    const rule = this.options.validateSequence(input);
+    // `pipeline` is what the console shows beside the body: "sequence" for these.
+    return { ...rule, ...(await this.write(rule, 'sequence')) };
+  }
+
+  private async write(rule: Rule | SequenceRule, pipeline: string): Promise<{ version: number; updatedAt: number }> {
     const updatedAt = this.now();
     let out;
     try {
@@ -111,7 +141,7 @@ export class DynamoRuleStore implements RuleStore {
           UpdateExpression: 'SET body = :body, pipeline = :pipeline, updatedAt = :now ADD version :one',
           ExpressionAttributeValues: {
             ':body': { S: bodyOf(rule) },
-            ':pipeline': { S: rule.pipeline },
+            ':pipeline': { S: pipeline },
             ':now': { N: String(updatedAt) },
             ':one': { N: '1' },
           },
@@ -121,7 +151,7 @@ export class DynamoRuleStore implements RuleStore {
     } catch (err) {
       wrap(`put ${rule.id}`, err);
     }
-    return { ...rule, version: Number(out.Attributes?.version?.N ?? 1), updatedAt };
+    return { version: Number(out.Attributes?.version?.N ?? 1), updatedAt };
   }
 
   async delete(id: string): Promise<boolean> {

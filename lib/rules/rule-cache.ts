@@ -12,6 +12,8 @@
  *   from the next run that starts after it: within a minute, without a redeploy.
  * - Take `rules()` once per closer run and pass that list to evaluateRules for every window: the
  *   run then applies one consistent rule set, and compilation and ordering are reused across windows.
+ * - Sequence rules (lib/sequences) come from the same read: stored ones replace the default
+ *   sequence rules entirely (`effectiveSequenceRules`), so storing the default disabled switches it off.
  * - If a refresh fails while rules are in hand, they keep being served (errors reported to
  *   `onRefreshError`) and the store is tried again after `retryMs`. With nothing in hand, the error
  *   propagates: guessing with defaults could overrule an operator's edits.
@@ -22,6 +24,8 @@ import { defaultRules } from './defaults.ts';
 import type { Rule } from './rule.ts';
 import type { RuleStore } from './rule-store.ts';
 import type { Features } from '../windows/features-of.ts';
+import { defaultSequenceRules } from '../sequences/defaults.ts';
+import type { SequenceRule } from '../sequences/rule.ts';
 
 export const DEFAULT_RULE_TTL_MS = 30_000;
 
@@ -33,6 +37,8 @@ export interface RuleCacheOptions {
   retryMs?: number;
   /** Rules for pipelines the store holds none for. */
   defaults?: readonly Rule[];
+  /** Sequence rules when the store holds none. */
+  sequenceDefaults?: readonly SequenceRule[];
   now?: () => number;
   /** Told about each failed refresh; default: a warning on `log`. */
   onRefreshError?: (error: unknown) => void;
@@ -49,11 +55,18 @@ export function effectiveRules(stored: readonly Rule[], defaults: readonly Rule[
   return Object.freeze(merged.map((r) => Object.freeze({ ...r })));
 }
 
+/** Stored sequence rules if there are any (enabled or not), else the defaults; frozen. */
+export function effectiveSequenceRules(stored: readonly SequenceRule[], defaults: readonly SequenceRule[]): readonly SequenceRule[] {
+  return Object.freeze((stored.length > 0 ? stored : defaults).map((r) => Object.freeze({ ...r })));
+}
+
 export class RuleCache {
   private readonly store: RuleStore;
   private readonly ttlMs: number;
   private readonly retryMs: number;
   private readonly defaults: readonly Rule[];
+  private readonly sequenceDefaults: readonly SequenceRule[];
+  private sequences: readonly SequenceRule[] = Object.freeze([]);
   private readonly now: () => number;
   private readonly onRefreshError: (error: unknown) => void;
 
@@ -67,6 +80,7 @@ export class RuleCache {
     this.ttlMs = options.ttlMs ?? DEFAULT_RULE_TTL_MS;
     this.retryMs = options.retryMs ?? Math.min(5_000, this.ttlMs);
     this.defaults = options.defaults ?? defaultRules;
+    this.sequenceDefaults = options.sequenceDefaults ?? defaultSequenceRules;
     this.now = options.now ?? Date.now;
     const log = options.log ?? silentLog;
     this.onRefreshError = options.onRefreshError ?? ((e) => log.warn('rule refresh failed; serving the cached rules', { error: String(e) }));
@@ -86,6 +100,15 @@ export class RuleCache {
     return this.inFlight;
   }
 
+  /**
+   * The effective sequence rules (enabled or not), from the same read and TTL as `rules()`.
+   * @throws as `rules()`.
+   */
+  async sequenceRules(): Promise<readonly SequenceRule[]> {
+    await this.rules();
+    return this.sequences;
+  }
+
   /** The effective rules of one pipeline (enabled or not), in no particular order. */
   async rulesFor(pipeline: string): Promise<readonly Rule[]> {
     return (await this.rules()).filter((r) => r.pipeline === pipeline);
@@ -103,8 +126,9 @@ export class RuleCache {
 
   private async refresh(): Promise<readonly Rule[]> {
     try {
-      const stored = await this.store.list();
-      this.current = effectiveRules(stored, this.defaults);
+      const stored = await this.store.listAll();
+      this.sequences = effectiveSequenceRules(stored.sequences, this.sequenceDefaults);
+      this.current = effectiveRules(stored.rules, this.defaults);
       this.freshUntil = this.now() + this.ttlMs;
       return this.current;
     } catch (err) {

@@ -3,6 +3,8 @@
  * Attribute names here are the storage contract; adapters import them rather than spell them.
  */
 
+import { createHash } from 'node:crypto';
+
 export type KeyType = 'S' | 'N';
 
 export interface KeyDef {
@@ -48,14 +50,16 @@ export const windowsTable: TableDef = {
 
 /**
  * Engine state: partition watermarks (pk "watermark#<topic>", sk partition), pipeline watermarks
- * (pk "pipeline-watermark", sk pipeline) and rules (pk "rule", sk rule id).
+ * (pk "pipeline-watermark", sk pipeline), rules (pk "rule", sk rule id) and sequence state
+ * (pk "seq#<topic>#<keyField>#<key>", sk "state", lib/store/dynamodb/sequence-store.ts). Only
+ * sequence state carries `ttl`; the other items never expire.
  */
 export const stateTable: TableDef = {
   id: 'state',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
   indexes: [],
-  ttlAttribute: undefined,
+  ttlAttribute: 'ttl',
 };
 
 /** Quarantined and late records: pk "<kind>#<topic>-<partition>", sk zero-padded offset[#pipeline]. */
@@ -140,4 +144,16 @@ export function dueShardOf(pipeline: string, key: string, shards: number = DUE_S
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   return `${pipeline}#${(h >>> 0) % shards}`;
+}
+
+export const SEQUENCE_PK_PREFIX = 'seq#';
+export const SEQUENCE_SK = 'state';
+
+/**
+ * A sequence state item's partition key, "seq#<topic>#<keyField>#<key>"; a key too long for
+ * DynamoDB's 2 KB partition key is kept by digest.
+ */
+export function sequencePk(k: { topic: string; keyField: string; key: string }): string {
+  const key = Buffer.byteLength(k.key) <= 1_024 ? k.key : `sha256:${createHash('sha256').update(k.key).digest('hex')}`;
+  return `${SEQUENCE_PK_PREFIX}${k.topic}#${k.keyField}#${key}`;
 }

@@ -7,6 +7,8 @@ import { ruleTiming } from '../../lib/rules/early.ts';
 import { compileCondition, featureSchemaOf } from '../../lib/rules/expression.ts';
 import { wireRules } from '../../lib/rules/wire.ts';
 import { windowsOfStored } from '../../lib/windows/merge-buckets.ts';
+import type { RuleInput } from '../../lib/rules/rule.ts';
+import { isSequenceInput, validateSequenceRule, type SequenceRule, type SequenceRuleInput } from '../../lib/sequences/rule.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import { isDistinctSummary, magnitudeOf } from '../../lib/pipelines/features.ts';
 import { featuresOf, type Features } from '../../lib/windows/features-of.ts';
@@ -88,20 +90,29 @@ export function topRow(w: { key: string; windowStart: number; closedAt: number |
 /** `rules list | put <file.json> | delete <id> | test <file.json>` on the state table. */
 export async function runRules(action: string | undefined, arg: string | undefined): Promise<number> {
   const client = new DynamoDBClient({});
-  const { store } = wireRules(client, { stateTable: tables().state, log: { warn: (message, ...extra) => console.warn(`rules: ${message}`, ...extra) } });
+  const { store } = wireRules(client, { stateTable: tables().state, validateSequence: validateSequenceRule, log: { warn: (message, ...extra) => console.warn(`rules: ${message}`, ...extra) } });
   try {
     switch (action) {
       case 'list': {
-        const rules = await store.list();
+        const { rules, sequences } = await store.listAll();
         if (rules.length === 0) console.log('no stored rules: the built-in defaults apply (see lib/rules/defaults.ts)');
         for (const r of rules) {
           console.log(`${r.id}  [${r.pipeline}] ${r.enabled ? '' : '(disabled) '}p${r.priority} ${r.condition} -> ${r.level ?? ''} ${r.emitsAlert ? `alert ${r.alertType}` : ''}`);
           console.log(`  fires ${timingLine(r)}`);
         }
+        if (sequences.length === 0) console.log('no stored sequence rules: the built-in default applies (see lib/sequences/defaults.ts)');
+        for (const r of sequences) printSequence(r);
         return 0;
       }
       case 'put': {
-        const rule = await store.put(JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8')));
+        const input: unknown = JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8'));
+        if (isSequenceInput(input)) {
+          const rule = await store.putSequence(input as SequenceRuleInput);
+          console.log(`stored sequence rule ${rule.id} (version ${rule.version}); ingest picks it up within a minute`);
+          printSequence(rule);
+          return 0;
+        }
+        const rule = await store.put(input as RuleInput);
         console.log(`stored rule ${rule.id} (version ${rule.version}); ingest and the closer pick it up within a minute`);
         console.log(`  fires ${timingLine(rule)}`);
         return 0;
@@ -110,7 +121,14 @@ export async function runRules(action: string | undefined, arg: string | undefin
         console.log((await store.delete(need(arg, 'a rule id'))) ? 'deleted' : 'no such rule');
         return 0;
       case 'test': {
-        const input = JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8')) as { pipeline: string; condition: string; emitsAlert?: boolean; alertType?: string };
+        const raw: unknown = JSON.parse(await readFile(need(arg, 'a rule JSON file'), 'utf8'));
+        if (isSequenceInput(raw)) {
+          // Sequence state holds no events to replay: the test is the validation, with what it means.
+          printSequence(validateSequenceRule(raw));
+          console.log('  valid (nothing stored or emitted); it is judged at ingest on each event of its topic');
+          return 0;
+        }
+        const input = raw as { pipeline: string; condition: string; emitsAlert?: boolean; alertType?: string };
         const pipeline = builtinPipelines.find((p) => p.name === input.pipeline);
         if (!pipeline) throw new Error(`unknown pipeline "${input.pipeline}"`);
         const condition = compileCondition(input.condition, featureSchemaOf(pipeline));
@@ -127,6 +145,13 @@ export async function runRules(action: string | undefined, arg: string | undefin
   } finally {
     client.destroy();
   }
+}
+
+/** A sequence rule as `rules list` prints it: its steps in order and the time they must fit in. */
+function printSequence(r: SequenceRule): void {
+  console.log(`${r.id}  [sequence ${r.topic} by ${r.key}] ${r.enabled ? '' : '(disabled) '}within ${r.within} -> ${r.level} alert ${r.alertType}`);
+  r.steps.forEach((s, i) => console.log(`  ${i + 1}. ${s.name}: ${s.condition}`));
+  console.log('  fires at ingest, when the last step\'s event is applied');
 }
 
 /** "early: ..." or "at close: ...": when a rule's alert is raised and why (lib/rules/early.ts). */

@@ -207,6 +207,29 @@ describe('top and rules against stored windows (WINDOWS_TABLE, STATE_TABLE, AWS_
     expect((await streamguard(['rules', 'delete', 'pay-5'], env)).stdout.trim()).toBe('no such rule');
     expect((await streamguard(['rules', 'list'], env)).stdout).toMatch(/no stored rules/);
   });
+
+  it("npx streamguard rules put | list | test | delete with the README's sequence rule, and its errors by field", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Sequence rules'), readme.indexOf('## What is promised'));
+    const second = [...section.matchAll(/```json\n([\s\S]*?)```/g)][1]![1]!;
+    const file = join(tmp, 'failed-logins.json');
+    writeFileSync(file, second);
+    const listedBefore = await streamguard(['rules', 'list'], env);
+    expect(listedBefore.stdout).toMatch(/no stored sequence rules: the built-in default applies/);
+    const tested = await streamguard(['rules', 'test', file], env);
+    expect(tested.code, explain(tested)).toBe(0);
+    expect(tested.stdout).toMatch(/^failed-logins-then-success +\[sequence user_events by userId\] within 5m -> MEDIUM alert credential_stuffing$/m);
+    const put = await streamguard(['rules', 'put', file], env);
+    expect(put.code, explain(put)).toBe(0);
+    expect(put.stdout).toMatch(/stored sequence rule failed-logins-then-success \(version 1\)/);
+    const list = await streamguard(['rules', 'list'], env);
+    expect(list.stdout).toMatch(/^ {2}4\. success: e\.action == 'login'$/m);
+    writeFileSync(join(tmp, 'bad-seq.json'), JSON.stringify({ ...JSON.parse(second), within: '2d', steps: [{ name: 'a', condition: 'e.amout > 1' }, { name: 'b', condition: 'true' }] }));
+    const bad = await streamguard(['rules', 'put', join(tmp, 'bad-seq.json')], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/within: must be at most 24h; steps\.0\.condition: e\.amout is not a field of the event/);
+    expect((await streamguard(['rules', 'delete', 'failed-logins-then-success'], env)).stdout.trim()).toBe('deleted');
+  });
 });
 
 describe('produce to a running cluster', () => {

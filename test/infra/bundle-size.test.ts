@@ -10,8 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { bundleFunction, FUNCTIONS, functionFiles } from '../../bench/coldstart.ts';
 
 const BUDGET_KB: Record<(typeof FUNCTIONS)[number]['name'], number> = {
-  // Ingest evaluates early rules (lib/rules) since the alerts-in-seconds change.
-  ingest: 560,
+  // Ingest evaluates early rules (lib/rules) since the alerts-in-seconds change, and sequence
+  // rules' CEL conditions (@marcbachmann/cel-js, 81 KB minified) since issue 15: 535 -> 634 KB.
+  ingest: 640,
   closer: 1000,
   dispatcher: 930,
 };

@@ -6,6 +6,8 @@ import { defaultRules, seedDefaults } from '../../lib/rules/defaults.ts';
 import { DynamoRuleStore, RULE_PK } from '../../lib/rules/dynamodb-rule-store.ts';
 import { RuleCache } from '../../lib/rules/rule-cache.ts';
 import { RuleValidationError } from '../../lib/rules/rule.ts';
+import { defaultSequenceRules } from '../../lib/sequences/defaults.ts';
+import { validateSequenceRule } from '../../lib/sequences/rule.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 
 let client: DynamoDBClient;
@@ -19,7 +21,7 @@ async function setup(now: () => number = () => 1_000) {
   const invalid: string[] = [];
   const store = new DynamoRuleStore(
     client,
-    { tableName: tables.state, pipelines: builtinPipelines, onInvalid: (id, e) => invalid.push(`${id}: ${e.message}`) },
+    { tableName: tables.state, pipelines: builtinPipelines, onInvalid: (id, e) => invalid.push(`${id}: ${e.message}`), validateSequence: validateSequenceRule },
     now,
   );
   return { tables, store, invalid };
@@ -97,15 +99,33 @@ describe('DynamoRuleStore', () => {
     );
   });
 
-  it('does not see other state items (watermarks) as rules', async () => {
+  it('stores sequence rules beside window rules: listed apart, read back as written, versioned, deleted by id', async () => {
+    const { store } = await setup();
+    const { withinMs: _w, version: _v, updatedAt: _u, ...shipped } = defaultSequenceRules[0]!;
+    const first = await store.putSequence({ ...shipped, within: '5m' });
+    expect(first).toMatchObject({ id: 'new-device-payment', kind: 'sequence', within: '5m', withinMs: 300_000, version: 1 });
+    const second = await store.putSequence(shipped);
+    expect(second.version).toBe(2);
+    const all = await store.listAll();
+    expect(all.rules).toEqual([]);
+    expect(all.sequences).toEqual([second]);
+    expect(await store.list()).toEqual([]);
+    await expect(store.putSequence({ ...shipped, within: '2d' })).rejects.toThrow(/within: must be at most 24h/);
+    expect(await store.delete('new-device-payment')).toBe(true);
+    expect((await store.listAll()).sequences).toEqual([]);
+  });
+
+  it('does not see other state items (watermarks, sequence state) as rules', async () => {
     const { store, tables } = await setup();
     await client.send(new PutItemCommand({ TableName: tables.state, Item: { pk: { S: 'watermark#user_events' }, sk: { S: '0' }, maxEventTime: { N: '1' } } }));
+    await client.send(new PutItemCommand({ TableName: tables.state, Item: { pk: { S: 'seq#user_events#userId#u1' }, sk: { S: 'state' }, body: { S: '{}' }, version: { N: '1' } } }));
     expect(await store.list()).toEqual([]);
+    expect((await store.listAll()).sequences).toEqual([]);
   });
 
   it('seeds the defaults once, then leaves edits alone', async () => {
     const { store } = await setup();
-    expect((await seedDefaults(store)).seeded.sort()).toEqual(['iot', 'payments', 'registrations', 'risk']);
+    expect((await seedDefaults(store)).seeded.sort()).toEqual(['iot', 'payments', 'registrations', 'risk', 'sequence']);
     await store.put({ ...spree, condition: 'count > 50' });
     expect((await seedDefaults(store)).seeded).toEqual([]);
     const listed = await store.list();

@@ -433,8 +433,9 @@ describe('RuleCache with an in-memory store', () => {
   it('seeds defaults only where nothing is stored', async () => {
     const store = new InMemoryRuleStore([payments, risk, registrationsPerIp, iot]);
     await store.put({ id: 'mine', pipeline: 'iot', condition: 'rejected > 0', alertType: 'sensor_out_of_range' });
-    expect(await seedDefaults(store)).toEqual({ seeded: ['risk', 'registrations', 'payments'], skipped: ['iot'] });
-    expect(await seedDefaults(store)).toEqual({ seeded: [], skipped: ['risk', 'registrations', 'payments', 'iot'] });
+    expect(await seedDefaults(store)).toEqual({ seeded: ['risk', 'registrations', 'payments', 'sequence'], skipped: ['iot'] });
+    expect(await seedDefaults(store)).toEqual({ seeded: [], skipped: ['risk', 'registrations', 'payments', 'iot', 'sequence'] });
+    expect((await store.listAll()).sequences.map((r) => r.id)).toEqual(['new-device-payment']);
     expect((await store.list()).map((r) => r.id).sort()).toEqual(['mine', 'payments-spree', 'registrations-suspicious-ip', 'risk-high', 'risk-low', 'risk-medium']);
   });
 

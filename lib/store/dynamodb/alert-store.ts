@@ -1,7 +1,7 @@
 /** AlertStore on DynamoDB: one record per alert id (conditional put), set-aside windows upserted. */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Alert, AlertStore, EarlyAlert, SetAsideWindow, StoredAlert } from '../../closer/ports.ts';
+import type { Alert, AlertStore, EarlyAlert, MatchedStep, SequenceAlert, SetAsideWindow, StoredAlert } from '../../closer/ports.ts';
 import { AlertRecordError } from '../../dispatcher/dispatch-alerts.ts';
 import type { StreamImage } from '../../dispatcher/stream-event.ts';
 
@@ -43,6 +43,8 @@ export function storedAlertOf(item: StreamImage): StoredAlert {
   if (by?.partitionId?.S !== undefined && by.offset?.N !== undefined) alert.firedBy = { partitionId: by.partitionId.S, offset: Number(by.offset.N) };
   if (item.finalFeatures?.S !== undefined) alert.finalFeatures = jsonAttribute(item, 'finalFeatures');
   if (item.closedAt?.N !== undefined) alert.closedAt = Number(item.closedAt.N);
+  if (item.topic?.S !== undefined) alert.topic = item.topic.S;
+  if (item.matched?.S !== undefined) alert.matched = jsonAttribute(item, 'matched') as unknown as MatchedStep[];
   return alert;
 }
 
@@ -118,12 +120,24 @@ export class DynamoAlertStore implements AlertStore {
   }
 
   async putEarlyAlert(a: EarlyAlert): Promise<boolean> {
-    const item: Record<string, AttributeValue> = {
+    return this.putOnce(this.earlyItem(a));
+  }
+
+  /** A sequence alert: an early alert's record plus `topic` and `matched` (the chain, as JSON like `features`). */
+  async putSequenceAlert(a: SequenceAlert): Promise<boolean> {
+    return this.putOnce({ ...this.earlyItem(a), topic: { S: a.topic }, matched: { S: JSON.stringify(a.matched) } });
+  }
+
+  private earlyItem(a: EarlyAlert): Record<string, AttributeValue> {
+    return {
       ...this.alertItem(a),
       timing: { S: 'early' },
       firedAt: { N: String(a.firedAt) },
       firedBy: { M: { partitionId: { S: a.firedBy.partitionId }, offset: { N: String(a.firedBy.offset) } } },
     };
+  }
+
+  private async putOnce(item: Record<string, AttributeValue>): Promise<boolean> {
     try {
       await this.client.send(new PutItemCommand({ TableName: this.options.tableName, Item: item, ConditionExpression: 'attribute_not_exists(pk)' }));
       return true;

@@ -1,5 +1,5 @@
 /** AlertStore and AlertSink in memory: one record per alert id, set-aside windows, emissions kept. */
-import type { Alert, AlertSink, AlertStore, EarlyAlert, SetAsideWindow } from '../../closer/ports.ts';
+import type { Alert, AlertSink, AlertStore, EarlyAlert, SequenceAlert, SetAsideWindow } from '../../closer/ports.ts';
 import type { MemoryTables } from './memory-tables.ts';
 
 export class MemoryAlertStore implements AlertStore {
@@ -25,6 +25,10 @@ export class MemoryAlertStore implements AlertStore {
     if (this.tables.alerts.has(alert.id)) return false;
     this.tables.alerts.set(alert.id, structuredClone(alert));
     return true;
+  }
+
+  async putSequenceAlert(alert: SequenceAlert): Promise<boolean> {
+    return this.putEarlyAlert(alert);
   }
 
   async putSetAside(record: SetAsideWindow): Promise<void> {
