@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
-import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleTarget } from '../infra/bundling.ts';
+import { BUNDLE_AWS_SDK_DEFAULT, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleExternals, bundleTarget } from '../infra/bundling.ts';
 import { loadStackConfig } from '../infra/config.ts';
 import { StreamGuardStack } from '../infra/streamguard-stack.ts';
 import { percentile } from './stats.ts';
@@ -32,6 +32,8 @@ export const INIT_TARGET_MS = 150;
 
 export interface ColdStartRow {
   function: string;
+  /** bundled: the AWS SDK inside the bundle; runtime: left to the Lambda runtime's copy (stack setting `bundleAwsSdk`). */
+  sdk: 'bundled' | 'runtime';
   entry: string;
   bytes: number;
   kb: number;
@@ -42,11 +44,17 @@ export interface ColdStartRow {
 
 export interface ColdStartSection {
   runtime: string;
+  /** The stack's default for `bundleAwsSdk` when the section ran. */
+  bundleAwsSdkDefault: boolean;
   rows: ColdStartRow[];
 }
 
 /** Bundles one entry as the stack does; returns the code and what each package contributes. */
-export async function bundleFunction(entry: string, runtime = 'nodejs22.x'): Promise<{ code: string; bytes: number; byModule: Map<string, number> }> {
+export async function bundleFunction(
+  entry: string,
+  runtime = 'nodejs22.x',
+  bundleAwsSdk = BUNDLE_AWS_SDK_DEFAULT,
+): Promise<{ code: string; bytes: number; byModule: Map<string, number> }> {
   const result = await build({
     entryPoints: [join(ROOT, entry)],
     bundle: true,
@@ -55,6 +63,7 @@ export async function bundleFunction(entry: string, runtime = 'nodejs22.x'): Pro
     target: bundleTarget(runtime),
     mainFields: BUNDLE_MAIN_FIELDS,
     banner: { js: BUNDLE_BANNER },
+    external: bundleExternals(bundleAwsSdk),
     minify: BUNDLE_MINIFY,
     metafile: true,
     write: false,
@@ -97,6 +106,18 @@ function initOnce(file: string, env: Record<string, string>): number {
   return Number(run.stdout);
 }
 
+/** Both ways of shipping the AWS SDK, measured in one run so load on the machine hits both alike. */
+const SDK_MODES = [
+  { sdk: 'bundled', bundleAwsSdk: true },
+  { sdk: 'runtime', bundleAwsSdk: false },
+] as const;
+
+/**
+ * Each function in both SDK modes. With the SDK left to the runtime, the bundle imports `@aws-sdk/*`
+ * from the repository's node_modules (the bundle is written under the repository for that), as
+ * Lambda's runtime resolves it from its own: that load is part of the measured initialisation.
+ * Runs alternate between the modes so that a busy machine slows both alike.
+ */
 export async function benchColdStart(o: { runs: number; runtime?: string }): Promise<ColdStartSection> {
   const runtime = o.runtime ?? 'nodejs22.x';
   const dir = join(ROOT, '.cache', 'bench-coldstart');
@@ -104,23 +125,30 @@ export async function benchColdStart(o: { runs: number; runtime?: string }): Pro
   const envs = deployedEnvironments();
   const rows: ColdStartRow[] = [];
   for (const f of FUNCTIONS) {
-    const bundle = await bundleFunction(f.entry, runtime);
-    const file = join(dir, `${f.name}.mjs`);
-    writeFileSync(file, bundle.code);
     const env = envs.get(f.name);
     if (!env) throw new Error(`the stack has no function "${f.construct}" to take ${f.name}'s environment from`);
-    const times: number[] = [];
-    for (let i = 0; i < o.runs; i++) times.push(initOnce(file, env));
-    rows.push({
-      function: f.name,
-      entry: f.entry,
-      bytes: bundle.bytes,
-      kb: Math.round(bundle.bytes / 1024),
-      largest: [...bundle.byModule].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([module, bytes]) => ({ module, kb: Math.round(bytes / 1024) })),
-      initMs: { median: +percentile(times, 0.5).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs },
-    });
+    const modes = await Promise.all(
+      SDK_MODES.map(async (m) => {
+        const bundle = await bundleFunction(f.entry, runtime, m.bundleAwsSdk);
+        const file = join(dir, `${f.name}-sdk-${m.sdk}.mjs`);
+        writeFileSync(file, bundle.code);
+        return { ...m, bundle, file, times: [] as number[] };
+      }),
+    );
+    for (let i = 0; i < o.runs; i++) for (const m of modes) m.times.push(initOnce(m.file, env));
+    for (const { sdk, bundle, times } of modes) {
+      rows.push({
+        function: f.name,
+        sdk,
+        entry: f.entry,
+        bytes: bundle.bytes,
+        kb: Math.round(bundle.bytes / 1024),
+        largest: [...bundle.byModule].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([module, bytes]) => ({ module, kb: Math.round(bytes / 1024) })),
+        initMs: { median: +percentile(times, 0.5).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs },
+      });
+    }
   }
-  return { runtime, rows };
+  return { runtime, bundleAwsSdkDefault: BUNDLE_AWS_SDK_DEFAULT, rows };
 }
 
 /** The entries of functions/, for the check that FUNCTIONS names them all. */

@@ -257,7 +257,7 @@ if (values.json) {
   }
   if (results.coldstart) {
     console.log('\n6. Cold start, as bundled for deployment:');
-    console.table(results.coldstart.rows.map((r) => ({ function: r.function, kb: r.kb, initMedianMs: r.initMs.median, initMinMs: r.initMs.min, initMaxMs: r.initMs.max, largest: r.largest.map((m) => `${m.module} ${m.kb}`).join(', ') })));
+    console.table(results.coldstart.rows.map((r) => ({ function: r.function, sdk: r.sdk, kb: r.kb, initMedianMs: r.initMs.median, initMinMs: r.initMs.min, initMaxMs: r.initMs.max, largest: r.largest.map((m) => `${m.module} ${m.kb}`).join(', ') })));
   }
   console.log('\nTargets:');
   console.table(results.targets);

@@ -13,3 +13,16 @@ export const BUNDLE_MINIFY = true;
 export function bundleTarget(runtime: string): string {
   return runtime === 'nodejs24.x' ? 'node24' : 'node22';
 }
+
+/**
+ * Whether the AWS SDK v3 (`@aws-sdk/*`) goes into each bundle (true) or is left to the copy the
+ * Lambda Node.js runtime ships (false: the packages are marked external and resolved from the
+ * runtime's own node_modules). The stack's `bundleAwsSdk` setting; the default is chosen by
+ * `npm run bench -- coldstart`, which measures both (docs/design.md, "Cold start").
+ */
+export const BUNDLE_AWS_SDK_DEFAULT = true;
+
+/** What esbuild leaves out of a bundle for that choice. */
+export function bundleExternals(bundleAwsSdk: boolean): string[] {
+  return bundleAwsSdk ? [] : ['@aws-sdk/*'];
+}

@@ -3,10 +3,11 @@
  * role; brokers looked up from the cluster ARN once per container), or plain brokers locally.
  */
 import { ConfigError } from '../config/env.ts';
-import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+
+// kafkajs, the MSK and Secrets Manager clients and the IAM signer are loaded on first use, and only
+// the ones the target needs: a function's module initialisation (its cold start) then pays for none
+// of them, and a closer with no backlog to read never loads them at all (bench -- coldstart).
 
 export type KafkaTarget =
   | { kind: 'msk-iam'; clusterArn: string; region: string }
@@ -18,6 +19,7 @@ let cachedBrokers: { arn: string; brokers: string[] } | undefined;
 
 async function mskBrokers(clusterArn: string, region: string): Promise<string[]> {
   if (cachedBrokers?.arn === clusterArn) return cachedBrokers.brokers;
+  const { GetBootstrapBrokersCommand, KafkaClient } = await import('@aws-sdk/client-kafka');
   const client = new KafkaClient({ region });
   try {
     const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
@@ -32,6 +34,7 @@ async function mskBrokers(clusterArn: string, region: string): Promise<string[]>
 
 /** The secret's `username` and `password`, as the Lambda self-managed Kafka mapping also expects them. */
 async function scramCredentials(secretArn: string): Promise<{ username: string; password: string }> {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({});
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
@@ -47,12 +50,14 @@ async function scramCredentials(secretArn: string): Promise<{ username: string; 
 
 /** A kafkajs client for the target; for MSK, TLS plus IAM-signed OAUTHBEARER tokens. */
 export async function kafkaFor(target: KafkaTarget, clientId: string): Promise<Kafka> {
+  const { Kafka, logLevel } = await import('kafkajs');
   if (target.kind === 'brokers') return new Kafka({ clientId, brokers: target.brokers, logLevel: logLevel.NOTHING });
   if (target.kind === 'scram') {
     const { username, password } = await scramCredentials(target.secretArn);
     return new Kafka({ clientId, brokers: target.brokers, ssl: true, logLevel: logLevel.ERROR, sasl: { mechanism: 'scram-sha-512', username, password } });
   }
   const brokers = await mskBrokers(target.clusterArn, target.region);
+  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
   return new Kafka({
     clientId,
     brokers,
