@@ -3,11 +3,14 @@
  * role; brokers looked up from the cluster ARN once per container), or plain brokers locally.
  */
 import { ConfigError } from '../config/env.ts';
+import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Kafka } from 'kafkajs';
 
-// kafkajs, the MSK and Secrets Manager clients and the IAM signer are loaded on first use, and only
-// the ones the target needs: a function's module initialisation (its cold start) then pays for none
-// of them, and a closer with no backlog to read never loads them at all (bench -- coldstart).
+// kafkajs and the IAM signer (CommonJS, so bundled whole either way) are loaded on first use: a
+// function's module initialisation (its cold start) pays for neither, and a closer with no backlog
+// to read never loads them. The SDK clients stay static imports: imported dynamically, esbuild keeps
+// every command of their packages (client-kafka 60 -> 92 KB, Secrets Manager 13 -> 26 KB).
 
 export type KafkaTarget =
   | { kind: 'msk-iam'; clusterArn: string; region: string }
@@ -19,7 +22,6 @@ let cachedBrokers: { arn: string; brokers: string[] } | undefined;
 
 async function mskBrokers(clusterArn: string, region: string): Promise<string[]> {
   if (cachedBrokers?.arn === clusterArn) return cachedBrokers.brokers;
-  const { GetBootstrapBrokersCommand, KafkaClient } = await import('@aws-sdk/client-kafka');
   const client = new KafkaClient({ region });
   try {
     const out = await client.send(new GetBootstrapBrokersCommand({ ClusterArn: clusterArn }));
@@ -34,7 +36,6 @@ async function mskBrokers(clusterArn: string, region: string): Promise<string[]>
 
 /** The secret's `username` and `password`, as the Lambda self-managed Kafka mapping also expects them. */
 async function scramCredentials(secretArn: string): Promise<{ username: string; password: string }> {
-  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({});
   try {
     const out = await client.send(new GetSecretValueCommand({ SecretId: secretArn }));
