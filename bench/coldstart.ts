@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
-import { BUNDLE_AWS_SDK_DEFAULT, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleExternals, bundleTarget } from '../infra/bundling.ts';
+import { BUNDLE_AWS_SDK_DEFAULT, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleExternals, bundleTarget } from '../infra/bundling.ts';
 import { loadStackConfig } from '../infra/config.ts';
 import { StreamGuardStack } from '../infra/streamguard-stack.ts';
 import { percentile } from './stats.ts';
@@ -47,6 +47,12 @@ export interface ColdStartSection {
   /** The stack's default for `bundleAwsSdk` when the section ran. */
   bundleAwsSdkDefault: boolean;
   rows: ColdStartRow[];
+  /**
+   * What lib/sinks/msk.ts loads on first Kafka use instead of at init (kafkajs and the MSK IAM
+   * signer): its import time alone, over the same fresh processes. That time moves to the first
+   * backlog read (closer) or the first alert sent (dispatcher) of a container.
+   */
+  deferred: { modules: string[]; kb: number; initMs: { median: number; min: number; max: number; runs: number } };
 }
 
 /** Bundles one entry as the stack does; returns the code and what each package contributes. */
@@ -54,7 +60,7 @@ export async function bundleFunction(
   entry: string,
   runtime = 'nodejs22.x',
   bundleAwsSdk = BUNDLE_AWS_SDK_DEFAULT,
-): Promise<{ code: string; bytes: number; byModule: Map<string, number> }> {
+): Promise<{ code: string; bytes: number; sourceMap: string; byModule: Map<string, number> }> {
   const result = await build({
     entryPoints: [join(ROOT, entry)],
     bundle: true,
@@ -65,19 +71,24 @@ export async function bundleFunction(
     banner: { js: BUNDLE_BANNER },
     external: bundleExternals(bundleAwsSdk),
     minify: BUNDLE_MINIFY,
+    // As the stack deploys them (NODE_OPTIONS=--enable-source-maps reads the map at import): the
+    // map sits beside the bundle as index.mjs.map, which writeBundle reproduces.
+    sourcemap: BUNDLE_SOURCE_MAP,
+    sourcesContent: false,
     metafile: true,
     write: false,
     outfile: 'index.mjs',
     tsconfig: join(ROOT, 'tsconfig.json'),
     logLevel: 'error',
   });
-  const out = result.outputFiles[0]!;
+  const out = result.outputFiles.find((f) => f.path.endsWith('.mjs'))!;
+  const map = result.outputFiles.find((f) => f.path.endsWith('.mjs.map'));
   const byModule = new Map<string, number>();
-  for (const [path, input] of Object.entries(Object.values(result.metafile.outputs)[0]!.inputs)) {
+  for (const [path, input] of Object.entries(Object.entries(result.metafile.outputs).find(([name]) => name.endsWith('.mjs'))![1].inputs)) {
     const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1] ?? path.split('/').slice(0, 2).join('/');
     byModule.set(pkg, (byModule.get(pkg) ?? 0) + input.bytesInOutput);
   }
-  return { code: out.text, bytes: out.contents.byteLength, byModule };
+  return { code: out.text, bytes: out.contents.byteLength, sourceMap: map?.text ?? '', byModule };
 }
 
 /** Each function's environment as the stack sets it, tokens (table names, ARNs) replaced by plain strings. */
@@ -130,8 +141,12 @@ export async function benchColdStart(o: { runs: number; runtime?: string }): Pro
     const modes = await Promise.all(
       SDK_MODES.map(async (m) => {
         const bundle = await bundleFunction(f.entry, runtime, m.bundleAwsSdk);
-        const file = join(dir, `${f.name}-sdk-${m.sdk}.mjs`);
+        // Its own directory: the bundle names its map index.mjs.map, as deployed.
+        const fnDir = join(dir, `${f.name}-sdk-${m.sdk}`);
+        mkdirSync(fnDir, { recursive: true });
+        const file = join(fnDir, 'index.mjs');
         writeFileSync(file, bundle.code);
+        if (bundle.sourceMap) writeFileSync(join(fnDir, 'index.mjs.map'), bundle.sourceMap);
         return { ...m, bundle, file, times: [] as number[] };
       }),
     );
@@ -148,7 +163,40 @@ export async function benchColdStart(o: { runs: number; runtime?: string }): Pro
       });
     }
   }
-  return { runtime, bundleAwsSdkDefault: BUNDLE_AWS_SDK_DEFAULT, rows };
+  const deferred = await bundleDeferred(runtime);
+  const deferredFile = join(dir, 'deferred-kafka.mjs');
+  writeFileSync(deferredFile, deferred.code);
+  const times: number[] = [];
+  for (let i = 0; i < o.runs; i++) times.push(initOnce(deferredFile, {}));
+  return {
+    runtime,
+    bundleAwsSdkDefault: BUNDLE_AWS_SDK_DEFAULT,
+    rows,
+    deferred: { modules: [...DEFERRED_MODULES], kb: Math.round(deferred.bytes / 1024), initMs: { median: +percentile(times, 0.5).toFixed(1), min: +Math.min(...times).toFixed(1), max: +Math.max(...times).toFixed(1), runs: o.runs } },
+  };
+}
+
+/** The packages lib/sinks/msk.ts imports on first use. */
+const DEFERRED_MODULES = ['kafkajs', 'aws-msk-iam-sasl-signer-js'] as const;
+
+/** Those packages alone, bundled as the functions are (their @aws-sdk parts counted again, so an upper bound). */
+async function bundleDeferred(runtime: string): Promise<{ code: string; bytes: number }> {
+  const result = await build({
+    stdin: { contents: DEFERRED_MODULES.map((m) => `import ${JSON.stringify(m)};`).join('\n'), resolveDir: ROOT, loader: 'js' },
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: bundleTarget(runtime),
+    mainFields: BUNDLE_MAIN_FIELDS,
+    banner: { js: BUNDLE_BANNER },
+    external: bundleExternals(BUNDLE_AWS_SDK_DEFAULT),
+    minify: BUNDLE_MINIFY,
+    write: false,
+    outfile: 'deferred.mjs',
+    logLevel: 'error',
+  });
+  const out = result.outputFiles[0]!;
+  return { code: out.text, bytes: out.contents.byteLength };
 }
 
 /** The entries of functions/, for the check that FUNCTIONS names them all. */

@@ -470,6 +470,13 @@ export function renderResults(r: BenchResults, profileNotes: string | undefined)
         r.coldstart.rows.map((x) => [x.function, x.sdk ?? 'bundled', x.entry, fmt(x.kb), x.initMs.median, x.initMs.min, x.initMs.max, x.largest.map((m) => `${m.module} ${m.kb}`).join(', ')]),
       ),
       '',
+      ...(r.coldstart.deferred
+        ? [
+            `Loaded on first Kafka use instead of at init (lib/sinks/msk.ts): ${r.coldstart.deferred.modules.join(' and ')}, ${fmt(r.coldstart.deferred.kb)} KB, ` +
+              `${r.coldstart.deferred.initMs.median} ms median to import alone. The closer pays it on its first backlog read, the dispatcher on its first alert; both sizes above include it.`,
+            '',
+          ]
+        : []),
     );
   }
   if (profileNotes) md.push('## Profile of the ingest section', '', profileNotes.trim(), '');

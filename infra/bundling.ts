@@ -8,6 +8,8 @@
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 export const BUNDLE_BANNER = 'import { createRequire as __sgCreateRequire } from "node:module"; const require = __sgCreateRequire(import.meta.url);';
 export const BUNDLE_MINIFY = true;
+/** Source maps beside the bundle (no sources inside), read through NODE_OPTIONS=--enable-source-maps: stack traces in the logs name our files. */
+export const BUNDLE_SOURCE_MAP = true;
 
 /** esbuild's target for a Lambda runtime name. */
 export function bundleTarget(runtime: string): string {
