@@ -89,7 +89,9 @@ export function evaluateTargets(r: Pick<BenchResults, 'ingest' | 'writes' | 'e2e
     const met = v.vsTumbling <= 1.5;
     out.push({ name: `registrations ${v.variant} write units per event vs tumbling(10m), ${v.workload} workload`, target: '<= 1.5x', measured: `${v.vsTumbling}x`, met, ...(met ? {} : { gap: `${fmt(v.vsTumbling - 1.5, 2)}x over` }) });
   }
-  for (const row of r.coldstart?.rows ?? []) {
+  // The targets judge what deploys: the rows in the stack's default SDK mode (the other is shown beside them).
+  const deployedSdk = r.coldstart?.bundleAwsSdkDefault === false ? 'runtime' : 'bundled';
+  for (const row of (r.coldstart?.rows ?? []).filter((x) => (x.sdk ?? 'bundled') === deployedSdk)) {
     const kbTarget = BUNDLE_TARGET_BYTES / 1024;
     const small = row.bytes <= BUNDLE_TARGET_BYTES;
     out.push({ name: `${row.function} bundle as deployed, minified`, target: `<= ${kbTarget} KB`, measured: `${fmt(row.kb)} KB`, met: small, ...(small ? {} : { gap: `${fmt(row.kb - kbTarget)} KB over` }) });
@@ -466,14 +468,21 @@ export function renderResults(r: BenchResults, profileNotes: string | undefined)
   if (r.coldstart) {
     md.push('## 6. Cold start', '');
     md.push(
-      `Each function bundled as the stack bundles it (infra/bundling.ts: esbuild, ESM, ${r.coldstart.runtime}, minified, the SDK inside), then imported by ${r.coldstart.rows[0]?.initMs.runs ?? 0} fresh Node processes with the environment the stack gives it: ` +
+      `Each function bundled as the stack bundles it (infra/bundling.ts: esbuild, ESM, ${r.coldstart.runtime}, minified), with the AWS SDK inside (sdk bundled) and left to the Lambda runtime's copy (sdk runtime: \`@aws-sdk/*\` external, imported from node_modules as the runtime would from its own; stack setting \`bundleAwsSdk\`, default ${r.coldstart.bundleAwsSdkDefault === false ? 'false' : 'true'}), then imported by ${r.coldstart.rows[0]?.initMs.runs ?? 0} fresh Node processes with the environment the stack gives it: ` +
         'module initialisation is the time of that import (clients, configuration, rule compilation), the part of a cold start our code decides. The runtime\'s own start and fetching the code are not in it.',
       '',
       table(
-        ['function', 'entry', 'KB minified', 'init median ms', 'min', 'max', 'largest parts, KB'],
-        r.coldstart.rows.map((x) => [x.function, x.entry, fmt(x.kb), x.initMs.median, x.initMs.min, x.initMs.max, x.largest.map((m) => `${m.module} ${m.kb}`).join(', ')]),
+        ['function', 'sdk', 'entry', 'KB minified', 'init median ms', 'min', 'max', 'largest parts, KB'],
+        r.coldstart.rows.map((x) => [x.function, x.sdk ?? 'bundled', x.entry, fmt(x.kb), x.initMs.median, x.initMs.min, x.initMs.max, x.largest.map((m) => `${m.module} ${m.kb}`).join(', ')]),
       ),
       '',
+      ...(r.coldstart.deferred
+        ? [
+            `Loaded on first Kafka use instead of at init (lib/sinks/msk.ts): ${r.coldstart.deferred.modules.join(' and ')}, ${fmt(r.coldstart.deferred.kb)} KB, ` +
+              `${r.coldstart.deferred.initMs.median} ms median to import alone. The closer pays it on its first backlog read, the dispatcher on its first alert; both sizes above include it.`,
+            '',
+          ]
+        : []),
     );
   }
   if (profileNotes) md.push('## Profile of the ingest section', '', profileNotes.trim(), '');

@@ -8,8 +8,23 @@
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
 export const BUNDLE_BANNER = 'import { createRequire as __sgCreateRequire } from "node:module"; const require = __sgCreateRequire(import.meta.url);';
 export const BUNDLE_MINIFY = true;
+/** Source maps beside the bundle (no sources inside), read through NODE_OPTIONS=--enable-source-maps: stack traces in the logs name our files. */
+export const BUNDLE_SOURCE_MAP = true;
 
 /** esbuild's target for a Lambda runtime name. */
 export function bundleTarget(runtime: string): string {
   return runtime === 'nodejs24.x' ? 'node24' : 'node22';
+}
+
+/**
+ * Whether the AWS SDK v3 (`@aws-sdk/*`) goes into each bundle (true) or is left to the copy the
+ * Lambda Node.js runtime ships (false: the packages are marked external and resolved from the
+ * runtime's own node_modules). The stack's `bundleAwsSdk` setting; the default is chosen by
+ * `npm run bench -- coldstart`, which measures both (docs/design.md, "Cold start").
+ */
+export const BUNDLE_AWS_SDK_DEFAULT = true;
+
+/** What esbuild leaves out of a bundle for that choice. */
+export function bundleExternals(bundleAwsSdk: boolean): string[] {
+  return bundleAwsSdk ? [] : ['@aws-sdk/*'];
 }

@@ -18,6 +18,7 @@ import { eventSourceMappingConfigSchema } from '../local/esm/config.ts';
 import { STREAM_RETENTION_SECONDS, streamMappingConfigSchema } from '../local/esm/stream-config.ts';
 import { alertStreamMapping, DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings, type AlertStreamSettings } from '../lib/config/deployment.ts';
 import { DEFAULT_MAX_EVENT_AHEAD_MS, MAX_EVENT_AHEAD_LIMIT_MS } from '../lib/config/ingest-config.ts';
+import { BUNDLE_AWS_SDK_DEFAULT } from './bundling.ts';
 
 const esm = eventSourceMappingConfigSchema.shape;
 const streamEsm = streamMappingConfigSchema.shape;
@@ -225,6 +226,12 @@ export const stackConfigSchema = z
     onFailure: onFailureSchema.default({ type: 'sqs' }),
     runtime: z.enum(['nodejs22.x', 'nodejs24.x']).default('nodejs22.x'),
     architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
+    /**
+     * true: the AWS SDK v3 is bundled into each function, pinned by the lock file. false: it is
+     * left to the copy the Lambda runtime ships (smaller bundles, slower init as measured, and the
+     * runtime's SDK version). infra/bundling.ts; docs/design.md, "Cold start".
+     */
+    bundleAwsSdk: z.boolean().default(BUNDLE_AWS_SDK_DEFAULT),
     /** How long windows, side outputs and alerts are kept (DynamoDB TTL). */
     retentionDays: z.number().int().min(1).max(3650).default(7),
     logRetentionDays: z.number().int().min(1).default(30),

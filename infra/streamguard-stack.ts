@@ -32,7 +32,7 @@ import { ConfigError } from '../lib/config/env.ts';
 import { loadIngestConfig, TABLE_ENV } from '../lib/config/ingest-config.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import { allTables, windowsTable, type KeyDef, type TableDef } from '../lib/store/tables.ts';
-import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, bundleTarget } from './bundling.ts';
+import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleTarget } from './bundling.ts';
 import { resolveAlertStream, resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
 import { groupArn, parseClusterArn, topicArn, type MskCluster } from './kafka-arns.ts';
 import { addMonitoring } from './monitoring.ts';
@@ -80,10 +80,11 @@ export class StreamGuardStack extends Stack {
       target: bundleTarget(cfg.runtime),
       mainFields: BUNDLE_MAIN_FIELDS,
       banner: BUNDLE_BANNER,
-      // Pin the SDK to the lock file instead of whatever the runtime ships.
-      bundleAwsSDK: true,
+      // Default true: the SDK pinned to the lock file, and faster to initialise bundled than loaded
+      // from the runtime's node_modules (bench -- coldstart measures both; docs/design.md).
+      bundleAwsSDK: cfg.bundleAwsSdk,
       minify: BUNDLE_MINIFY,
-      sourceMap: true,
+      sourceMap: BUNDLE_SOURCE_MAP,
       sourcesContent: false,
       tsconfig: join(REPO_ROOT, 'tsconfig.json'),
     };

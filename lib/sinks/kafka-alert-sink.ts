@@ -2,7 +2,7 @@
  * AlertSink on Kafka: each alert produced to the alert topic with the window key as message key
  * and the alert id in a header and in the value, so consumers can drop redeliveries.
  */
-import { Partitioners, type Kafka, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { AlertRejectedError, type Alert, type AlertSink } from '../closer/ports.ts';
 
 /** Kafka protocol errors about the messages themselves, which no retry or later run can fix. */
@@ -49,6 +49,8 @@ export class KafkaAlertSink implements AlertSink {
   private async connected(): Promise<Producer> {
     if (this.producer) return this.producer;
     this.connecting ??= (async () => {
+      // kafkajs itself is loaded with the client (lib/sinks/msk.ts), not at module initialisation.
+      const { Partitioners } = await import('kafkajs');
       const producer = (await this.kafka()).producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
       await producer.connect();
       this.producer = producer;

@@ -5,8 +5,12 @@
 import { ConfigError } from '../config/env.ts';
 import { GetBootstrapBrokersCommand, KafkaClient } from '@aws-sdk/client-kafka';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
+
+// kafkajs and the IAM signer (CommonJS, so bundled whole either way) are loaded on first use: a
+// function's module initialisation (its cold start) pays for neither, and a closer with no backlog
+// to read never loads them. The SDK clients stay static imports: imported dynamically, esbuild keeps
+// every command of their packages (client-kafka 60 -> 92 KB, Secrets Manager 13 -> 26 KB).
 
 export type KafkaTarget =
   | { kind: 'msk-iam'; clusterArn: string; region: string }
@@ -47,12 +51,14 @@ async function scramCredentials(secretArn: string): Promise<{ username: string; 
 
 /** A kafkajs client for the target; for MSK, TLS plus IAM-signed OAUTHBEARER tokens. */
 export async function kafkaFor(target: KafkaTarget, clientId: string): Promise<Kafka> {
+  const { Kafka, logLevel } = await import('kafkajs');
   if (target.kind === 'brokers') return new Kafka({ clientId, brokers: target.brokers, logLevel: logLevel.NOTHING });
   if (target.kind === 'scram') {
     const { username, password } = await scramCredentials(target.secretArn);
     return new Kafka({ clientId, brokers: target.brokers, ssl: true, logLevel: logLevel.ERROR, sasl: { mechanism: 'scram-sha-512', username, password } });
   }
   const brokers = await mskBrokers(target.clusterArn, target.region);
+  const { generateAuthToken } = await import('aws-msk-iam-sasl-signer-js');
   return new Kafka({
     clientId,
     brokers,

@@ -348,6 +348,12 @@ describe('StreamGuard stack variants', () => {
 });
 
 describe('StreamGuard stack misconfiguration', () => {
+  it('bundles the AWS SDK unless told not to, and takes only a boolean for it', () => {
+    expect(parseStackConfig({ mskClusterArn: CLUSTER_ARN }).bundleAwsSdk).toBe(true);
+    expect(parseStackConfig({ mskClusterArn: CLUSTER_ARN, bundleAwsSdk: false }).bundleAwsSdk).toBe(false);
+    expect(() => parseStackConfig({ mskClusterArn: CLUSTER_ARN, bundleAwsSdk: 'no' } as unknown as StackConfigInput)).toThrow(/bundleAwsSdk/);
+  });
+
   it('without a cluster ARN or bootstrap servers, synth throws naming what to set', () => {
     expect(() => loadStackConfig({})).toThrow(StackConfigError);
     expect(() => loadStackConfig({})).toThrow(/mskClusterArn.*bootstrapServers\+secretArn/s);
