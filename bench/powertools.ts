@@ -46,12 +46,11 @@ function handlerFor(topic: string, schema: z.ZodType<{ eventTime: number }, unkn
           if (!kept && pipeline.rejectedAs === undefined) continue;
           const key = pipeline.keyOf(e);
           if (key === undefined || key === '') continue;
-          for (const window of pipeline.window.windowsFor(e.eventTime)) {
-            const id = `${pipeline.name}|${key}|${window.start}`;
-            let w = windows.get(id);
-            if (!w) windows.set(id, (w = { pipeline, folder: new DeltaFolder(pipeline, store) }));
-            w.folder.add(e, kept);
-          }
+          // The same stored units as the engine: the window, or a hopping pipeline's bucket (one per advance).
+          const id = `${pipeline.name}|${key}|${pipeline.window.lastStartOf(e.eventTime)}`;
+          let w = windows.get(id);
+          if (!w) windows.set(id, (w = { pipeline, folder: new DeltaFolder(pipeline, store) }));
+          w.folder.add(e, kept);
         }
       }
       let writes = 0;
