@@ -28,7 +28,8 @@ describe('scenarioSummaryLines', () => {
     const outcome = scenarios.map((s) => ({ ...s, alerted: s.expectAlert !== false }));
     const { lines, expected, missed } = scenarioSummaryLines(outcome);
     expect(missed).toEqual([]);
-    expect(expected).toHaveLength(6);
+    // Five window kinds, the straddling burst of the hopping registrations, and the takeover.
+    expect(expected).toHaveLength(7);
     expect(lines).toEqual([
       '  account_takeover: alerted 1/1 (rule new-device-payment, by rule and key)',
       `  near misses not alerted 5/5 (as expected): ${[...new Set(scenarios.filter((s) => s.expectAlert === false).map((s) => s.kind))].join(', ')}`,
