@@ -59,6 +59,15 @@ export interface PlanStats {
   alreadyApplied: number;
 }
 
+/**
+ * The `pipeline` a late side record names when sequence rules turned the event away: they apply a
+ * topic's events in event-time order only within the watermark delay (docs/design.md, "Sequence rules").
+ */
+export const SEQUENCE_LATE_PIPELINE = 'sequence';
+
+const sequenceLateReason = (eventTime: number, watermark: number): string =>
+  `event time ${new Date(eventTime).toISOString()} is below the partition's watermark ${new Date(watermark).toISOString()}: sequence rules do not apply it`;
+
 /** A valid, on-time event of a topic sequence rules read (lib/sequences/stage.ts). */
 export interface SequenceEvent {
   topic: string;
@@ -183,8 +192,11 @@ class BatchPlanner {
       const watermark = delayMs !== undefined ? seenMax - delayMs : -Infinity;
       if (event.eventTime > seenMax) seenMax = event.eventTime;
       if (sequences) {
-        if (event.eventTime < watermark) this.plan.sequenceLate++;
-        else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
+        if (event.eventTime < watermark) {
+          this.plan.sequenceLate++;
+          // Set aside as windows' late events are, once per record: lateness is the topic's, not a rule's.
+          this.plan.sideRecords.push({ ...sideRecord('late', record, sequenceLateReason(event.eventTime, watermark)), pipeline: SEQUENCE_LATE_PIPELINE });
+        } else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
       }
       for (let p = 0; p < this.states.length; p++) this.feed(this.states[p]!, record, event, index, watermark);
     }

@@ -104,7 +104,9 @@ export type DifferenceKind =
   | 'quarantineMissing'
   | 'quarantineExtra'
   | 'lateMissing'
-  | 'lateExtra';
+  | 'lateExtra'
+  | 'sequenceLateMissing'
+  | 'sequenceLateExtra';
 
 export const MAX_EXAMPLES = 10;
 
@@ -199,8 +201,8 @@ export interface SequenceComparison {
    * the latest chain but not the alert (SEQ-SEMANTICS, "Known limit").
    */
   notLatest: number;
-  /** Events late for sequences: the reference's count, and side records of no window pipeline. Reported, not compared. */
-  late: { expected: number; stored: number };
+  /** Events late for sequences (turned away, not applied): the reference's, against the late side records naming `sequence`. */
+  late: SetComparison;
 }
 
 /** The id a window is reported under: "<pipeline>|<key>|<windowStart>". */
@@ -659,7 +661,7 @@ export function compareSequenceAlerts(
     unreadable: 0,
     invalidChains: 0,
     notLatest: 0,
-    late: { expected: reference.sequenceLate.length, stored: 0 },
+    late: { expected: reference.sequenceLate.length, stored: 0, missing: 0, extra: 0 },
   };
 
   const byKey = new Map<string, SystemSequenceAlert[]>();
@@ -754,11 +756,11 @@ export function compare(reference: ReferenceResult, system: SystemState, kafka?:
   const a = compareAlerts(reference, system, kafka && normaliseKafka(kafka), examples, options.early);
   const seq = compareSequenceAlerts(reference, system.sequenceAlerts ?? [], examples);
   const quarantine = compareSets(byRecord(reference.quarantinedOffsets), byRecord(system.quarantined), examples, 'quarantineMissing', 'quarantineExtra');
-  // Late side records of no window pipeline are the sequence rules' (if the engine writes any):
-  // SEQ-SEMANTICS fixes no side output for them, so they are counted, not compared.
-  const windowLate = system.late.filter((l) => l.pipeline in EVENT_COUNT_FEATURES);
-  seq.sequences.late.stored = system.late.length - windowLate.length;
-  const late = compareSets(byLate(reference.lateEvents), byLate(windowLate), examples, 'lateMissing', 'lateExtra');
-  const differences = w.differences + a.differences + seq.differences + quarantine.missing + quarantine.extra + late.missing + late.extra;
+  // Late side records naming `sequence` are the sequence rules' (one per record); every other is a window pipeline's.
+  const sequenceLate = system.late.filter((l) => l.pipeline === 'sequence');
+  seq.sequences.late = compareSets(byRecord(reference.sequenceLate), byRecord(sequenceLate), examples, 'sequenceLateMissing', 'sequenceLateExtra');
+  const late = compareSets(byLate(reference.lateEvents), byLate(system.late.filter((l) => l.pipeline !== 'sequence')), examples, 'lateMissing', 'lateExtra');
+  const differences =
+    w.differences + a.differences + seq.differences + seq.sequences.late.missing + seq.sequences.late.extra + quarantine.missing + quarantine.extra + late.missing + late.extra;
   return { ok: differences === 0, differences, windows: w.windows, events: w.events, alerts: a.alerts, sequences: seq.sequences, quarantine, late, examples: examples.byKind };
 }

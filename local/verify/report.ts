@@ -37,6 +37,8 @@ const EXAMPLE_TITLES: Record<DifferenceKind, string> = {
   quarantineExtra: 'quarantined records extra',
   lateMissing: 'late records missing',
   lateExtra: 'late records extra',
+  sequenceLateMissing: 'events late for sequences without a late side record',
+  sequenceLateExtra: 'late side records naming sequence the reference does not find late',
 };
 
 function row(label: string, value: string | number, note = ''): string {
@@ -87,6 +89,8 @@ function totalOf(c: Comparison, kind: DifferenceKind): number {
     quarantineExtra: c.quarantine.extra,
     lateMissing: c.late.missing,
     lateExtra: c.late.extra,
+    sequenceLateMissing: c.sequences.late.missing,
+    sequenceLateExtra: c.sequences.late.extra,
   };
   return totals[kind];
 }
@@ -135,7 +139,9 @@ export function formatComparison(c: Comparison, extra: { faults?: Record<string,
   lines.push(row('id mismatches', q.idMismatches), row('level or type mismatches', q.levelOrTypeMismatches));
   lines.push(row('without a chain', q.unreadable), row('invalid chains', q.invalidChains));
   lines.push(row('chain not the latest', q.notLatest, 'a later first step arrived after firing: not a difference'));
-  lines.push(row('late for sequences', q.late.expected, `reference; ${q.late.stored} such side records stored (not compared)`));
+  lines.push(row('late for sequences', q.late.expected, `reference; ${q.late.stored} late side records naming sequence stored`));
+  lines.push(row('  missing', q.late.missing));
+  lines.push(row('  extra', q.late.extra));
 
   for (const [title, s] of [['quarantined', c.quarantine], ['late', c.late]] as const) {
     lines.push('', title);

@@ -112,6 +112,10 @@ describe('sequence rules at ingest (DynamoDB)', () => {
     const alerts = await sequenceAlerts(tables);
     expect(alerts.map((x) => [x.key, x.matched!.map((m) => `${m.partition}@${m.offset}`)])).toEqual([['u1', ['1@1', '2@0']]]);
     expect(a.reports.reduce((n, r) => n + r.sequenceLate, 0)).toBe(1);
+    // The late login is set aside, once, under the pipeline name `sequence`.
+    const side = await client.send(new ScanCommand({ TableName: tables.sideOutput, ConsistentRead: true }));
+    const late = (side.Items ?? []).filter((i) => i.kind?.S === 'late').map((i) => `${i.partition!.N}@${i.offset!.N}#${i.pipeline?.S}`);
+    expect(late).toEqual(['3@2#sequence']);
   });
 
   it('resume the partition when the state write is throttled, and record the alert on the redelivery', async () => {

@@ -60,6 +60,21 @@ describe('compare', () => {
     expect(c.examples).toEqual({});
   });
 
+  it('compares events late for sequence rules with the late side records naming sequence, apart from the windows\' late records', () => {
+    const ref = { ...reference(), sequenceLate: [{ topic: 'user_events', partition: 2, offset: 7 }] };
+    const sequenceLate = { topic: 'user_events', partition: 2, offset: 7, pipeline: 'sequence' };
+    const matching = compare(ref, { ...system(), late: [...system().late, sequenceLate] }, kafkaOf(system()));
+    expect(matching.ok).toBe(true);
+    expect(matching.sequences.late).toEqual({ expected: 1, stored: 1, missing: 0, extra: 0 });
+    expect(matching.late).toEqual({ expected: 2, stored: 2, missing: 0, extra: 0 });
+    const missing = compare(ref, system(), kafkaOf(system()));
+    expect(missing.differences).toBe(1);
+    expect(missing.examples.sequenceLateMissing).toHaveLength(1);
+    const extra = compare(reference(), { ...system(), late: [...system().late, sequenceLate] }, kafkaOf(system()));
+    expect(extra.differences).toBe(1);
+    expect(extra.examples.sequenceLateExtra).toHaveLength(1);
+  });
+
   it('reports a double-counted window as one differing window and one double-counted event', () => {
     const s = system();
     s.windows[0]!.features.count = 13;

@@ -96,7 +96,7 @@ describe('compareSequenceAlerts', () => {
       unreadable: 0,
       invalidChains: 0,
       notLatest: 0,
-      late: { expected: 0, stored: 0 },
+      late: { expected: 0, stored: 0, missing: 0, extra: 0 },
     });
   });
 
