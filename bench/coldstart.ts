@@ -55,14 +55,9 @@ export interface ColdStartSection {
   deferred: { modules: string[]; kb: number; initMs: { median: number; min: number; max: number; runs: number } };
 }
 
-/** Bundles one entry as the stack does; returns the code and what each package contributes. */
-export async function bundleFunction(
-  entry: string,
-  runtime = 'nodejs22.x',
-  bundleAwsSdk = BUNDLE_AWS_SDK_DEFAULT,
-): Promise<{ code: string; bytes: number; sourceMap: string; byModule: Map<string, number> }> {
-  const result = await build({
-    entryPoints: [join(ROOT, entry)],
+/** The stack's esbuild settings for a function bundle (infra/bundling.ts), shared by both builds here. */
+const deployedBuild = (runtime: string, bundleAwsSdk: boolean) =>
+  ({
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -71,6 +66,17 @@ export async function bundleFunction(
     banner: { js: BUNDLE_BANNER },
     external: bundleExternals(bundleAwsSdk),
     minify: BUNDLE_MINIFY,
+  }) as const;
+
+/** Bundles one entry as the stack does; returns the code and what each package contributes. */
+export async function bundleFunction(
+  entry: string,
+  runtime = 'nodejs22.x',
+  bundleAwsSdk = BUNDLE_AWS_SDK_DEFAULT,
+): Promise<{ code: string; bytes: number; sourceMap: string; byModule: Map<string, number> }> {
+  const result = await build({
+    entryPoints: [join(ROOT, entry)],
+    ...deployedBuild(runtime, bundleAwsSdk),
     // As the stack deploys them (NODE_OPTIONS=--enable-source-maps reads the map at import): the
     // map sits beside the bundle as index.mjs.map, which writeBundle reproduces.
     sourcemap: BUNDLE_SOURCE_MAP,
@@ -183,14 +189,7 @@ const DEFERRED_MODULES = ['kafkajs', 'aws-msk-iam-sasl-signer-js'] as const;
 async function bundleDeferred(runtime: string): Promise<{ code: string; bytes: number }> {
   const result = await build({
     stdin: { contents: DEFERRED_MODULES.map((m) => `import ${JSON.stringify(m)};`).join('\n'), resolveDir: ROOT, loader: 'js' },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: bundleTarget(runtime),
-    mainFields: BUNDLE_MAIN_FIELDS,
-    banner: { js: BUNDLE_BANNER },
-    external: bundleExternals(BUNDLE_AWS_SDK_DEFAULT),
-    minify: BUNDLE_MINIFY,
+    ...deployedBuild(runtime, BUNDLE_AWS_SDK_DEFAULT),
     write: false,
     outfile: 'deferred.mjs',
     logLevel: 'error',
