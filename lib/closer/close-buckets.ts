@@ -20,6 +20,7 @@
  *    Otherwise: close it, read again, record the alerts of the windows ended by the watermark in
  *    end order, and only then either take it out of the index (no later window of it alerts) or
  *    record `evaluatedThrough` and leave it due for the run whose watermark reaches the next one.
+ *    Runs before that one find it in the index (listed at its own end) and leave it untouched.
  *
  * Crash-safe: alerts are recorded before the progress that says so, and every step is idempotent
  * (close if not closed, alert records per group id, progress never moves back), so a run that dies
@@ -53,6 +54,11 @@ export interface BucketCloserDeps {
 export interface BucketOutcome {
   /** This run closed the bucket (false: a run before had, and this one carried on from its progress). */
   closedNow: boolean;
+  /**
+   * Nothing to do until the watermark reaches the bucket's next window that alerts: a run before
+   * evaluated what the watermark allows and left it due. Nothing was written.
+   */
+  waiting?: true;
   /** Windows whose evaluation this run completed. */
   evaluated: number;
   alerts: number;
@@ -97,6 +103,11 @@ export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promi
     const { self, judged } = await read();
     // A racing run finished it: nothing left.
     if (!self.due) return { closedNow: false, evaluated: 0, alerts: 0, duplicateAlerts: 0 };
+    // Left due by a run before for a window the watermark has not reached: the index still lists
+    // it at its own end, so every run finds it; this one has nothing to record, and writes nothing.
+    if (self.window.closedAt !== undefined && self.evaluatedThrough !== undefined && judged.length > 0 && judged[0]!.end > deps.watermark) {
+      return { closedNow: false, waiting: true, evaluated: 0, alerts: 0, duplicateAlerts: 0 };
+    }
     if (self.window.closedAt !== undefined || self.window.version === undefined) break;
     if (judged.some((j) => j.alerts.length > 0)) break;
     const outcome = await store.closeQuietly(due, self.window.version, deps.now());

@@ -63,6 +63,11 @@ export interface PipelineReport {
   duplicateAlerts: number;
   /** Windows whose rules were evaluated: for a hopping pipeline, every window holding an event (several per bucket item). */
   windowsEvaluated?: number;
+  /**
+   * Hopping buckets left due for a window that alerts once the watermark reaches it; runs before
+   * that find them and leave them as they are (not counted as closed or recovered).
+   */
+  waiting?: number;
   /** Windows left due after throttling outlasted the retries; the next run finishes them. */
   deferred: number;
   /** Windows that could not be closed, recorded and taken out of the due index (see `setAside`). */
@@ -219,6 +224,10 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           { store: deps.store, alerts: deps.alerts, pipeline, watermark, now: deps.now, judge: (d, slots) => judge(d, { ...due, closedAt: undefined, slots }), ...(deps.beforeFinish ? { beforeFinish: deps.beforeFinish } : {}) },
           due,
         );
+        if (outcome.waiting) {
+          pr.waiting = (pr.waiting ?? 0) + 1;
+          return true;
+        }
         pr.windowsEvaluated = (pr.windowsEvaluated ?? 0) + outcome.evaluated;
         pr.alerts += outcome.alerts;
         pr.duplicateAlerts += outcome.duplicateAlerts;

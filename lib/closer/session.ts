@@ -42,6 +42,8 @@ export function mergeReports(passes: readonly CloserReport[]): CloserReport {
       if (p.windowsEvaluated !== undefined) seen.windowsEvaluated = (seen.windowsEvaluated ?? 0) + p.windowsEvaluated;
       // What is still left is the last pass's to say.
       seen.deferred = p.deferred;
+      if (p.waiting === undefined) delete seen.waiting;
+      else seen.waiting = p.waiting;
       if (p.readsDeferred === undefined) delete seen.readsDeferred;
       else seen.readsDeferred = p.readsDeferred;
     }

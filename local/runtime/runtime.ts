@@ -2,7 +2,7 @@
  * The whole system on one machine: services, the ingest function behind one emulated event source
  * mapping per topic, and the closer on a local schedule. Tests and `npm start` both run this.
  */
-import { createEventSourceMapping, type EsmStats, type EventSourceMapping } from '../esm/event-source-mapping.ts';
+import { createEventSourceMapping, type EsmStats, type EventSourceMapping, type PartitionLag } from '../esm/event-source-mapping.ts';
 import { createStreamMapping, type DynamoStreamMapping } from '../esm/dynamodb-stream-mapping.ts';
 import type { Chaos } from '../chaos/chaos.ts';
 import { deliveryFaults, streamDeliveryFaults } from '../chaos/delivery-faults.ts';
@@ -44,6 +44,8 @@ export interface LocalRuntime {
   runCloser(): Promise<CloserReport>;
   /** Total records not yet committed by the mappings. */
   lag(): Promise<number>;
+  /** The same, per partition of every mapping. */
+  partitionLags(): Promise<PartitionLag[]>;
   /** Starts the mappings again after stopMappings (they resume from committed offsets). */
   startMappings(): Promise<void>;
   stopMappings(): Promise<void>;
@@ -137,6 +139,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     const makeMappings = () => defaultMappings.map(makeMapping);
 
     let closing: Promise<CloserReport> | undefined;
+    const partitionLags = async (): Promise<PartitionLag[]> => (await Promise.all(mappings.map((m) => m.lag()))).flat();
     const runCloser = async (): Promise<CloserReport> => {
       while (closing) await closing.catch(() => {});
       const startedAt = Date.now();
@@ -185,9 +188,9 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       alertsDispatched: (timeoutMs) => stream.caughtUp(timeoutMs),
       runCloser,
       async lag() {
-        const lags = await Promise.all(mappings.map((m) => m.lag()));
-        return lags.flat().reduce((n, p) => n + p.lag, 0);
+        return (await partitionLags()).reduce((n, p) => n + p.lag, 0);
       },
+      partitionLags,
       async startMappings() {
         mappings = makeMappings();
         await Promise.all(mappings.map((m) => m.start()));

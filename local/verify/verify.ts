@@ -16,6 +16,7 @@ import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
 import { Random } from '../generator/random.ts';
 import { tailAlerts } from '../runtime/alert-tail.ts';
 import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
+import type { PartitionLag } from '../esm/event-source-mapping.ts';
 import { compare, type Comparison } from './compare.ts';
 import { earlyChecks } from './early-checks.ts';
 import { computeReference } from './reference/reference.ts';
@@ -44,6 +45,10 @@ export interface VerifyOptions {
   /** Table name prefix, for a run against a shared DynamoDB. */
   tablePrefix?: string;
   quiet?: boolean;
+  /** Every progress line, quiet or not: a test keeps them to say where a run that failed was. */
+  onProgress?: (line: string) => void;
+  /** How long a caught-up partition stays quiet before it stops holding the watermark (default 45 s). */
+  idleTimeoutMs?: number;
 }
 
 export interface VerifyResult {
@@ -65,6 +70,12 @@ const IDLE_TIMEOUT_MS = 45_000;
 /** Produce in slices and wait while the mappings are this far behind: the mock broker keeps ~5 MB per partition. */
 const MAX_LAG = 10_000;
 const SLICE = 5_000;
+/**
+ * The mappings retry a failing batch for ever (no partition is ever given up), so a lag that
+ * stops falling for this long is a stall to report, not a wait to prolong: verify names the
+ * partitions and what their mappings did instead of hanging until CI's timeout.
+ */
+const STALL_MS = 150_000;
 
 /**
  * Producer retries: a copy of a keyed record a little later in the stream, as a producer that
@@ -110,25 +121,56 @@ function outOfOrder(log: EventLogEntry[]): number {
 async function produceAtPace(runtime: LocalRuntime, records: GeneratedRecord[], say: (s: string) => void): Promise<ProducedRecord[]> {
   const produced: ProducedRecord[] = [];
   for (let i = 0; i < records.length; i += SLICE) {
-    while ((await runtime.lag().catch(() => 0)) > MAX_LAG) await new Promise((r) => setTimeout(r, 200));
+    await lagAtMost(runtime, MAX_LAG, say);
     produced.push(...(await produceRecords(runtime.services.brokers, records.slice(i, i + SLICE))));
     say(`  produced ${produced.length}/${records.length}`);
   }
   return produced;
 }
 
-async function caughtUp(runtime: LocalRuntime, say: (s: string) => void): Promise<void> {
-  let last = Date.now();
+/** Waits until the mappings are at most `max` records behind; throws naming the stalled partitions. */
+async function lagAtMost(runtime: LocalRuntime, max: number, say: (s: string) => void): Promise<void> {
+  let best = Infinity;
+  let progressAt = Date.now();
+  let saidAt = Date.now();
+  let lastError: unknown;
   for (;;) {
-    const lag = await runtime.lag().catch(() => NaN);
-    if (lag === 0) return;
-    if (Date.now() - last > 5_000) {
-      say(`  waiting for ingest: lag ${lag}`);
-      last = Date.now();
+    const lags = await runtime.partitionLags().then(
+      (l) => l,
+      (err: unknown) => {
+        lastError = err;
+        return undefined;
+      },
+    );
+    const lag = lags?.reduce((n, p) => n + p.lag, 0);
+    if (lag !== undefined ? lag <= max : max > 0) return;
+    if (lag !== undefined && lag < best) {
+      best = lag;
+      progressAt = Date.now();
     }
-    await new Promise((r) => setTimeout(r, 250));
+    if (Date.now() - progressAt > STALL_MS) throw new Error(stallMessage(runtime, lags, lastError));
+    if (max === 0 && Date.now() - saidAt > 5_000) {
+      say(`  waiting for ingest: lag ${lag ?? `unknown (${(lastError as Error)?.message})`}`);
+      saidAt = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, max === 0 ? 250 : 200));
   }
 }
+
+function stallMessage(runtime: LocalRuntime, lags: PartitionLag[] | undefined, lastError: unknown): string {
+  const behind = (lags ?? []).filter((p) => p.lag > 0).map((p) => `${p.partitionId} (committed ${p.committed ?? 'never'}, end ${p.high})`);
+  const mappings = runtime
+    .allMappingStats()
+    .map((m, i) => `#${i} ${m.running ? 'running' : 'stopped'}: ${m.invocations} invocations, ${m.failedInvocations} failed, ${m.retries} retries, ${m.recordsSucceeded}/${m.recordsDelivered} records succeeded/delivered`);
+  return [
+    `ingest made no progress for ${STALL_MS / 1000} s`,
+    lags ? `partitions behind: ${behind.join(', ') || 'none'}` : `lag unknown: ${(lastError as Error)?.message ?? 'no answer'}`,
+    'mappings:',
+    ...mappings.map((m) => `  ${m}`),
+  ].join('\n');
+}
+
+const caughtUp = (runtime: LocalRuntime, say: (s: string) => void) => lagAtMost(runtime, 0, say);
 
 /** Closer passes until one closes nothing and none is due; chaos may crash some of them. */
 async function closeEverything(runtime: LocalRuntime, say: (s: string) => void): Promise<void> {
@@ -137,7 +179,11 @@ async function closeEverything(runtime: LocalRuntime, say: (s: string) => void):
     try {
       const report = await runtime.runCloser();
       const closed = report.pipelines.reduce((n, p) => n + p.closed + p.recovered, 0);
-      say(`  closer pass ${pass}: ${closed} windows closed in ${((Date.now() - t) / 1000).toFixed(1)} s${report.incomplete ? ', some deferred' : ''}`);
+      const detail = report.pipelines
+        .filter((p) => p.closed + p.recovered + p.deferred + p.setAside > 0 || p.readsDeferred)
+        .map((p) => `${p.pipeline} ${p.closed}+${p.recovered}${p.deferred ? `, ${p.deferred} deferred` : ''}${p.setAside ? `, ${p.setAside} set aside` : ''}${p.readsDeferred ? `, reads deferred` : ''} at ${p.watermark === undefined ? '-' : new Date(p.watermark).toISOString()}`)
+        .join('; ');
+      say(`  closer pass ${pass}: ${closed} windows closed in ${((Date.now() - t) / 1000).toFixed(1)} s${report.incomplete ? ', some deferred' : ''}${detail ? ` (${detail})` : ''}`);
       if (!report.incomplete && closed === 0) return;
     } catch (err) {
       say(`  closer pass ${pass} failed after ${((Date.now() - t) / 1000).toFixed(1)} s (${(err as Error).message}); running another`);
@@ -147,7 +193,10 @@ async function closeEverything(runtime: LocalRuntime, say: (s: string) => void):
 }
 
 export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
-  const say = (line: string) => !o.quiet && console.log(line);
+  const say = (line: string) => {
+    o.onProgress?.(line);
+    if (!o.quiet) console.log(line);
+  };
   const t0 = Date.now();
   const out = o.out ?? (await mkdtemp(join(tmpdir(), 'streamguard-verify-')));
   await mkdir(out, { recursive: true });
@@ -172,7 +221,7 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     tablePrefix: o.tablePrefix,
     closerIntervalMs: 2_000,
     watermarkDelayMs: WATERMARK_DELAY_MS,
-    idleTimeoutMs: IDLE_TIMEOUT_MS,
+    idleTimeoutMs: o.idleTimeoutMs ?? IDLE_TIMEOUT_MS,
     chaos,
     // Injected crashes surface here; they are expected, and counted by the chaos itself. So is a
     // closer cut off by its Lambda timeout (middy's AbortError): the closer is crash-safe by design,
@@ -204,8 +253,9 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     await runtime.calmDown();
     await caughtUp(runtime, say);
     runtime.stopSchedule();
-    say(`ingest caught up in ${ingestSeconds.toFixed(0)} s; waiting ${IDLE_TIMEOUT_MS / 1000} s for partitions to go idle, then closing every window`);
-    await new Promise((r) => setTimeout(r, IDLE_TIMEOUT_MS + 500));
+    const idleMs = o.idleTimeoutMs ?? IDLE_TIMEOUT_MS;
+    say(`ingest caught up in ${ingestSeconds.toFixed(0)} s; waiting ${idleMs / 1000} s for partitions to go idle, then closing every window`);
+    await new Promise((r) => setTimeout(r, idleMs + 500));
     await closeEverything(runtime, say);
     // Every alert record through the outbox (the alerts table's stream and the dispatcher), then off the topic.
     await runtime.alertsDispatched();

@@ -343,6 +343,36 @@ describe('hopping windows on the memory store', () => {
     expect([...stores.tables.allWindows()].every((w) => w.closedAt !== undefined && w.dueShard === undefined)).toBe(true);
   });
 
+  it('leaves a bucket that waits for a later alerting window as it is, and says so, while the watermark stays short of it', async () => {
+    // 25 sign-ups from one IP at 10:04, and one from another IP at 10:07 on each partition (the watermark).
+    const rush = burst.slice(0, 25).map((r, i) => ({ ...r, value: { ...(r.value as object), timestamp: START + 9 * MIN + i * 1_000 } }));
+    const later = [0, 1].map((partition) => ({ topic: 'user_registrations', partition, offset: 200, value: { user_id: `later${partition}`, ip: '198.51.100.7', timestamp: START + 12 * MIN } }));
+    const { stores, handler } = hoppingSetup();
+    await handler(encodeKafkaEvent([...rush, ...later]));
+    // Bucket 10:04 has ended: its windows ending 10:05 to 10:07 are judged, the first records the alert
+    // of group 09:50. Those ending 10:08 to 10:14 hold the same 25 and the one ending 10:10 is the
+    // first of group 10:00, so the bucket is left due for it.
+    const first = await closeWindows(closer(stores, [hoppingRegistrations]));
+    expect(first.pipelines[0]).toMatchObject({ closed: 1, recovered: 0, alerts: 1 });
+    const due = () => [...stores.tables.allWindows()].filter((w) => w.dueShard !== undefined).map((w) => [w.key, (w.windowStart - START) / MIN, w.closedAt !== undefined]);
+    expect(due()).toEqual([['203.0.113.9', 9, true], ['198.51.100.7', 12, false]]);
+    // Runs at the same watermark find it in the due index and leave it: neither closed nor recovered.
+    for (let run = 0; run < 3; run++) {
+      const again = await closeWindows(closer(stores, [hoppingRegistrations]));
+      expect(again.pipelines[0]).toMatchObject({ closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, waiting: 1 });
+    }
+    expect(due()).toEqual([['203.0.113.9', 9, true], ['198.51.100.7', 12, false]]);
+    // Past 10:10 the second group's alert is recorded and the bucket leaves the index.
+    await endOfStream(stores);
+    const last = await closeWindows(closer(stores, [hoppingRegistrations]));
+    expect(last.pipelines[0]).toMatchObject({ alerts: 1 });
+    expect(due()).toEqual([]);
+    expect(alertsOf(stores)).toEqual([
+      { start: 0, end: 10, timing: 'close', count: 25, final: 25 },
+      { start: 5, end: 15, timing: 'close', count: 25, final: 25 },
+    ]);
+  });
+
   it('keeps one record per group when early alerts fire, batches are delivered twice or re-cut, and closers race', async () => {
     const { stores, handler } = hoppingSetup(hoppingRegistrations, { early: true });
     for (const batch of [...recut(burst, 21, 5), ...recut(burst, 22, 9), burst, burst]) await handler(encodeKafkaEvent(batch));
