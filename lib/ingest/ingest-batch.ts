@@ -189,6 +189,7 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   const keyBatches = sequences && plan.sequenceEvents.length > 0 ? sequences.keyBatches(plan.sequenceEvents) : [];
   // The keys' states are read ahead, all at once, while the window writes start: a key's task
   // then only waits for its chunk's read (usually done by the time it gets a slot) and writes.
+  // The reads take no write slot: one request per 100 keys (5 per group for a batch of 500).
   const chunks = keyBatches.length > 0 ? readStates(keyBatches, deps.sequences!.deps.states) : [];
   const sequenceWork = chunks.flatMap((chunk) =>
     chunk.batches.map((unit, i) => async () => {
