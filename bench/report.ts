@@ -113,6 +113,8 @@ export function latencyRows(l: LatencyResult): Record<string, string | number>[]
   return [
     { to: 'alert record', 'early p50 / p95 / max': pct(early.toRecord), 'early n': early.toRecord?.n ?? 0, 'at close p50 / p95 / max': pct(close.toRecord), 'at close n': close.toRecord?.n ?? 0 },
     { to: 'Kafka topic', 'early p50 / p95 / max': pct(early.toKafka), 'early n': early.toKafka?.n ?? 0, 'at close p50 / p95 / max': pct(close.toKafka), 'at close n': close.toKafka?.n ?? 0 },
+    { to: "early: to the start of the invocation carrying the trigger (the mapping's share)", 'early p50 / p95 / max': pct(early.split?.toInvocation), 'early n': early.split?.toInvocation?.n ?? 0, 'at close p50 / p95 / max': '-', 'at close n': 0 },
+    { to: "early: from that start to the alert record (ingest's share)", 'early p50 / p95 / max': pct(early.split?.invocationToRecord), 'early n': early.split?.invocationToRecord?.n ?? 0, 'at close p50 / p95 / max': '-', 'at close n': 0 },
     { to: 'window closed (every one, alert or not)', 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.windows.toClose), 'at close n': close.windows.toClose?.n ?? 0 },
     { to: "alert record, closer's share (from the marks stored)", 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.fromStoredWatermark.toRecord), 'at close n': close.fromStoredWatermark.toRecord?.n ?? 0 },
     { to: "window closed, closer's share (from the marks stored)", 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.fromStoredWatermark.windowsToClose), 'at close n': close.fromStoredWatermark.windowsToClose?.n ?? 0 },

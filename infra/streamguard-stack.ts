@@ -221,7 +221,8 @@ export class StreamGuardStack extends Stack {
     // ...and for a hopping pipeline, one consistent Query of the written key's buckets.
     allow(ingestRole, ['dynamodb:Query'], arns(t.state, t.windows));
     allow(ingestRole, ['dynamodb:PutItem'], arns(t.alerts));
-    // Sequence rules: each key's state item is read (consistent) and written back conditional on its version.
+    // Sequence rules: a batch's key states are read with BatchGetItem (granted above), each written
+    // back conditional on its version, and a key that lost that race is read again with GetItem.
     allow(ingestRole, ['dynamodb:GetItem', 'dynamodb:PutItem'], arns(t.state));
     // The closer finds due windows through the index, and reads watermarks and rules from the state table.
     const dueIndexArns = windowsTable.indexes.map((ix) => `${t.windows.tableArn}/index/${ix.name}`);

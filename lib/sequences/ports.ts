@@ -14,12 +14,22 @@ export interface StoredSequenceState {
   version: number;
 }
 
+/** Keys one {@link SequenceStateStore.readMany} call takes at most (DynamoDB BatchGetItem's limit). */
+export const MAX_READ_MANY = 100;
+
 export interface SequenceStateStore {
   /**
    * The key's state, strongly consistent; version 0 and an empty state when there is none.
    * @throws TransientStoreError when storage refuses for now.
    */
   read(key: SequenceStateKey): Promise<StoredSequenceState>;
+  /**
+   * Several keys' states at once, strongly consistent, each as {@link read} gives it, in the order
+   * of `keys` (a key named twice is read once and answered twice).
+   * @throws RangeError for more than {@link MAX_READ_MANY} keys; TransientStoreError when storage
+   *   refuses for now, or leaves some keys unread after its bounded retries.
+   */
+  readMany(keys: readonly SequenceStateKey[]): Promise<StoredSequenceState[]>;
   /**
    * Writes the state if the stored version is still `expected` (0: no item), as version
    * `expected + 1`, to expire at `expiresAt` (epoch ms).

@@ -1,14 +1,18 @@
 /**
- * The sequence stage of ingest (docs/design.md, "Sequence rules"): per key of a batch, read its
- * state, run the matcher, record each match as an alert, then write the state back conditional
- * on the version read.
+ * The sequence stage of ingest (docs/design.md, "Sequence rules"): the states of a batch's keys
+ * are read together (one strongly consistent BatchGetItem per up to 100 keys, {@link readStates});
+ * then per key the matcher runs on what was read, each match is recorded as an alert, and the
+ * state is written back conditional on the version read.
  *
+ * - Reading ahead changes nothing below: the version read is what the write is conditional on, so
+ *   a state read early and written over since is only a lost race, found by the write.
  * - Alerts before state: a crash between the two leaves the state as it was, so the redelivered
  *   events match again and the alert put (same id) is refused. The reverse order could lose an
  *   alert.
  * - A lost race (another invocation wrote the key since the read: a key fed by two partitions)
- *   reads again and retries, up to MAX_ROUNDS; then TransientStoreError, so the key's partitions
- *   resume at its first offsets and the redelivery is skipped where it was applied.
+ *   reads that key again on its own and retries, up to MAX_ROUNDS in all; then
+ *   TransientStoreError, so the key's partitions resume at its first offsets and the redelivery
+ *   is skipped where it was applied.
  * - Redelivered events are skipped by the state's per-partition offset marks, so an applied
  *   redelivery writes nothing.
  */
@@ -17,7 +21,7 @@ import { isTransient, TransientStoreError } from '../store/errors.ts';
 import { sequenceAlertOf } from './alert.ts';
 import type { SequenceGroup } from './compile.ts';
 import { expiresAt, matchSequences, type SequenceInput } from './matcher.ts';
-import type { SequenceStateStore } from './ports.ts';
+import { MAX_READ_MANY, type SequenceStateStore, type StoredSequenceState } from './ports.ts';
 
 /** Compare-and-set rounds per key before the key's partitions are resumed. */
 export const MAX_ROUNDS = 5;
@@ -46,17 +50,39 @@ export interface SequenceKeyOutcome {
   conflicts: number;
 }
 
+const stateKeyOf = ({ group, key }: SequenceKeyBatch) => ({ topic: group.topic, keyField: group.keyField, key });
+
+/**
+ * The batch's keys cut into chunks of at most {@link MAX_READ_MANY}, each with a promise of its
+ * keys' states as stored (one `readMany` per chunk, all started at once: a batch of 500 records
+ * has at most 5 chunks per group). A chunk whose read fails rejects with the read's error
+ * (TransientStoreError when it passes); the caller resumes that chunk's keys.
+ */
+export function readStates(batches: readonly SequenceKeyBatch[], states: SequenceStateStore): { batches: SequenceKeyBatch[]; read: Promise<StoredSequenceState[]> }[] {
+  const chunks: { batches: SequenceKeyBatch[]; read: Promise<StoredSequenceState[]> }[] = [];
+  for (let i = 0; i < batches.length; i += MAX_READ_MANY) {
+    const chunk = batches.slice(i, i + MAX_READ_MANY);
+    const read = states.readMany(chunk.map(stateKeyOf));
+    // Observed now, awaited later by each key: a rejection is never unhandled meanwhile.
+    read.catch(() => {});
+    chunks.push({ batches: chunk, read });
+  }
+  return chunks;
+}
+
 /**
  * Applies one key's events exactly once.
+ * @param first The key's state as read ahead ({@link readStates}); read here when absent. Later
+ *   rounds, after a lost race, read the key again on its own.
  * @throws TransientStoreError when storage refuses for now or the races do not settle; the
  *   caller resumes the key's partitions at their first offset in `batch.inputs`.
  */
-export async function applySequenceKey(batch: SequenceKeyBatch, deps: SequenceStageDeps): Promise<SequenceKeyOutcome> {
+export async function applySequenceKey(batch: SequenceKeyBatch, deps: SequenceStageDeps, first?: StoredSequenceState): Promise<SequenceKeyOutcome> {
   const { group, key, inputs } = batch;
-  const stateKey = { topic: group.topic, keyField: group.keyField, key };
+  const stateKey = stateKeyOf(batch);
   const outcome: SequenceKeyOutcome = { alerts: 0, matches: 0, writes: 0, conflicts: 0 };
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const stored = await deps.states.read(stateKey);
+    const stored = round === 0 && first !== undefined ? first : await deps.states.read(stateKey);
     const result = matchSequences(group, stored.state, inputs, { delayMs: deps.delayMs });
     if (!result.changed) return outcome;
     const now = deps.now();

@@ -86,6 +86,8 @@ function latencyLines(l: LatencyReport): string[] {
     row('to the Kafka topic', formatPercentiles(l.early.toKafka), formatPercentiles(l.close.toKafka)),
     `    early from producing the record that made the rule true; at close from the watermark passing the window end`,
   ];
+  const e = l.early.split;
+  if (e.toInvocation) lines.push(row('early: to invocation', formatPercentiles(e.toInvocation), ''), row('early: invocation', formatPercentiles(e.invocationToRecord), ''), `    early: the mapping's share (produce to the start of the invocation that carried the record) and ingest's (that start to the record)`);
   const w = l.close.windows;
   if (w.toClose) lines.push(row('windows closed', '', `${formatPercentiles(w.toClose)}, ${w.withinInterval}/${w.toClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
   const s = l.close.fromStoredWatermark;
@@ -228,8 +230,17 @@ export async function runStart(o: StartOptions): Promise<number> {
     const found = await findTriggers(
       records.map((r, i) => {
         const p = produced[i]!;
-        const appliedAt = runtime!.applied.appliedAt(partitionIdOf(p.topic, p.partition), p.offset);
-        return { ...p, key: r.key, value: r.value, ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}), ...(appliedAt !== undefined ? { appliedAt } : {}) };
+        const id = partitionIdOf(p.topic, p.partition);
+        const appliedAt = runtime!.applied.appliedAt(id, p.offset);
+        const invokedAt = runtime!.applied.invokedAt(id, p.offset);
+        return {
+          ...p,
+          key: r.key,
+          value: r.value,
+          ...(r.timestamp !== undefined ? { timestamp: r.timestamp } : {}),
+          ...(appliedAt !== undefined ? { appliedAt } : {}),
+          ...(invokedAt !== undefined ? { invokedAt } : {}),
+        };
       }),
       {
         pipelines: builtinPipelines,
@@ -242,7 +253,7 @@ export async function runStart(o: StartOptions): Promise<number> {
     );
     const latency = measureLatency({
       alerts: await readAlertRecords(services.client, services.tables.alerts),
-      triggers: found.triggers,
+      triggerOf: found.triggerOf,
       watermarkPassedAt: found.watermarkPassedAt,
       watermarkStoredAt: found.watermarkStoredAt,
       receivedAt: tail.receivedAt,

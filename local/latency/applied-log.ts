@@ -15,9 +15,14 @@ interface Applied {
 
 export class AppliedLog {
   private readonly byPartition = new Map<string, Applied[]>();
+  /** Every invocation, whatever its outcome: its range and start. */
+  private readonly invoked = new Map<string, Applied[]>();
 
   /** Notes one invocation's outcome (a mapping's `invocation` event), at `at` (wall-clock ms). */
   note(e: InvocationEvent, at: number): void {
+    let all = this.invoked.get(e.partitionId);
+    if (!all) this.invoked.set(e.partitionId, (all = []));
+    all.push({ from: e.firstOffset, through: e.lastOffset, at: at - e.durationMs });
     const through = e.outcome === 'success' ? e.lastOffset : e.outcome === 'partial' && e.resumeOffset !== undefined ? e.resumeOffset - 1 : undefined;
     if (through === undefined || through < e.firstOffset) return;
     let list = this.byPartition.get(e.partitionId);
@@ -25,13 +30,24 @@ export class AppliedLog {
     list.push({ from: e.firstOffset, through, at });
   }
 
+  /**
+   * When the first invocation that carried the record at `offset` of `partitionId` started,
+   * whatever its outcome (an early alert can be recorded by an invocation that fails later);
+   * undefined if none was seen. What comes before is the mapping's share of latency.
+   */
+  invokedAt(partitionId: string, offset: number): number | undefined {
+    return firstCarrying(this.invoked.get(partitionId), offset);
+  }
+
   /** When the record at `offset` of `partitionId` was first applied; undefined if never seen applied. */
   appliedAt(partitionId: string, offset: number): number | undefined {
-    let best: number | undefined;
-    for (const a of this.byPartition.get(partitionId) ?? []) {
-      // A retried or redelivered range is applied again later: the first time counts.
-      if (a.from <= offset && offset <= a.through && (best === undefined || a.at < best)) best = a.at;
-    }
-    return best;
+    return firstCarrying(this.byPartition.get(partitionId), offset);
   }
+}
+
+/** The earliest `at` of the ranges holding `offset`: a retried or redelivered range comes again later, the first time counts. */
+function firstCarrying(list: readonly Applied[] | undefined, offset: number): number | undefined {
+  let best: number | undefined;
+  for (const a of list ?? []) if (a.from <= offset && offset <= a.through && (best === undefined || a.at < best)) best = a.at;
+  return best;
 }

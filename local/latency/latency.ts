@@ -5,7 +5,9 @@
  * records), the alerts table and the alert topic's consumer.
  *
  * When an alert is due depends on its timing:
- * - early (raised at ingest): when the record that made its rule true was produced;
+ * - early (raised at ingest): when the record that made its rule true was produced (for a
+ *   hopping group's alert, the first record after which any window of its group matched; for a
+ *   sequence alert, its completing event);
  * - at close (raised by the closer): when the watermark passed its window's end, since the closer
  *   may not close the window before that. The figure to watch is then whether the record came
  *   within one schedule interval of that moment.
@@ -24,6 +26,16 @@ export interface RecordedAlert {
   timing: AlertTiming;
   /** Wall-clock ms the record was written (`firedAt`, else `raisedAt`). */
   recordedAt: number;
+  /** Early alerts: the partition and offset ingest was applying (a sequence alert's completing event). */
+  firedBy?: { partitionId: string; offset: number };
+}
+
+/** The produced record an early alert became due with. */
+export interface DueRecord {
+  /** Wall-clock ms it was produced. */
+  producedAt: number;
+  /** Wall-clock ms the first invocation that carried it started, when known. */
+  invokedAt?: number;
 }
 
 /** Nearest-rank percentiles of a sample, in its unit. */
@@ -52,6 +64,8 @@ export interface AlertLatency {
   toRecordMs: number;
   /** Undefined when the message was not seen on the alert topic. */
   toKafkaMs: number | undefined;
+  /** Early alerts whose trigger's invocation is known: from the produce to that invocation's start. */
+  toInvocationMs?: number;
 }
 
 export interface TimingLatency {
@@ -63,7 +77,15 @@ export interface TimingLatency {
 }
 
 export interface LatencyReport {
-  early: TimingLatency;
+  early: TimingLatency & {
+    /**
+     * The two shares of early latency to the record, for alerts whose trigger's invocation is
+     * known: the mapping's (produce to the start of the first invocation that carried the trigger:
+     * polling, the batching window, waiting for the partition's previous invocation) and ingest's
+     * (that start to the alert record: the invocation's own work).
+     */
+    split: { toInvocation: Percentiles | undefined; invocationToRecord: Percentiles | undefined };
+  };
   close: TimingLatency & {
     /** At-close alerts measured from the watermark, and how many of them reached their record within one schedule interval. */
     fromWatermark: number;
@@ -90,8 +112,8 @@ export interface LatencyReport {
 
 export interface LatencyInputs {
   alerts: readonly RecordedAlert[];
-  /** By {@link alertKey}: wall-clock ms when the record after which the rule first held was produced. */
-  triggers: ReadonlyMap<string, number>;
+  /** The record an early alert became due with (local/latency/triggers.ts), undefined when unknown. */
+  triggerOf: (alert: RecordedAlert) => DueRecord | undefined;
   /** Wall-clock ms when a produced record first carried `pipeline`'s watermark to `windowEnd` or past it; undefined if none did. */
   watermarkPassedAt: (pipeline: string, windowEnd: number) => number | undefined;
   /** Wall-clock ms when ingest had applied the records that carry it there; absent or undefined when not known. */
@@ -134,10 +156,10 @@ function lastAtOrBefore(starts: readonly number[], t: number): number | undefine
 }
 
 /** When `alert` became due, and from what; undefined when that cannot be told. */
-function dueMoment(alert: RecordedAlert, i: LatencyInputs): { basis: LatencyBasis; dueAt: number } | undefined {
+function dueMoment(alert: RecordedAlert, i: LatencyInputs): { basis: LatencyBasis; dueAt: number; invokedAt?: number } | undefined {
   if (alert.timing === 'early') {
-    const at = i.triggers.get(alertKey(alert.pipeline, alert.key, alert.windowStart, alert.rule));
-    return at === undefined ? undefined : { basis: 'trigger', dueAt: at };
+    const due = i.triggerOf(alert);
+    return due === undefined ? undefined : { basis: 'trigger', dueAt: due.producedAt, ...(due.invokedAt !== undefined ? { invokedAt: due.invokedAt } : {}) };
   }
   const passed = i.watermarkPassedAt(alert.pipeline, alert.windowEnd);
   if (passed !== undefined) return { basis: 'watermark', dueAt: passed };
@@ -161,7 +183,15 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
       continue;
     }
     const received = i.receivedAt.get(a.id);
-    alerts.push({ id: a.id, timing: a.timing, basis: due.basis, dueAt: due.dueAt, toRecordMs: a.recordedAt - due.dueAt, toKafkaMs: received === undefined ? undefined : received - due.dueAt });
+    alerts.push({
+      id: a.id,
+      timing: a.timing,
+      basis: due.basis,
+      dueAt: due.dueAt,
+      toRecordMs: a.recordedAt - due.dueAt,
+      toKafkaMs: received === undefined ? undefined : received - due.dueAt,
+      ...(due.invokedAt !== undefined ? { toInvocationMs: due.invokedAt - due.dueAt } : {}),
+    });
   }
   const of = (timing: AlertTiming): TimingLatency => {
     const mine = alerts.filter((a) => a.timing === timing);
@@ -186,8 +216,12 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
     return at === undefined ? [] : [w.closedAt - at];
   });
   const within = (xs: number[]) => xs.filter((ms) => ms <= i.scheduleIntervalMs).length;
+  const split = alerts.filter((a) => a.timing === 'early' && a.toInvocationMs !== undefined);
   return {
-    early: of('early'),
+    early: {
+      ...of('early'),
+      split: { toInvocation: percentiles(split.map((a) => a.toInvocationMs!)), invocationToRecord: percentiles(split.map((a) => a.toRecordMs - a.toInvocationMs!)) },
+    },
     close: {
       ...of('close'),
       fromWatermark: fromWatermark.length,
@@ -222,7 +256,9 @@ export function recordedAlertOf(item: Readonly<Record<string, unknown>>): Record
   const windowEnd = num(item.windowEnd);
   const recordedAt = num(item.firedAt) ?? num(item.raisedAt);
   if (id === undefined || pipeline === undefined || key === undefined || rule === undefined || windowStart === undefined || windowEnd === undefined || recordedAt === undefined) return undefined;
-  return { id, pipeline, key, windowStart, windowEnd, rule, timing: item.timing === 'early' ? 'early' : 'close', recordedAt };
+  const by = item.firedBy as { partitionId?: unknown; offset?: unknown } | undefined;
+  const firedBy = by && typeof by === 'object' && str(by.partitionId) !== undefined && num(by.offset) !== undefined ? { partitionId: by.partitionId as string, offset: by.offset as number } : undefined;
+  return { id, pipeline, key, windowStart, windowEnd, rule, timing: item.timing === 'early' ? 'early' : 'close', recordedAt, ...(firedBy ? { firedBy } : {}) };
 }
 
 /** `p50 / p95 / max ms (n)`, or a dash for no sample. */

@@ -13,11 +13,18 @@ import { createRouter } from '../../lib/ingest/router.ts';
 import type { Pipeline } from '../../lib/pipelines/pipeline.ts';
 import { evaluateRules } from '../../lib/rules/evaluate.ts';
 import type { Rule } from '../../lib/rules/rule.ts';
+import { groupStartOf } from '../../lib/closer/alert-group.ts';
+import { windowEndsHolding } from '../../lib/pipelines/window.ts';
+import { MemoryBucketReader } from '../../lib/store/memory/bucket-reader.ts';
 import { storedWindowOf } from '../../lib/store/memory/memory-tables.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
 import { windowPk } from '../../lib/store/tables.ts';
-import { featuresOf } from '../../lib/windows/features-of.ts';
-import { alertKey } from './latency.ts';
+import { featuresOf, type StoredSlots } from '../../lib/windows/features-of.ts';
+import { bucketsOfWindow, mergeBuckets } from '../../lib/windows/merge-buckets.ts';
+import { alertKey, type DueRecord, type RecordedAlert } from './latency.ts';
+
+/** The `pipeline` sequence alerts name (lib/sequences/alert.ts). */
+const SEQUENCE_PIPELINE = 'sequence';
 
 /** A produced record: what was sent, where it went and when. */
 export interface SentRecord {
@@ -32,6 +39,8 @@ export interface SentRecord {
   producedAt: number;
   /** Wall-clock ms ingest had applied it (local/latency/applied-log.ts), when known. */
   appliedAt?: number;
+  /** Wall-clock ms the first invocation that carried it started, whatever its outcome, when known. */
+  invokedAt?: number;
 }
 
 export interface TriggerOptions {
@@ -45,8 +54,19 @@ export interface TriggerOptions {
 }
 
 export interface Triggers {
-  /** By alertKey: when the record after which the rule first held was produced. */
-  triggers: Map<string, number>;
+  /**
+   * By alertKey of the alert's group (pipeline, key, group start, rule; lib/closer/alert-group.ts):
+   * the record after which the rule first held for a window of the group. For a tumbling window
+   * without a cooldown the group start is the window start.
+   */
+  triggers: Map<string, DueRecord>;
+  /**
+   * The record an early alert became due with: for a window alert, its group's trigger (the
+   * window the record names is whichever of the group fired first, not necessarily the one the
+   * replay saw match first); for a sequence alert, its completing event (`firedBy`). Undefined
+   * when not known.
+   */
+  triggerOf(alert: RecordedAlert): DueRecord | undefined;
   /** When a produced record first carried the pipeline's watermark to `windowEnd` or past it. */
   watermarkPassedAt(pipeline: string, windowEnd: number): number | undefined;
   /**
@@ -116,8 +136,9 @@ interface Rise {
 }
 
 /**
- * Replays `records` (in production order) and notes, per (pipeline, key, window, rule), the
- * produce time of the first record after which the rule matched the window's features, and per
+ * Replays `records` (in production order) and notes, per (pipeline, key, alert group, rule), the
+ * first record after which the rule matched the features of a window of the group (a hopping
+ * bucket's windows merged from the key's buckets, as the closer and ingest merge them), and per
  * topic when the watermark (the least partition max event time, minus the delay, as the closer
  * computes it while every partition is active) rose.
  */
@@ -127,12 +148,26 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
   const options = { maxRecordBytes: o.maxRecordBytes ?? 64 * 1024, maxEventAheadMs: o.maxEventAheadMs ?? DEFAULT_MAX_EVENT_AHEAD_MS, writeConcurrency: 1, watermarkDelayMs: o.watermarkDelayMs };
   const deps: IngestDeps = { router, windows: stores.windows, watermarks: stores.watermarks, sideOutput: stores.sideOutput, options };
   const rules = Object.freeze([...o.rules]);
-  const triggers = new Map<string, number>();
+  const ruleById = new Map(rules.map((r) => [r.id, r]));
+  const pipelineByName = new Map(o.pipelines.map((p) => [p.name, p]));
+  const buckets = new MemoryBucketReader(stores.tables);
+  const triggers = new Map<string, DueRecord>();
+  const byOffset = new Map<string, DueRecord>();
   const rises = new Map<string, Rise>();
   const topicOf = new Map(o.pipelines.map((p) => [p.name, p.source.topic]));
   const steps: MarkStep[] = [];
 
+  /** Notes `r` as the trigger of every alerting rule that matches a window's features, per group. */
+  const judge = (pipeline: Pipeline, key: string, windowStart: number, slots: StoredSlots, r: DueRecord) => {
+    for (const rule of evaluateRules(rules, pipeline.name, featuresOf(pipeline, slots)).alerts) {
+      const k = alertKey(pipeline.name, key, groupStartOf(rule, pipeline, windowStart), rule.id);
+      if (!triggers.has(k)) triggers.set(k, r);
+    }
+  };
+
   for (const r of records) {
+    const due: DueRecord = { producedAt: r.producedAt, ...(r.invokedAt !== undefined ? { invokedAt: r.invokedAt } : {}) };
+    byOffset.set(`${partitionIdOf(r.topic, r.partition)}@${r.offset}`, due);
     // What the mapping would deliver for the record, built directly (no base64 round trip).
     const partitions: DecodedRecord[][] = [
       [{ topic: r.topic, partition: r.partition, offset: r.offset, kafkaTimestamp: r.timestamp ?? -1, key: r.key ?? undefined, value: Buffer.from(r.value, 'utf8'), headers: {}, partitionId: partitionIdOf(r.topic, r.partition) }],
@@ -145,10 +180,17 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
       const item = stores.tables.window(windowPk(agg.pipeline.name, agg.key), agg.windowStart);
       // Absent or closed: the event was late and nothing changed.
       if (!item) continue;
-      const verdict = evaluateRules(rules, agg.pipeline.name, featuresOf(agg.pipeline, storedWindowOf(item).slots));
-      for (const rule of verdict.alerts) {
-        const k = alertKey(agg.pipeline.name, agg.key, agg.windowStart, rule.id);
-        if (!triggers.has(k)) triggers.set(k, r.producedAt);
+      const { window } = agg.pipeline;
+      if (window.kind !== 'hopping') {
+        judge(agg.pipeline, agg.key, agg.windowStart, storedWindowOf(item).slots, due);
+        continue;
+      }
+      // A bucket: every window holding it, merged from the key's buckets (as the closer does).
+      const b = agg.windowStart;
+      const around = await buckets.buckets(agg.pipeline.name, agg.key, b - window.sizeMs + window.advanceMs, b + window.sizeMs - window.advanceMs);
+      for (const end of windowEndsHolding(window, b)) {
+        const inWindow = bucketsOfWindow(around, end, window.sizeMs, window.advanceMs).map((x) => x.window);
+        judge(agg.pipeline, agg.key, end - window.sizeMs, mergeBuckets(agg.pipeline, inWindow), due);
       }
     }
 
@@ -169,6 +211,13 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
   const stored = storedRises(steps, o.partitions, o.watermarkDelayMs);
   return {
     triggers,
+    triggerOf(alert) {
+      if (alert.pipeline === SEQUENCE_PIPELINE) return alert.firedBy ? byOffset.get(`${alert.firedBy.partitionId}@${alert.firedBy.offset}`) : undefined;
+      const rule = ruleById.get(alert.rule);
+      const pipeline = pipelineByName.get(alert.pipeline);
+      if (!rule || !pipeline) return undefined;
+      return triggers.get(alertKey(alert.pipeline, alert.key, groupStartOf(rule, pipeline, alert.windowStart), alert.rule));
+    },
     watermarkPassedAt: (pipeline, windowEnd) => firstRiseTo(rises.get(topicOf.get(pipeline) ?? ''), windowEnd),
     watermarkStoredAt: (pipeline, windowEnd) => firstRiseTo(stored.get(topicOf.get(pipeline) ?? ''), windowEnd),
   };

@@ -1,6 +1,6 @@
 /** The contract both SequenceStateStore adapters honour (DynamoDB Local and in memory). */
 import { describe, expect, it } from 'vitest';
-import type { SequenceStateStore } from '../../lib/sequences/ports.ts';
+import { MAX_READ_MANY, type SequenceStateStore } from '../../lib/sequences/ports.ts';
 import { emptyKeyState, type KeyState } from '../../lib/sequences/state.ts';
 
 /** Expiries in the future: DynamoDB Local deletes expired items within seconds. */
@@ -42,6 +42,42 @@ export function sequenceStoreContract(name: string, make: () => Promise<{ store:
       expect((await store.read({ ...KEY, keyField: 'deviceId' })).version).toBe(0);
       expect((await store.read({ ...KEY, topic: 'other' })).version).toBe(0);
       expect((await store.read({ ...KEY, key: 'u-2' })).version).toBe(0);
+    });
+
+    it('reads many keys at once as one by one, in the order asked, absent keys empty at version 0', async () => {
+      const { store } = await make();
+      const other = { ...KEY, key: 'u-2' };
+      const absent = { ...KEY, keyField: 'deviceId' };
+      await store.write(KEY, stateWith(1), 0, LATER);
+      await store.write(other, stateWith(5), 0, LATER);
+      await store.write(other, stateWith(6), 1, LATER);
+      const many = await store.readMany([absent, other, KEY]);
+      expect(many).toEqual([await store.read(absent), await store.read(other), await store.read(KEY)]);
+      expect(many.map((s) => s.version)).toEqual([0, 2, 1]);
+      expect(await store.readMany([])).toEqual([]);
+      // What was read is the version a write must name.
+      expect(await store.write(other, stateWith(7), many[1]!.version, LATER)).toBe(true);
+    });
+
+    it('answers a key named twice twice, each answer its own copy', async () => {
+      const { store } = await make();
+      await store.write(KEY, stateWith(1), 0, LATER);
+      const [a, b] = await store.readMany([KEY, KEY]);
+      expect(a).toEqual({ state: stateWith(1), version: 1 });
+      expect(b).toEqual(a);
+      a!.state.maxTime = -1;
+      expect(b!.state.maxTime).toBe(stateWith(1).maxTime);
+    });
+
+    it(`reads ${MAX_READ_MANY} keys in one call and refuses more`, async () => {
+      const { store } = await make();
+      const keys = Array.from({ length: MAX_READ_MANY }, (_, i) => ({ ...KEY, key: `u-${i}` }));
+      await store.write(keys[MAX_READ_MANY - 1]!, stateWith(3), 0, LATER);
+      const many = await store.readMany(keys);
+      expect(many).toHaveLength(MAX_READ_MANY);
+      expect(many.filter((s) => s.version === 1)).toEqual([{ state: stateWith(3), version: 1 }]);
+      expect(many[MAX_READ_MANY - 1]!.version).toBe(1);
+      await expect(store.readMany([...keys, { ...KEY, key: 'one-more' }])).rejects.toThrow(RangeError);
     });
   });
 }

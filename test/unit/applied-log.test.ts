@@ -28,6 +28,17 @@ describe('AppliedLog', () => {
     expect(log.appliedAt('t-0', 10)).toBeUndefined();
     expect(log.appliedAt('t-1', 0)).toBeUndefined();
   });
+
+  it('dates when a record was first invoked by the start of the first invocation that carried it, whatever its outcome', () => {
+    const log = new AppliedLog();
+    log.note({ ...invocation('t-0', 0, 9, 'error'), durationMs: 40 }, 100);
+    log.note({ ...invocation('t-0', 10, 19, 'success'), durationMs: 30 }, 250);
+    log.note({ ...invocation('t-0', 0, 9, 'success'), durationMs: 50 }, 300);
+    expect(log.invokedAt('t-0', 3)).toBe(60);
+    expect(log.invokedAt('t-0', 12)).toBe(220);
+    expect(log.appliedAt('t-0', 3)).toBe(300);
+    expect(log.invokedAt('t-0', 20)).toBeUndefined();
+  });
 });
 
 describe('watermarkStoredAt', () => {

@@ -34,7 +34,7 @@ const alert = (over: Partial<RecordedAlert>): RecordedAlert => ({
 
 const inputs = (over: Partial<LatencyInputs>): LatencyInputs => ({
   alerts: [],
-  triggers: new Map(),
+  triggerOf: () => undefined,
   watermarkPassedAt: () => undefined,
   receivedAt: new Map(),
   closerRunStarts: [],
@@ -45,11 +45,25 @@ const inputs = (over: Partial<LatencyInputs>): LatencyInputs => ({
 describe('measureLatency', () => {
   it('times an early alert from the produce time of the record that made its rule true, to its record and to Kafka', () => {
     const a = alert({ id: 'e1', timing: 'early', recordedAt: 5_400 });
-    const r = measureLatency(inputs({ alerts: [a], triggers: new Map([[alertKey('payments', 'u1', 0, 'payments-spree'), 5_000]]), receivedAt: new Map([['e1', 5_900]]) }));
+    const r = measureLatency(inputs({ alerts: [a], triggerOf: (x) => (x === a ? { producedAt: 5_000 } : undefined), receivedAt: new Map([['e1', 5_900]]) }));
     expect(r.alerts).toEqual([{ id: 'e1', timing: 'early', basis: 'trigger', dueAt: 5_000, toRecordMs: 400, toKafkaMs: 900 }]);
+    expect(r.early.split).toEqual({ toInvocation: undefined, invocationToRecord: undefined });
     expect(r.early.toRecord).toEqual({ n: 1, p50: 400, p95: 400, max: 400 });
     expect(r.early.toKafka?.p50).toBe(900);
     expect(r.close.toRecord).toBeUndefined();
+  });
+
+  it("splits an early alert's latency at the start of the invocation that carried its trigger", () => {
+    const a = alert({ id: 'e1', timing: 'early', recordedAt: 5_400 });
+    const b = alert({ id: 'e2', timing: 'early', recordedAt: 9_000, key: 'u2' });
+    const r = measureLatency(inputs({ alerts: [a, b], triggerOf: (x) => (x === a ? { producedAt: 5_000, invokedAt: 5_100 } : { producedAt: 8_000 }) }));
+    expect(r.alerts.map((x) => [x.id, x.toRecordMs, x.toInvocationMs])).toEqual([
+      ['e1', 400, 100],
+      ['e2', 1_000, undefined],
+    ]);
+    // Only the alert whose invocation is known is split; both are timed.
+    expect(r.early.toRecord?.n).toBe(2);
+    expect(r.early.split).toEqual({ toInvocation: { n: 1, p50: 100, p95: 100, max: 100 }, invocationToRecord: { n: 1, p50: 300, p95: 300, max: 300 } });
   });
 
   it('times an at-close alert from the watermark passing its window end, and counts it within the schedule interval or not', () => {
@@ -102,8 +116,9 @@ describe('recordedAlertOf', () => {
   it('reads an alert written before early alerts existed as at close, timed by raisedAt', () => {
     expect(recordedAlertOf(item)).toEqual({ id: 'x', pipeline: 'iot', key: 's1', windowStart: 0, windowEnd: 60_000, rule: 'iot-out-of-range', timing: 'close', recordedAt: 70_000 });
   });
-  it('reads an early alert by its firedAt', () => {
-    expect(recordedAlertOf({ ...item, timing: 'early', firedAt: 30_000, firedBy: { partitionId: 'iot_telemetry-0', offset: 4 } })).toMatchObject({ timing: 'early', recordedAt: 30_000 });
+  it('reads an early alert by its firedAt, with what fired it', () => {
+    expect(recordedAlertOf({ ...item, timing: 'early', firedAt: 30_000, firedBy: { partitionId: 'iot_telemetry-0', offset: 4 } })).toMatchObject({ timing: 'early', recordedAt: 30_000, firedBy: { partitionId: 'iot_telemetry-0', offset: 4 } });
+    expect(recordedAlertOf({ ...item, timing: 'early', firedAt: 30_000, firedBy: { partitionId: 'iot_telemetry-0' } })?.firedBy).toBeUndefined();
     expect(recordedAlertOf({ ...item, timing: 'close' })?.timing).toBe('close');
   });
   it('skips an item that is not an alert', () => {
@@ -127,9 +142,12 @@ describe('findTriggers', () => {
   it('notes the produce time of the record after which the rule first holds (count > 10: the 11th payment)', async () => {
     // Out of order within the window: the 11th record decides whatever its event time.
     const records = Array.from({ length: 14 }, (_, i) => payment(i, T0 + 1_000 + ((i * 7_919) % 60_000)));
-    const { triggers } = await findTriggers(records, options);
-    expect(triggers.get(alertKey('payments', '7', T0, 'payments-spree'))).toBe(1_010);
+    const { triggers, triggerOf } = await findTriggers(records, options);
+    expect(triggers.get(alertKey('payments', '7', T0, 'payments-spree'))).toEqual({ producedAt: 1_010 });
     expect(triggers.size).toBe(1);
+    const early = { id: 'x', pipeline: 'payments', key: '7', windowStart: T0, windowEnd: T0 + 300_000, rule: 'payments-spree', timing: 'early' as const, recordedAt: 2_000 };
+    expect(triggerOf(early)).toEqual({ producedAt: 1_010 });
+    expect(triggerOf({ ...early, key: '8' })).toBeUndefined();
   });
 
   it('does not count a late record, and tells when the watermark passed a window end', async () => {
@@ -142,6 +160,7 @@ describe('findTriggers', () => {
     ];
     const found = await findTriggers(records, options);
     expect(found.triggers.get(alertKey('payments', '7', T0, 'payments-spree'))).toBeUndefined();
+    expect(found.triggers.size).toBe(0);
     expect(found.watermarkPassedAt('payments', T0 + 5 * 60_000)).toBe(1_010);
     expect(found.watermarkPassedAt('payments', T0 + 10 * 60_000)).toBeUndefined();
     expect(found.watermarkPassedAt('iot', T0)).toBeUndefined();
@@ -150,5 +169,47 @@ describe('findTriggers', () => {
   it('has no watermark for a topic until every partition has shown an event', async () => {
     const found = await findTriggers([payment(0, T0 + 20 * 60_000)], { ...options, partitions: { user_events: 2 } });
     expect(found.watermarkPassedAt('payments', T0)).toBeUndefined();
+  });
+
+  const registration = (i: number, eventTime: number, ip = '10.0.0.1'): SentRecord => ({
+    topic: 'user_registrations',
+    partition: 0,
+    offset: i,
+    key: ip,
+    value: JSON.stringify({ user_id: 1_000 + i, ip_address: ip, event_time: new Date(eventTime).toISOString() }),
+    timestamp: eventTime,
+    producedAt: 5_000 + i,
+    invokedAt: 5_500 + i,
+  });
+  const hopping = { ...options, partitions: { user_registrations: 1 } };
+  const MIN = 60_000;
+
+  it("times a hopping group's alert from the record after which any window of its group first matched, whichever window its record names", async () => {
+    // 21 sign-ups from one IP (registrations > 20) in 10:00-10:04, in order: the 21st makes the
+    // windows ending 10:05 to 10:10 match (10 min, every 1 min); windows starting 10:00 and after
+    // share the group of 10:00 (cooldown = the window size), those before it the group of 9:50.
+    const H = T0 - 2 * 3_600_000;
+    const records = Array.from({ length: 21 }, (_, i) => registration(i, H + 1_000 + i * 12_000));
+    const { triggers, triggerOf } = await findTriggers(records, hopping);
+    const alertOf = (windowStart: number) => ({ id: 'g', pipeline: 'registrations', key: '10.0.0.1', windowStart, windowEnd: windowStart + 10 * MIN, rule: 'registrations-suspicious-ip', timing: 'early' as const, recordedAt: 9_000 });
+    expect(triggers.get(alertKey('registrations', '10.0.0.1', H, 'registrations-suspicious-ip'))).toEqual({ producedAt: 5_020, invokedAt: 5_520 });
+    expect(triggers.get(alertKey('registrations', '10.0.0.1', H - 10 * MIN, 'registrations-suspicious-ip'))).toEqual({ producedAt: 5_020, invokedAt: 5_520 });
+    // The group's record may name any of its windows: all are timed from the same record.
+    expect(triggerOf(alertOf(H))).toEqual({ producedAt: 5_020, invokedAt: 5_520 });
+    expect(triggerOf(alertOf(H + 3 * MIN))).toEqual({ producedAt: 5_020, invokedAt: 5_520 });
+    expect(triggerOf(alertOf(H - 5 * MIN))).toEqual({ producedAt: 5_020, invokedAt: 5_520 });
+    // Twenty are not enough: no window matched before the 21st.
+    const fewer = await findTriggers(records.slice(0, 20), hopping);
+    expect(fewer.triggers.size).toBe(0);
+    expect(fewer.triggerOf(alertOf(H))).toBeUndefined();
+  });
+
+  it("times a sequence alert from its completing event, named by the record's firedBy", async () => {
+    const records = [payment(0, T0 + 1_000), { ...payment(1, T0 + 2_000), invokedAt: 1_500 }];
+    const { triggerOf } = await findTriggers(records, options);
+    const seq = { id: 'seq-1', pipeline: 'sequence', key: '7', windowStart: T0, windowEnd: T0 + 2_000, rule: 'new-device-payment', timing: 'early' as const, recordedAt: 3_000 };
+    expect(triggerOf({ ...seq, firedBy: { partitionId: 'user_events-0', offset: 1 } })).toEqual({ producedAt: 1_001, invokedAt: 1_500 });
+    expect(triggerOf({ ...seq, firedBy: { partitionId: 'user_events-0', offset: 7 } })).toBeUndefined();
+    expect(triggerOf(seq)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 /** SequenceStateStore in memory: the same version contract as the DynamoDB adapter. */
-import type { SequenceStateKey, SequenceStateStore, StoredSequenceState } from '../../sequences/ports.ts';
+import { MAX_READ_MANY, type SequenceStateKey, type SequenceStateStore, type StoredSequenceState } from '../../sequences/ports.ts';
 import { emptyKeyState, type KeyState } from '../../sequences/state.ts';
 import { sequencePk } from '../tables.ts';
 
@@ -7,10 +7,18 @@ export class MemorySequenceStore implements SequenceStateStore {
   readonly items = new Map<string, { state: KeyState; version: number; expiresAt: number }>();
   /** Writes taken (for tests and the bench). */
   writes = 0;
+  /** readMany calls taken (for tests). */
+  readManyCalls = 0;
 
   async read(key: SequenceStateKey): Promise<StoredSequenceState> {
     const item = this.items.get(sequencePk(key));
     return item ? { state: structuredClone(item.state), version: item.version } : { state: emptyKeyState(), version: 0 };
+  }
+
+  async readMany(keys: readonly SequenceStateKey[]): Promise<StoredSequenceState[]> {
+    if (keys.length > MAX_READ_MANY) throw new RangeError(`sequence state: readMany takes at most ${MAX_READ_MANY} keys, got ${keys.length}`);
+    this.readManyCalls++;
+    return Promise.all(keys.map((key) => this.read(key)));
   }
 
   async write(key: SequenceStateKey, state: KeyState, expected: number, expiresAt: number): Promise<boolean> {
