@@ -48,8 +48,8 @@ function durationOf(ms: number): string {
 }
 
 /** Why a record cannot be parsed before its value (of `size` bytes, -1: none) is even parsed, or undefined. */
-function unreadable(record: DecodedRecord, size: number, route: TopicRoute | undefined, options: ParseOptions): Unparsable | undefined {
-  if (record.envelopeError !== undefined) return new Unparsable(record.envelopeError, 'value');
+function unreadable(record: DecodedRecord, envelopeError: string | undefined, size: number, route: TopicRoute | undefined, options: ParseOptions): Unparsable | undefined {
+  if (envelopeError !== undefined) return new Unparsable(envelopeError, 'value');
   if (!route) return new Unparsable(`no pipeline reads topic "${record.topic}"`, undefined);
   if (size === UNREADABLE.base64) return new Unparsable('value is not valid base64 (padded, standard alphabet)', 'value');
   if (size < 0) return new Unparsable('record has no value (tombstone)', 'value');
@@ -83,17 +83,33 @@ function jsonOf(text: string): unknown {
 }
 
 /**
+ * Whether every string JSON.parse reads from `text` is printable ASCII (U+0020 to U+007E), so the
+ * fast path need not check names (PlainText in lib/schemas/fast.ts). `text` must be valid UTF-8
+ * decoded from `bytes` bytes (jsonOf has refused the rest): then as many UTF-16 units as bytes means
+ * every byte was ASCII, since a multi-byte character yields fewer units than bytes (and a stripped
+ * byte-order mark leaves fewer units too). A JSON string holds no raw control character (JSON.parse
+ * refuses them), so without escapes and DEL its characters are printable. Two scans of the text by
+ * the engine cost less than checking each field of the event apart.
+ */
+export function isPlainJsonText(text: string, bytes: number): boolean {
+  return text.length === bytes && text.indexOf('\\') === -1 && text.indexOf('\x7f') === -1;
+}
+
+/**
  * Reads, decodes and validates one record against its topic's family (`route`, undefined when no
  * pipeline reads the topic): its event, or why it has none (the record is then quarantined).
  */
 export function parseRecord(record: DecodedRecord, route: TopicRoute | undefined, options: ParseOptions): TimedEvent | Unparsable {
   // Read once and not kept: the record decodes it again if a side record needs it.
-  const size = route && record.envelopeError === undefined ? reader.read(record) : -1;
-  const failed = unreadable(record, size, route, options);
+  // The envelope is judged once: on a record decoded lazily, each read of envelopeError judges it again.
+  const envelopeError = record.envelopeError;
+  const size = route && envelopeError === undefined ? reader.read(record) : -1;
+  const failed = unreadable(record, envelopeError, size, route, options);
   if (failed !== undefined) return failed;
-  const json = jsonOf(reader.text());
+  const text = reader.text();
+  const json = jsonOf(text);
   if (json instanceof Unparsable) return json;
-  let event = route!.family.parseFast(json);
+  let event = route!.family.parseFast(json, isPlainJsonText(text, size));
   if (event === undefined) {
     const parsed = route!.family.parseSlow(json);
     if (!parsed.ok) return new Unparsable(parsed.reason, parsed.field);

@@ -171,6 +171,10 @@ class BatchPlanner {
     const last = records[records.length - 1]!.offset;
     const part: PartitionProgress = { topic: head.topic, partition: head.partition, partitionId: head.partitionId, firstOffset: head.offset, firstPlannedOffset: head.offset, lastOffset: last, offsets: [], eventTimes: [] };
     this.plan.partitions.push(part);
+    // Hot loop: what it touches per record is held in locals, not reread from `this`.
+    const options = this.options;
+    const batchRecords = this.batch.records;
+    const { offsets, eventTimes } = part;
     for (const record of records) {
       stats.records++;
       if (record.offset <= appliedThrough) {
@@ -178,17 +182,17 @@ class BatchPlanner {
         part.firstPlannedOffset = record.offset + 1;
         continue;
       }
-      const event = parseRecord(record, this.routeOf(record), this.options);
+      const event = parseRecord(record, this.routeOf(record), options);
       if (event instanceof Unparsable) {
         stats.quarantined++;
         this.plan.sideRecords.push(sideRecord('quarantine', record, event.reason, event.field));
         continue;
       }
       stats.valid++;
-      const index = this.batch.records.length;
-      this.batch.records.push(record);
-      part.offsets.push(record.offset);
-      part.eventTimes.push(event.eventTime);
+      const index = batchRecords.length;
+      batchRecords.push(record);
+      offsets.push(record.offset);
+      eventTimes.push(event.eventTime);
       const watermark = delayMs !== undefined ? seenMax - delayMs : -Infinity;
       if (event.eventTime > seenMax) seenMax = event.eventTime;
       if (sequences) {
@@ -198,7 +202,8 @@ class BatchPlanner {
           this.plan.sideRecords.push({ ...sideRecord('late', record, sequenceLateReason(event.eventTime, watermark)), pipeline: SEQUENCE_LATE_PIPELINE });
         } else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
       }
-      for (let p = 0; p < this.states.length; p++) this.feed(this.states[p]!, record, event, index, watermark);
+      const states = this.states;
+      for (let p = 0; p < states.length; p++) this.feed(states[p]!, record, event, index, watermark);
     }
   }
 

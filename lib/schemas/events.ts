@@ -4,7 +4,7 @@
  * normalised to one shape each.
  */
 import * as z from 'zod';
-import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf } from './fast.ts';
+import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf, type PlainText } from './fast.ts';
 import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';
 import { oneOf, optionalString, timeOf, toName, toNumber } from './normalise.ts';
@@ -60,14 +60,14 @@ export const userEvents = eventFamily(
     city: optionalString(e.location_city ?? e.city),
     eventTime: timeOf(e, sink),
   }),
-  (input): UserEvent | undefined => {
+  (input, plain: PlainText = false): UserEvent | undefined => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
     const e = input as Record<string, unknown>;
-    const userId = idOf(e.user_id);
+    const userId = idOf(e.user_id, plain);
     if (userId === undefined) return undefined;
     const action = e.action;
     const eventType = e.event_type;
-    if ((action !== undefined && !isText(action)) || (eventType !== undefined && !isText(eventType))) return undefined;
+    if ((action !== undefined && !isText(action, plain)) || (eventType !== undefined && !isText(eventType, plain))) return undefined;
     const chosen = action !== undefined ? action : eventType;
     if (chosen === undefined) return undefined;
     const rawAmount = e.amount;
@@ -82,11 +82,11 @@ export const userEvents = eventFamily(
     const city = e.city;
     const deviceId = e.device_id;
     if (
-      (ipAddress !== undefined && !isText(ipAddress)) ||
-      (ip !== undefined && !isText(ip)) ||
-      (locationCity !== undefined && !isText(locationCity)) ||
-      (city !== undefined && !isText(city)) ||
-      !isOptionalId(deviceId)
+      (ipAddress !== undefined && !isText(ipAddress, plain)) ||
+      (ip !== undefined && !isText(ip, plain)) ||
+      (locationCity !== undefined && !isText(locationCity, plain)) ||
+      (city !== undefined && !isText(city, plain)) ||
+      !isOptionalId(deviceId, plain)
     ) {
       return undefined;
     }
@@ -112,15 +112,15 @@ export const registrations = eventFamily(
     deviceId: optionalString(e.device_id),
     eventTime: timeOf(e, sink),
   }),
-  (input): Registration | undefined => {
+  (input, plain: PlainText = false): Registration | undefined => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
     const e = input as Record<string, unknown>;
-    const userId = idOf(e.user_id);
+    const userId = idOf(e.user_id, plain);
     if (userId === undefined) return undefined;
     const ip = e.ip;
     const ipAddress = e.ip_address;
     const deviceId = e.device_id;
-    if ((ip !== undefined && !isText(ip)) || (ipAddress !== undefined && !isText(ipAddress)) || !isOptionalId(deviceId)) return undefined;
+    if ((ip !== undefined && !isText(ip, plain)) || (ipAddress !== undefined && !isText(ipAddress, plain)) || !isOptionalId(deviceId, plain)) return undefined;
     const chosen = ip !== undefined ? ip : ipAddress;
     if (chosen === undefined) return undefined;
     const eventTime = fastTimeOf(e.timestamp, e.event_time);
@@ -137,10 +137,10 @@ export const telemetry = eventFamily(
     humidity: toNumber(e.humidity, 'humidity', sink),
     eventTime: timeOf(e, sink),
   }),
-  (input): Telemetry | undefined => {
+  (input, plain: PlainText = false): Telemetry | undefined => {
     if (typeof input !== 'object' || input === null || Array.isArray(input)) return undefined;
     const e = input as Record<string, unknown>;
-    const deviceId = idOf(e.device_id);
+    const deviceId = idOf(e.device_id, plain);
     if (deviceId === undefined) return undefined;
     const temperature = decimalOf(e.temperature);
     if (temperature !== temperature) return undefined;

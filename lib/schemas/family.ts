@@ -4,6 +4,7 @@
  * users; `parse` is the same validation for the ingest loop, without a zod transform's overhead.
  */
 import * as z from 'zod';
+import type { PlainText } from './fast.ts';
 import type { IssueSink } from './normalise.ts';
 
 export type ParseResult<E> = { ok: true; event: E } | { ok: false; field: string | undefined; reason: string };
@@ -11,8 +12,12 @@ export type ParseResult<E> = { ok: true; event: E } | { ok: false; field: string
 export interface EventFamily<E extends { eventTime: number }> {
   schema: z.ZodType<E, unknown>;
   parse(input: unknown): ParseResult<E>;
-  /** The hand-written fast path alone: the event, or undefined when only `parseSlow` can tell. */
-  parseFast(input: unknown): E | undefined;
+  /**
+   * The hand-written fast path alone: the event, or undefined when only `parseSlow` can tell.
+   * `plain` (see PlainText in ./fast.ts) skips checks whose answer the caller already knows; the
+   * result is the same either way.
+   */
+  parseFast(input: unknown, plain?: PlainText): E | undefined;
   /** `parse` without the fast path: zod and the normaliser only (the specification `parse` must match). */
   parseSlow(input: unknown): ParseResult<E>;
 }
@@ -34,7 +39,7 @@ function failure(issues: readonly Issue[]): { ok: false; field: string | undefin
 export function eventFamily<R, E extends { eventTime: number }>(
   raw: z.ZodType<R, unknown>,
   normalise: (raw: R, sink: IssueSink) => E,
-  fast?: (input: unknown) => E | undefined,
+  fast?: (input: unknown, plain?: PlainText) => E | undefined,
 ): EventFamily<E> {
   // One sink per family, reused: parsing is synchronous, and the hot path should not allocate it.
   const sink = { issues: [] as Issue[], addIssue: (i: Issue) => void sink.issues.push(i) };

@@ -13,22 +13,33 @@ import { isCleanName } from './text.ts';
 /**
  * `text`: a non-empty string of at most 256 UTF-16 units (longer ones may still fit in code points:
  * zod decides) that is a clean name already in NFC (others: zod decides and normalises).
+ *
+ * `plain`: the caller knows every string of the input is printable ASCII (see PlainText), so the
+ * name check, whose answer that fixes, is skipped (measured: the largest per-event cost the
+ * hostile-input checks added to the fast path).
  */
-export function isText(v: unknown): v is string {
-  return typeof v === 'string' && v.length !== 0 && v.length <= MAX_FIELD_CHARS && isCleanName(v);
+export function isText(v: unknown, plain: PlainText = false): v is string {
+  return typeof v === 'string' && v.length !== 0 && v.length <= MAX_FIELD_CHARS && (plain || isCleanName(v));
 }
 
+/**
+ * True only when every string in the input is printable ASCII (U+0020 to U+007E): each is then a
+ * clean name in NFC by the rule of ./text.ts, with no check needed. lib/ingest/parse.ts knows it of
+ * a value's JSON text as a whole (isPlainJsonText); false (the default) promises nothing.
+ */
+export type PlainText = boolean;
+
 /** `id` normalised with String(): the string, or undefined when zod must decide. */
-export function idOf(v: unknown): string | undefined {
-  if (typeof v === 'string') return isText(v) ? v : undefined;
+export function idOf(v: unknown, plain: PlainText = false): string | undefined {
+  if (typeof v === 'string') return isText(v, plain) ? v : undefined;
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0 ? String(v) : undefined;
   return undefined;
 }
 
 /** An optional `id`: true when absent or valid. */
-export function isOptionalId(v: unknown): boolean {
+export function isOptionalId(v: unknown, plain: PlainText = false): boolean {
   if (v === undefined) return true;
-  if (typeof v === 'string') return isText(v);
+  if (typeof v === 'string') return isText(v, plain);
   if (typeof v === 'number') return Number.isSafeInteger(v) && v >= 0;
   return false;
 }

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isoUtcOf } from '../../lib/schemas/fast.ts';
 import { registrations, telemetry, userEvents } from '../../lib/schemas/events.ts';
 import type { EventFamily } from '../../lib/schemas/family.ts';
+import { isPlainJsonText } from '../../lib/ingest/parse.ts';
 import { rng } from '../support/records.ts';
 
 
@@ -216,6 +217,16 @@ function agree(family: EventFamily<{ eventTime: number }>, input: unknown): void
   }
   // `parse` (fast, then zod) answers exactly as zod alone does.
   expect(family.parse(input)).toStrictEqual(spec);
+  // Told that its strings are plain (as ingest is, by isPlainJsonText), it answers the same.
+  if (stringsArePlain(input)) expect(family.parseFast(input, true)).toStrictEqual(fast);
+}
+
+/** Whether every string (and key) in `input` is printable ASCII: what PlainText promises. */
+function stringsArePlain(input: unknown): boolean {
+  if (typeof input === 'string') return /^[\x20-\x7e]*$/.test(input);
+  if (Array.isArray(input)) return input.every(stringsArePlain);
+  if (input !== null && typeof input === 'object') return Object.entries(input).every(([k, v]) => stringsArePlain(k) && stringsArePlain(v));
+  return true;
 }
 
 describe('event family fast paths', () => {
@@ -263,6 +274,32 @@ describe('event family fast paths', () => {
       expect(userEvents.parseFast({ ...u, [field]: bad })).toBeUndefined();
     }
     expect(registrations.parseFast({ user_id: 'u', ip_address: 'x', timestamp: T })).toEqual({ userId: 'u', ip: 'x', deviceId: undefined, eventTime: T });
+  });
+
+  it('isPlainJsonText holds only of text whose every parsed string is printable ASCII', () => {
+    const r = rng(1009);
+    const pieces = ['a', 'Z', ' ', '~', '0', '"', '\\', '\x7f', '\t', 'é', 'e\u0301', '😀', '\u200b', '\ud800', '\ufffd', '\u0000', '\u00a0', '\ufeff'];
+    let plain = 0;
+    for (let i = 0; i < 20000; i++) {
+      const n = Math.floor(r() * 6);
+      let s = '';
+      for (let k = 0; k < n; k++) s += pick(r, pieces);
+      // As ingest reads a value: UTF-8 bytes, a leading byte-order mark stripped.
+      const bom = r() < 0.05;
+      const bytes = Buffer.concat([bom ? Buffer.from([0xef, 0xbb, 0xbf]) : Buffer.alloc(0), Buffer.from(JSON.stringify({ ip: s, n: 1 }), 'utf8')]);
+      const text = bytes.toString('utf8', bom ? 3 : 0);
+      const answer = isPlainJsonText(text, bytes.length);
+      if (answer) {
+        plain++;
+        expect(stringsArePlain(JSON.parse(text)), JSON.stringify(text)).toBe(true);
+      }
+      // And it says so of every such text without a mark (no false negatives but for escapes).
+      if (!bom && /^[\x20-\x7e]*$/.test(s) && !s.includes('"') && !s.includes('\\')) expect(answer).toBe(true);
+    }
+    expect(plain).toBeGreaterThan(1000);
+    // Raw control characters cannot reach a string: JSON.parse refuses them.
+    expect(() => JSON.parse('{"ip":"a\tb"}')).toThrow();
+    expect(() => JSON.parse('{"ip":"a\u0000b"}')).toThrow();
   });
 
   it('parses the fixed ISO form exactly as Date.parse does', () => {
