@@ -36,4 +36,5 @@ it('alerts on every injected scenario and on nothing else', async () => {
   expect(summary.quarantined).toBe(summary.malformed);
   const events = readFileSync(join(out, 'events.jsonl'), 'utf8').trim().split('\n');
   expect(events).toHaveLength(25_000);
-}, 300_000);
+  // About 200 s on two idle cores; the margin is for a loaded machine (not a speed claim: bench/).
+}, 600_000);
