@@ -131,7 +131,7 @@ export class SlotStore {
           }
           break;
         default: {
-          const s = String(v);
+          const s = typeof v === 'string' ? v : String(v);
           const chainValue = this.chainValue;
           if (has[j] === 0) {
             chainValue.push(s);
