@@ -78,32 +78,30 @@ export class SlotStore {
   size = 0;
 
   constructor(capacity = 4096) {
-    // The three per-slot arrays, in one allocation (zeroed); one store per batch, so assigned
-    // directly rather than destructured from an array (which goes through its iterator).
+    [this.nums, this.firstAt, this.has] = SlotStore.arrays(capacity);
+  }
+
+  /** The three per-slot arrays, in one allocation (zeroed). */
+  private static arrays(capacity: number): [Float64Array, Int32Array, Uint8Array] {
     const buffer = new ArrayBuffer(capacity * 13);
-    this.nums = new Float64Array(buffer, 0, capacity);
-    this.firstAt = new Int32Array(buffer, capacity * 8, capacity);
-    this.has = new Uint8Array(buffer, capacity * 12, capacity);
+    return [new Float64Array(buffer, 0, capacity), new Int32Array(buffer, capacity * 8, capacity), new Uint8Array(buffer, capacity * 12, capacity)];
   }
 
   /** Room for one delta's slots; returns its base index. */
   reserve(n: number): number {
     const base = this.size;
     const size = base + n;
-    if (size > this.nums.length) this.grow(size);
+    if (size > this.nums.length) {
+      const [nums, firstAt, has] = SlotStore.arrays(Math.max(size, this.nums.length * 2));
+      nums.set(this.nums);
+      firstAt.set(this.firstAt);
+      has.set(this.has);
+      this.nums = nums;
+      this.firstAt = firstAt;
+      this.has = has;
+    }
     this.size = size;
     return base;
-  }
-
-  /** Room for at least `size` slots, the values so far kept. */
-  private grow(size: number): void {
-    const { nums, firstAt, has } = new SlotStore(Math.max(size, this.nums.length * 2));
-    nums.set(this.nums);
-    firstAt.set(this.firstAt);
-    has.set(this.has);
-    this.nums = nums;
-    this.firstAt = firstAt;
-    this.has = has;
   }
 
   /** Folds one kept event into the slots at `base`: add, min, max, or distinct values. */
