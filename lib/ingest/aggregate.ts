@@ -78,8 +78,6 @@ export interface PipelineFold {
   pipeline: Pipeline;
   compiled: CompiledSlots;
   state: PlanState;
-  /** state.slots, one load closer for the per-event fold. */
-  slots: SlotStore;
 }
 
 /**
@@ -153,10 +151,9 @@ export class Aggregate implements WindowAggregate {
 
   /** Adds the member; `kept` events are folded into the slots, others counted as rejected. */
   add(index: number, kept: boolean, event: TimedEvent, source: RangeSource, offset: number): void {
-    const fold = this.fold;
-    const state = fold.state;
+    const state = this.fold.state;
     this.events++;
-    if (kept) fold.slots.fold(fold.compiled, this.base, event);
+    if (kept) state.slots.fold(this.fold.compiled, this.base, event);
     else this.rejected++;
     // As extendRange: records of a partition arrive in offset order, so a range only grows at its end.
     if (source === this.source || source.partitionId === this.source.partitionId) this.last = offset;

@@ -141,8 +141,6 @@ class BatchPlanner {
     stats: { records: 0, valid: 0, quarantined: 0, filtered: 0, late: 0, alreadyApplied: 0 },
   };
   private readonly batch: BatchEvents = { records: [] };
-  /** plan.aggregates, at hand for the per-event loop. */
-  private readonly aggregates: WindowAggregate[] = this.plan.aggregates;
   private readonly state: PlanState;
   private readonly statesByRoute = new Map<TopicRoute, PipelineState[]>();
   private topic: string | undefined = undefined;
@@ -184,9 +182,7 @@ class BatchPlanner {
         part.firstPlannedOffset = record.offset + 1;
         continue;
       }
-      const route = this.routeOf(record);
-      const source = this.source!;
-      const event = parseRecord(record, route, options);
+      const event = parseRecord(record, this.routeOf(record), options);
       if (event instanceof Unparsable) {
         stats.quarantined++;
         this.plan.sideRecords.push(sideRecord('quarantine', record, event.reason, event.field));
@@ -207,7 +203,7 @@ class BatchPlanner {
         } else this.plan.sequenceEvents.push({ topic: record.topic, partition: record.partition, offset: record.offset, event });
       }
       const states = this.states;
-      for (let p = 0; p < states.length; p++) this.feed(states[p]!, record, event, index, watermark, source);
+      for (let p = 0; p < states.length; p++) this.feed(states[p]!, record, event, index, watermark);
     }
   }
 
@@ -234,7 +230,6 @@ class BatchPlanner {
         keepsRejected: pipeline.rejectedAs !== undefined,
         compiled: compiledSlotsOf(pipeline),
         state: this.state,
-        slots: this.state.slots,
         // Hopping pipelines store buckets of one advance; their windows are merged at evaluation.
         assigner: new WindowAssigner<Aggregate>(storageSpecOf(pipeline.window)),
       }));
@@ -244,18 +239,20 @@ class BatchPlanner {
   }
 
   /** One valid event through one pipeline: filter, key, assign windows, then late or folded, per window. */
-  private feed(ps: PipelineState, record: DecodedRecord, event: TimedEvent, index: number, watermark: number, source: RangeSource): void {
-    // Run per event and pipeline: the rare outcomes are methods of their own, so this stays small
-    // enough for V8 to inline into the record loop.
+  private feed(ps: PipelineState, record: DecodedRecord, event: TimedEvent, index: number, watermark: number): void {
+    const { stats, sideRecords, aggregates } = this.plan;
     const kept = ps.keep(event);
     if (!kept && !ps.keepsRejected) {
-      this.plan.stats.filtered++;
+      stats.filtered++;
       return;
     }
     const key = ps.keyOf(event);
-    if (key === undefined || key === '') return this.keyless(ps.pipeline, record);
+    if (key === undefined || key === '') {
+      stats.quarantined++;
+      sideRecords.push(sideRecord('quarantine', record, `pipeline "${ps.pipeline.name}" found no key in the event`));
+      return;
+    }
     const windows = ps.assigner.assign(event.eventTime);
-    const offset = record.offset;
     let late = false;
     for (let w = 0; w < windows.length; w++) {
       const win = windows[w]!;
@@ -267,17 +264,12 @@ class BatchPlanner {
       }
       let agg = win.keys.get(key);
       if (agg === undefined) {
-        agg = new Aggregate(ps, key, win, ps.slots.reserve(ps.compiled.length), source, offset);
+        agg = new Aggregate(ps, key, win, this.state.slots.reserve(ps.compiled.length), this.source!, record.offset);
         win.keys.set(key, agg);
-        this.aggregates.push(agg);
+        aggregates.push(agg);
       }
-      agg.add(index, kept, event, source, offset);
+      agg.add(index, kept, event, this.source!, record.offset);
     }
-  }
-
-  private keyless(pipeline: Pipeline, record: DecodedRecord): void {
-    this.plan.stats.quarantined++;
-    this.plan.sideRecords.push(sideRecord('quarantine', record, `pipeline "${pipeline.name}" found no key in the event`));
   }
 
   private late(pipeline: Pipeline, record: DecodedRecord, key: string, win: BatchWindow<Aggregate>, watermark: number): void {
