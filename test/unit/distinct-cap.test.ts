@@ -47,6 +47,11 @@ describe('distinct caps', () => {
     expect(distinctValueOf(long)).not.toBe(distinctValueOf(`${long}x`));
     const p = byIp({ users: distinct((e) => e.userId) });
     expect(p.slots[0]!.value({ userId: long, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(long));
+    // The slot's own shortcut for short strings keeps exactly what distinctValueOf keeps, about its bound.
+    for (const v of ['a'.repeat(42), 'a'.repeat(43), 'é'.repeat(42), 'é'.repeat(43), 'é'.repeat(64), 'é'.repeat(65), 'a'.repeat(129), '']) {
+      expect(p.slots[0]!.value({ userId: v, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(v));
+    }
+    expect(p.slots[0]!.value({ userId: undefined as unknown as string, ip: 'x', deviceId: undefined, eventTime: 0 })).toBeUndefined();
   });
 });
 
