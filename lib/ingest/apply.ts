@@ -44,11 +44,12 @@ export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] 
   if (delta instanceof PlannedDelta) {
     // Straight from the planner's store: distinct values come out as arrays, no Set in between.
     const { store, compiled, base } = delta;
-    for (let i = 0; i < slots.length; i++) {
+    const { names, opNames, caps } = compiled;
+    for (let i = 0; i < compiled.length; i++) {
       const v = store.valueAt(compiled, i, base + i);
       if (v === undefined) continue;
-      const slot = slots[i]!;
-      writes.push(slot.exactUpTo === undefined ? { name: slot.name, op: slot.op, value: v } : { name: slot.name, op: slot.op, value: v, exactUpTo: slot.exactUpTo });
+      const cap = caps[i];
+      writes.push(cap === undefined ? { name: names[i]!, op: opNames[i]!, value: v } : { name: names[i]!, op: opNames[i]!, value: v, exactUpTo: cap });
     }
   } else {
     for (let i = 0; i < slots.length; i++) {
