@@ -3,7 +3,7 @@
  * for every path: the planner's hot loop, re-folds after a partial overlap, and the bench baselines
  * (DeltaFolder). The stores apply the folded values to items by their own contract (lib/store).
  */
-import type { SlotOp } from '../pipelines/features.ts';
+import { ONE_PER_EVENT, type SlotOp } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 
 /**
@@ -20,6 +20,8 @@ const ADD = 0;
 const MIN = 1;
 const MAX = 2;
 const SET = 3;
+/** An add of ONE_PER_EVENT: its value is known, so the fold adds it without the call. */
+const ADD_ONE = 4;
 const OP_CODES: Record<SlotOp, number> = { add: ADD, min: MIN, max: MAX, set: SET };
 
 /** A pipeline's slots as the inline fold wants them: op codes and value functions in flat arrays. */
@@ -43,7 +45,7 @@ export function compileSlots(pipeline: Pipeline): CompiledSlots {
   const opNames: SlotOp[] = [];
   const caps: (number | undefined)[] = [];
   pipeline.slots.forEach((slot, i) => {
-    ops[i] = OP_CODES[slot.op];
+    ops[i] = slot.op === 'add' && slot.value === ONE_PER_EVENT ? ADD_ONE : OP_CODES[slot.op];
     values.push(slot.value);
     names.push(slot.name);
     opNames.push(slot.op);
@@ -123,10 +125,17 @@ export class SlotStore {
     const nums = this.nums;
     const has = this.has;
     for (let i = 0; i < compiled.length; i++) {
+      const op = ops[i];
+      if (op === ADD_ONE) {
+        const j = base + i;
+        nums[j] = (has[j] === 1 ? nums[j]! : 0) + 1;
+        has[j] = 1;
+        continue;
+      }
       const v = values[i]!(event);
       if (v === undefined) continue;
       const j = base + i;
-      switch (ops[i]) {
+      switch (op) {
         case ADD:
           nums[j] = (has[j] === 1 ? nums[j]! : 0) + (v as number);
           has[j] = 1;

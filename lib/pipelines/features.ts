@@ -82,10 +82,16 @@ function single<E>(op: SlotOp, value: Slot<E>['value'], direction: FeatureDirect
   return feature;
 }
 
+/**
+ * The value function of an unfiltered count: one per event. Shared, so the ingest fold knows it by
+ * identity and adds the one without calling it (lib/ingest/fold.ts, compileSlots).
+ */
+export const ONE_PER_EVENT = (): number => 1;
+
 /** Number of events in the window (optionally only those matching `where`). */
 export function count<E>(where?: Predicate<E>): Feature<E> {
   if (where) return single('add', (e) => (where(e) ? 1 : undefined), 'up');
-  return { ...single<E>('add', () => 1, 'up'), countsEvents: true };
+  return { ...single<E>('add', ONE_PER_EVENT, 'up'), countsEvents: true };
 }
 
 export interface SumOptions {
