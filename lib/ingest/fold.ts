@@ -3,7 +3,7 @@
  * for every path: the planner's hot loop, re-folds after a partial overlap, and the bench baselines
  * (DeltaFolder). The stores apply the folded values to items by their own contract (lib/store).
  */
-import { ONE_PER_EVENT, type SlotOp } from '../pipelines/features.ts';
+import { distinctFieldOf, distinctValueOf, MAX_DISTINCT_VALUE_BYTES, ONE_PER_EVENT, type SlotOp } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 
 /**
@@ -22,6 +22,8 @@ const MAX = 2;
 const SET = 3;
 /** An add of ONE_PER_EVENT: its value is known, so the fold adds it without the call. */
 const ADD_ONE = 4;
+/** A distinct() slot folded from its field function (distinctFieldOf), kept as distinctValueOf keeps it. */
+const SET_FIELD = 5;
 const OP_CODES: Record<SlotOp, number> = { add: ADD, min: MIN, max: MAX, set: SET };
 
 /** A pipeline's slots as the inline fold wants them: op codes and value functions in flat arrays. */
@@ -45,8 +47,9 @@ export function compileSlots(pipeline: Pipeline): CompiledSlots {
   const opNames: SlotOp[] = [];
   const caps: (number | undefined)[] = [];
   pipeline.slots.forEach((slot, i) => {
-    ops[i] = slot.op === 'add' && slot.value === ONE_PER_EVENT ? ADD_ONE : OP_CODES[slot.op];
-    values.push(slot.value);
+    const field = slot.op === 'set' ? distinctFieldOf.get(slot.value) : undefined;
+    ops[i] = slot.op === 'add' && slot.value === ONE_PER_EVENT ? ADD_ONE : field !== undefined ? SET_FIELD : OP_CODES[slot.op];
+    values.push(field ?? slot.value);
     names.push(slot.name);
     opNames.push(slot.op);
     caps.push(slot.exactUpTo);
@@ -153,7 +156,8 @@ export class SlotStore {
           }
           break;
         default: {
-          const s = typeof v === 'string' ? v : String(v);
+          // SET_FIELD: as distinct()'s value function keeps it (a short string as it is, else distinctValueOf).
+          const s = typeof v === 'string' && (op === SET || v.length * 3 <= MAX_DISTINCT_VALUE_BYTES) ? v : op === SET ? String(v) : distinctValueOf(String(v));
           const chainValue = this.chainValue;
           if (has[j] === 0) {
             chainValue.push(s);
@@ -190,7 +194,8 @@ export class SlotStore {
   /** The value of slot `j` as a write carries it: a number, distinct values, or undefined when none. */
   valueAt(compiled: CompiledSlots, i: number, j: number): number | string[] | undefined {
     if (this.has[j] === 0) return undefined;
-    return compiled.ops[i] === SET ? this.distinctAt(j) : this.nums[j]!;
+    const op = compiled.ops[i];
+    return op === SET || op === SET_FIELD ? this.distinctAt(j) : this.nums[j]!;
   }
 
   /** The delta folded at `base`, in SlotDelta's shape (its values built when first read). */

@@ -168,6 +168,13 @@ export function distinctValueOf(v: string): string {
   return `sha256:${createHash('sha256').update(v, 'utf8').digest('hex')}`;
 }
 
+/**
+ * The field function of each distinct slot's value function, by that value function: the ingest
+ * fold calls the field function and keeps its value as distinctValueOf would, one call fewer per
+ * event and slot than the value function (lib/ingest/fold.ts). Same values either way.
+ */
+export const distinctFieldOf = new WeakMap<(event: never) => unknown, (event: unknown) => string | undefined>();
+
 export interface DistinctOptions {
   /** Values counted exactly before the feature continues as an estimate (default DEFAULT_EXACT_UP_TO). */
   exactUpTo?: number;
@@ -189,6 +196,7 @@ export function distinct<E>(of: (event: E) => string | undefined, options: Disti
     if (typeof v === 'string' && v.length * 3 <= MAX_DISTINCT_VALUE_BYTES) return v;
     return v === undefined ? undefined : distinctValueOf(String(v));
   };
+  distinctFieldOf.set(value, of as (event: unknown) => string | undefined);
   return {
     slots: (name) => [{ name, op: 'set', value, exactUpTo }],
     read: (name, slots) => slots[name] ?? [],
