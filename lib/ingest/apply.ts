@@ -44,12 +44,11 @@ export function slotWrites(agg: WindowAggregate, delta: SlotDelta): SlotWrite[] 
   if (delta instanceof PlannedDelta) {
     // Straight from the planner's store: distinct values come out as arrays, no Set in between.
     const { store, compiled, base } = delta;
-    const { names, opNames, caps } = compiled;
-    for (let i = 0; i < compiled.length; i++) {
+    for (let i = 0; i < slots.length; i++) {
       const v = store.valueAt(compiled, i, base + i);
       if (v === undefined) continue;
-      const cap = caps[i];
-      writes.push(cap === undefined ? { name: names[i]!, op: opNames[i]!, value: v } : { name: names[i]!, op: opNames[i]!, value: v, exactUpTo: cap });
+      const slot = slots[i]!;
+      writes.push(slot.exactUpTo === undefined ? { name: slot.name, op: slot.op, value: v } : { name: slot.name, op: slot.op, value: v, exactUpTo: slot.exactUpTo });
     }
   } else {
     for (let i = 0; i < slots.length; i++) {

@@ -31,30 +31,17 @@ export interface CompiledSlots {
   ops: Uint8Array;
   values: ((event: unknown) => number | string | undefined)[];
   length: number;
-  /**
-   * What a slot write names of each slot (slotWrites): read from flat arrays, as the slots
-   * themselves come in two shapes (distinct slots carry their cap) and are read per aggregate.
-   */
-  names: string[];
-  opNames: SlotOp[];
-  caps: (number | undefined)[];
 }
 
 export function compileSlots(pipeline: Pipeline): CompiledSlots {
   const ops = new Uint8Array(pipeline.slots.length);
   const values: CompiledSlots['values'] = [];
-  const names: string[] = [];
-  const opNames: SlotOp[] = [];
-  const caps: (number | undefined)[] = [];
   pipeline.slots.forEach((slot, i) => {
     const field = slot.op === 'set' ? distinctFieldOf.get(slot.value) : undefined;
     ops[i] = slot.op === 'add' && slot.value === ONE_PER_EVENT ? ADD_ONE : field !== undefined ? SET_FIELD : OP_CODES[slot.op];
     values.push(field ?? slot.value);
-    names.push(slot.name);
-    opNames.push(slot.op);
-    caps.push(slot.exactUpTo);
   });
-  return { ops, values, length: ops.length, names, opNames, caps };
+  return { ops, values, length: ops.length };
 }
 
 /** Compiled slots by pipeline: a pipeline's slots never change, so each is compiled once. */
