@@ -191,9 +191,6 @@ export function distinct<E>(of: (event: E) => string | undefined, options: Disti
   }
   const value = (e: E) => {
     const v = of(e);
-    // Per event and distinct slot on the ingest hot loop: a short string (nearly every value) is
-    // kept as it is without the calls distinctValueOf would make to say so.
-    if (typeof v === 'string' && v.length * 3 <= MAX_DISTINCT_VALUE_BYTES) return v;
     return v === undefined ? undefined : distinctValueOf(String(v));
   };
   distinctFieldOf.set(value, of as (event: unknown) => string | undefined);
