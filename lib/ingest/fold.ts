@@ -143,8 +143,11 @@ export class SlotStore {
           }
           break;
         default: {
-          // SET_FIELD: as distinct()'s value function keeps it (a short string as it is, else distinctValueOf).
-          const s = typeof v === 'string' && (op === SET || v.length * 3 <= MAX_DISTINCT_VALUE_BYTES) ? v : op === SET ? String(v) : distinctValueOf(String(v));
+          // A SET_FIELD value is kept as distinct()'s value function keeps it: a short string as it
+          // is (nearly every value, and no call), anything else by distinctValueOf.
+          let s: string;
+          if (op === SET) s = typeof v === 'string' ? v : String(v);
+          else s = typeof v === 'string' && v.length * 3 <= MAX_DISTINCT_VALUE_BYTES ? v : distinctValueOf(String(v));
           const chainValue = this.chainValue;
           if (has[j] === 0) {
             chainValue.push(s);

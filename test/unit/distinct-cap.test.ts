@@ -48,7 +48,7 @@ describe('distinct caps', () => {
     expect(distinctValueOf(long)).not.toBe(distinctValueOf(`${long}x`));
     const p = byIp({ users: distinct((e) => e.userId) });
     expect(p.slots[0]!.value({ userId: long, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(long));
-    // The slot's own shortcut for short strings keeps exactly what distinctValueOf keeps, about its bound.
+    // The slot's value function keeps exactly what distinctValueOf keeps, at and about its bound.
     for (const v of ['a'.repeat(42), 'a'.repeat(43), 'é'.repeat(42), 'é'.repeat(43), 'é'.repeat(64), 'é'.repeat(65), 'a'.repeat(129), '']) {
       expect(p.slots[0]!.value({ userId: v, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(v));
     }
@@ -59,7 +59,7 @@ describe('distinct caps', () => {
 describe('distinct values at ingest', () => {
   it('are folded as the slot\'s value function keeps them (the fold calls the field function itself)', () => {
     const p = byIp({ users: distinct((e) => e.userId) });
-    const ids = ['u1', 'é'.repeat(65), 'u1', 'a'.repeat(200), 42, null, undefined, 'a'.repeat(43), 'é'.repeat(65)] as unknown as string[];
+    const ids = ['u1', 'é'.repeat(65), 'u1', 'a'.repeat(200), 42, null, undefined, 'a'.repeat(42), 'a'.repeat(43), 'é'.repeat(42), 'é'.repeat(43), 'é'.repeat(64), 'é'.repeat(65), ''] as unknown as string[];
     const events = ids.map((userId) => ({ userId, ip: 'x', deviceId: undefined, eventTime: 0 }));
     const folder = new DeltaFolder(p);
     for (const e of events) folder.add(e, true);
