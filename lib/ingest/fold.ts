@@ -3,7 +3,7 @@
  * for every path: the planner's hot loop, re-folds after a partial overlap, and the bench baselines
  * (DeltaFolder). The stores apply the folded values to items by their own contract (lib/store).
  */
-import type { SlotOp } from '../pipelines/features.ts';
+import { distinctFieldOf, distinctValueOf, MAX_DISTINCT_VALUE_BYTES, ONE_PER_EVENT, type SlotOp } from '../pipelines/features.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 
 /**
@@ -20,6 +20,10 @@ const ADD = 0;
 const MIN = 1;
 const MAX = 2;
 const SET = 3;
+/** An add of ONE_PER_EVENT: its value is known, so the fold adds it without the call. */
+const ADD_ONE = 4;
+/** A distinct() slot folded from its field function (distinctFieldOf), kept as distinctValueOf keeps it. */
+const SET_FIELD = 5;
 const OP_CODES: Record<SlotOp, number> = { add: ADD, min: MIN, max: MAX, set: SET };
 
 /** A pipeline's slots as the inline fold wants them: op codes and value functions in flat arrays. */
@@ -33,8 +37,9 @@ export function compileSlots(pipeline: Pipeline): CompiledSlots {
   const ops = new Uint8Array(pipeline.slots.length);
   const values: CompiledSlots['values'] = [];
   pipeline.slots.forEach((slot, i) => {
-    ops[i] = OP_CODES[slot.op];
-    values.push(slot.value);
+    const field = slot.op === 'set' ? distinctFieldOf.get(slot.value) : undefined;
+    ops[i] = slot.op === 'add' && slot.value === ONE_PER_EVENT ? ADD_ONE : field !== undefined ? SET_FIELD : OP_CODES[slot.op];
+    values.push(field ?? slot.value);
   });
   return { ops, values, length: ops.length };
 }
@@ -110,10 +115,17 @@ export class SlotStore {
     const nums = this.nums;
     const has = this.has;
     for (let i = 0; i < compiled.length; i++) {
+      const op = ops[i];
+      if (op === ADD_ONE) {
+        const j = base + i;
+        nums[j] = (has[j] === 1 ? nums[j]! : 0) + 1;
+        has[j] = 1;
+        continue;
+      }
       const v = values[i]!(event);
       if (v === undefined) continue;
       const j = base + i;
-      switch (ops[i]) {
+      switch (op) {
         case ADD:
           nums[j] = (has[j] === 1 ? nums[j]! : 0) + (v as number);
           has[j] = 1;
@@ -131,7 +143,11 @@ export class SlotStore {
           }
           break;
         default: {
-          const s = String(v);
+          // A SET_FIELD value is kept as distinct()'s value function keeps it: a short string as it
+          // is (nearly every value, and no call), anything else by distinctValueOf.
+          let s: string;
+          if (op === SET) s = typeof v === 'string' ? v : String(v);
+          else s = typeof v === 'string' && v.length * 3 <= MAX_DISTINCT_VALUE_BYTES ? v : distinctValueOf(String(v));
           const chainValue = this.chainValue;
           if (has[j] === 0) {
             chainValue.push(s);
@@ -168,7 +184,8 @@ export class SlotStore {
   /** The value of slot `j` as a write carries it: a number, distinct values, or undefined when none. */
   valueAt(compiled: CompiledSlots, i: number, j: number): number | string[] | undefined {
     if (this.has[j] === 0) return undefined;
-    return compiled.ops[i] === SET ? this.distinctAt(j) : this.nums[j]!;
+    const op = compiled.ops[i];
+    return op === SET || op === SET_FIELD ? this.distinctAt(j) : this.nums[j]!;
   }
 
   /** The delta folded at `base`, in SlotDelta's shape (its values built when first read). */

@@ -15,7 +15,7 @@
  * rare cases that need the event itself (contributionsOf: partial overlaps, late or rejected writes).
  */
 import type { DecodedRecord } from '../codec/kafka-event.ts';
-import type { Pipeline } from '../pipelines/pipeline.ts';
+import { KEEP_ALL, type Pipeline } from '../pipelines/pipeline.ts';
 import { storageSpecOf } from '../pipelines/window.ts';
 import { Aggregate, extendRange, PlanState, type BatchEvents, type OffsetRange, type PipelineFold, type RangeSource, type WindowAggregate } from './aggregate.ts';
 import { WindowAssigner, type BatchWindow } from './assign.ts';
@@ -113,6 +113,8 @@ export interface PlanOptions extends ParseOptions {
 /** One pipeline of a route, with what the loop needs of it at hand. */
 interface PipelineState extends PipelineFold {
   keep: (event: TimedEvent) => boolean;
+  /** The pipeline has no filter (keep is KEEP_ALL): every event is kept, without the call. */
+  keepsAll: boolean;
   keyOf: (event: TimedEvent) => string | undefined;
   keepsRejected: boolean;
   assigner: WindowAssigner<Aggregate>;
@@ -226,6 +228,7 @@ class BatchPlanner {
       states = route.pipelines.map((pipeline) => ({
         pipeline,
         keep: pipeline.keep,
+        keepsAll: pipeline.keep === KEEP_ALL,
         keyOf: pipeline.keyOf,
         keepsRejected: pipeline.rejectedAs !== undefined,
         compiled: compiledSlotsOf(pipeline),
@@ -241,7 +244,7 @@ class BatchPlanner {
   /** One valid event through one pipeline: filter, key, assign windows, then late or folded, per window. */
   private feed(ps: PipelineState, record: DecodedRecord, event: TimedEvent, index: number, watermark: number): void {
     const { stats, sideRecords, aggregates } = this.plan;
-    const kept = ps.keep(event);
+    const kept = ps.keepsAll || ps.keep(event);
     if (!kept && !ps.keepsRejected) {
       stats.filtered++;
       return;

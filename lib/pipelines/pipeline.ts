@@ -68,8 +68,14 @@ function checkDistinctBudget(pipeline: string, slots: Slot<any>[]): void {
 }
 const FEATURE = /^[a-zA-Z][a-zA-Z0-9_]{0,63}$/;
 
+/**
+ * The filter of a pipeline that has none. Shared, so the ingest planner knows it by identity and
+ * counts every event kept without calling it (lib/ingest/plan.ts).
+ */
+export const KEEP_ALL = (): boolean => true;
+
 class PipelineBuilder<E extends { eventTime: number }, N extends string> {
-  private keep: (event: E) => boolean = () => true;
+  private keep: (event: E) => boolean = KEEP_ALL;
   private rejectedAs: string | undefined;
   private keyOf: ((event: E) => string | undefined) | undefined;
   private windowDef: WindowSpec | undefined;

@@ -12,6 +12,7 @@ import { compileCondition } from '../../lib/rules/expression.ts';
 import type { Registration } from '../../lib/schemas/events.ts';
 import { featuresOf } from '../../lib/windows/features-of.ts';
 import { HyperLogLog } from '../../lib/windows/hll.ts';
+import { DeltaFolder } from '../../lib/ingest/fold.ts';
 import { topRow } from '../../local/commands/tools.ts';
 
 const byIp = (features: Record<string, Feature<Registration>>) =>
@@ -47,6 +48,24 @@ describe('distinct caps', () => {
     expect(distinctValueOf(long)).not.toBe(distinctValueOf(`${long}x`));
     const p = byIp({ users: distinct((e) => e.userId) });
     expect(p.slots[0]!.value({ userId: long, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(long));
+    // The slot's value function keeps exactly what distinctValueOf keeps, at and about its bound.
+    for (const v of ['a'.repeat(42), 'a'.repeat(43), 'é'.repeat(42), 'é'.repeat(43), 'é'.repeat(64), 'é'.repeat(65), 'a'.repeat(129), '']) {
+      expect(p.slots[0]!.value({ userId: v, ip: 'x', deviceId: undefined, eventTime: 0 })).toBe(distinctValueOf(v));
+    }
+    expect(p.slots[0]!.value({ userId: undefined as unknown as string, ip: 'x', deviceId: undefined, eventTime: 0 })).toBeUndefined();
+  });
+});
+
+describe('distinct values at ingest', () => {
+  it('are folded as the slot\'s value function keeps them (the fold calls the field function itself)', () => {
+    const p = byIp({ users: distinct((e) => e.userId) });
+    const ids = ['u1', 'é'.repeat(65), 'u1', 'a'.repeat(200), 42, null, undefined, 'a'.repeat(42), 'a'.repeat(43), 'é'.repeat(42), 'é'.repeat(43), 'é'.repeat(64), 'é'.repeat(65), ''] as unknown as string[];
+    const events = ids.map((userId) => ({ userId, ip: 'x', deviceId: undefined, eventTime: 0 }));
+    const folder = new DeltaFolder(p);
+    for (const e of events) folder.add(e, true);
+    const expected = [...new Set(events.map((e) => p.slots[0]!.value(e)).filter((v) => v !== undefined))];
+    expect(expected).toContain(distinctValueOf('a'.repeat(200)));
+    expect([...(folder.delta().values[0] as Set<string>)]).toEqual(expected);
   });
 });
 
