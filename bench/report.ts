@@ -1,4 +1,5 @@
 /** The targets, checked against measured figures, and bench/results.md with its charts. */
+import { AWS_KAFKA_DEFAULT_BATCHING_WINDOW_S } from '../local/esm/config.ts';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BUNDLE_TARGET_BYTES, INIT_TARGET_MS, type ColdStartSection } from './coldstart.ts';
@@ -433,7 +434,7 @@ export function renderResults(r: BenchResults, profileNotes: string | undefined)
       'Write requests and dollars per million events against the mappings\' batch size and batching window, at two sustained rates of the default workload. ' +
         'Batches are cut in process as a mapping cuts them (per topic, sent when full or when the window since its first record has passed; a window of 0 gathers for about one invocation, taken as 0.1 s), ' +
         'and planned by the real ingest path; write units per request and per new window come from section 2, windows per event from 10 minutes of traffic at the rate. ' +
-        `The stack's default is batch ${x.defaultSetting.batchSize} and a ${x.defaultSetting.batchingWindowS} s window. "longest wait" is what batching adds to a record's latency (the window, or less when batches fill first).`,
+        `The stack's default is batch ${x.defaultSetting.batchSize} and a ${x.defaultSetting.batchingWindowS} s window${x.defaultSetting.batchingWindowS === AWS_KAFKA_DEFAULT_BATCHING_WINDOW_S ? ' (MaximumBatchingWindowInSeconds left unset: AWS\'s 500 ms default)' : ''}. "longest wait" is what batching adds to a record's latency (the window, or less when batches fill first).`,
       '',
     );
     md.push(

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { defaultMappings } from '../lib/config/deployment.ts';
+import { effectiveBatchingWindowS } from '../local/esm/config.ts';
 import { createBenchContext, type BenchContext } from './context.ts';
 import { benchCost, DEFAULT_ASSUMPTIONS, type DesignInputs } from './cost.ts';
 import { benchCostRates } from './cost-rates.ts';
@@ -197,7 +198,7 @@ try {
         },
       },
       { ...DEFAULT_ASSUMPTIONS, dynamoLatencyMs: options.dynamoLatencyMs },
-      { batchSize: mapping.batchSize, batchingWindowS: mapping.maxBatchingWindow },
+      { batchSize: mapping.batchSize, batchingWindowS: effectiveBatchingWindowS(mapping.maxBatchingWindow) },
     );
   }
   if (needed.has('coldstart')) {

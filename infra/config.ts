@@ -16,7 +16,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { eventSourceMappingConfigSchema } from '../local/esm/config.ts';
 import { STREAM_RETENTION_SECONDS, streamMappingConfigSchema } from '../local/esm/stream-config.ts';
-import { alertStreamMapping, DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings, type AlertStreamSettings } from '../lib/config/deployment.ts';
+import { alertStreamMapping, DEFAULT_ALERT_TOPIC, DEFAULT_CLOSER_SCHEDULE_MINUTES, defaultMappings, type AlertStreamSettings, type DeliverySettings } from '../lib/config/deployment.ts';
 import { DEFAULT_MAX_EVENT_AHEAD_MS, MAX_EVENT_AHEAD_LIMIT_MS } from '../lib/config/ingest-config.ts';
 import { BUNDLE_AWS_SDK_DEFAULT } from './bundling.ts';
 
@@ -44,6 +44,7 @@ const wholeSeconds = (s: z.ZodNumber) => s.refine(Number.isInteger, 'must be who
 const mappingSchema = z.strictObject({
   topic: topicName,
   batchSize: esm.batchSize.unwrap().optional(),
+  /** Whole seconds. Unset (the default): left out of the mapping, AWS's 500 ms. */
   maxBatchingWindow: wholeSeconds(esm.maxBatchingWindow.unwrap()).optional(),
   startingPosition: esm.startingPosition.unwrap().optional(),
   /** Default: "<stackName>-<topic>". Cannot be changed once the mapping exists. */
@@ -71,9 +72,8 @@ const mappingSchema = z.strictObject({
 });
 
 /** Settings shared by the local runtime and this stack (lib/config/deployment.ts). */
-const sharedDefaults = defaultMappings[0] ?? {
+const sharedDefaults: DeliverySettings = defaultMappings[0] ?? {
   batchSize: 100,
-  maxBatchingWindow: 0,
   startingPosition: 'TRIM_HORIZON' as const,
   retryAttempts: -1,
   maxRecordAge: -1,
@@ -278,7 +278,8 @@ type Mapping = StackConfig['mappings'][number];
 export interface ResolvedMapping {
   topic: string;
   batchSize: number;
-  maxBatchingWindow: number;
+  /** Whole seconds; undefined: not in the template, AWS's 500 ms. */
+  maxBatchingWindow: number | undefined;
   startingPosition: 'TRIM_HORIZON' | 'LATEST';
   consumerGroupId: string;
   retryAttempts: number;

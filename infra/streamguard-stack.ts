@@ -414,7 +414,9 @@ export class StreamGuardStack extends Stack {
       const props: KafkaEventSourceProps = {
         topic: m.topic,
         batchSize: m.batchSize,
-        maxBatchingWindow: Duration.seconds(m.maxBatchingWindow),
+        // Unset stays unset: CDK then leaves MaximumBatchingWindowInSeconds out and AWS waits its
+        // 500 ms default, which no whole-second value can say.
+        maxBatchingWindow: m.maxBatchingWindow === undefined ? undefined : Duration.seconds(m.maxBatchingWindow),
         startingPosition: m.startingPosition === 'LATEST' ? lambda.StartingPosition.LATEST : lambda.StartingPosition.TRIM_HORIZON,
         consumerGroupId: m.consumerGroupId,
         // AWS's defaults are left out of the template: an on-demand mapping takes none of the four

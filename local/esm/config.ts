@@ -9,6 +9,19 @@
  */
 import { z } from 'zod';
 
+/**
+ * Seconds AWS waits to fill a Kafka (MSK or self-managed) batch when MaximumBatchingWindowInSeconds
+ * is not set: 500 ms (Lambda developer guide, "All Amazon MSK event source configuration
+ * parameters"). Only reachable by leaving the property out: it takes whole seconds, and once set
+ * it cannot return to this default without recreating the mapping.
+ */
+export const AWS_KAFKA_DEFAULT_BATCHING_WINDOW_S = 0.5;
+
+/** What a mapping configured with `maxBatchingWindow` (or without it) waits, in seconds. */
+export function effectiveBatchingWindowS(maxBatchingWindow: number | undefined): number {
+  return maxBatchingWindow ?? AWS_KAFKA_DEFAULT_BATCHING_WINDOW_S;
+}
+
 /** AWS accepts these two starting positions for Kafka mappings (AT_TIMESTAMP is Kinesis-only here). */
 export const startingPositions = ['TRIM_HORIZON', 'LATEST'] as const;
 export type StartingPosition = (typeof startingPositions)[number];
@@ -62,8 +75,11 @@ export const eventSourceMappingConfigSchema = z
     bootstrapServers: z.array(z.string().regex(/^[^:\s]+:\d+$/, 'want host:port')).min(1),
     /** Max records per invocation. AWS: default 100, max 10,000. */
     batchSize: z.number().int().min(1).max(10_000).default(100),
-    /** Seconds to wait to fill a batch (0-300, AWS MaximumBatchingWindowInSeconds). 0 = deliver what is there. */
-    maxBatchingWindow: z.number().min(0).max(300).default(0),
+    /**
+     * Seconds to wait to fill a batch (0-300, AWS MaximumBatchingWindowInSeconds). 0 = deliver what
+     * is there. Unset: AWS's default for Kafka, {@link AWS_KAFKA_DEFAULT_BATCHING_WINDOW_S}.
+     */
+    maxBatchingWindow: z.number().min(0).max(300).optional(),
     startingPosition: z.enum(startingPositions).default('TRIM_HORIZON'),
     /** AWS: defaults to a UUID per mapping; locally a stable name derived from the topic. */
     consumerGroupId: z

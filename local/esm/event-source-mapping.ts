@@ -37,6 +37,7 @@ import {
   FAILURE_HEADERS,
   LOCAL_MSK_CLUSTER_ARN,
   defaultConsumerGroupId,
+  effectiveBatchingWindowS,
   parseEventSourceMappingConfig,
   RETRY_CAP_WITH_DESTINATION,
   type EventSourceMappingConfig,
@@ -606,7 +607,7 @@ export class EventSourceMapping extends EventEmitter<EsmEvents> {
 
       if (!inRetry && !inBisect && !recut && chunk.records.length < batchSize && !chunk.capped && !deliverShort) {
         // Batching window: wait for more records until the window closes.
-        const remaining = st.windowStart + maxBatchingWindow * 1000 - Date.now();
+        const remaining = st.windowStart + effectiveBatchingWindowS(maxBatchingWindow) * 1000 - Date.now();
         if (remaining > 0) {
           await this.waitForData(st, remaining);
           continue;

@@ -8,6 +8,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { alertStreamMapping, defaultMappings } from '../../lib/config/deployment.ts';
+import { loadIngestConfig } from '../../lib/config/ingest-config.ts';
 import { allTables, windowsTable } from '../../lib/store/tables.ts';
 import { alertStreamProblems, loadStackConfig, parseStackConfig, StackConfigError, type StackConfigInput } from '../../infra/config.ts';
 import { REPO_ROOT, StreamGuardStack } from '../../infra/streamguard-stack.ts';
@@ -53,11 +54,14 @@ describe('StreamGuard stack (MSK)', () => {
         EventSourceArn: CLUSTER_ARN,
         Topics: [d.topic],
         BatchSize: d.batchSize,
-        MaximumBatchingWindowInSeconds: d.maxBatchingWindow,
         StartingPosition: d.startingPosition,
         AmazonManagedKafkaEventSourceConfig: { ConsumerGroupId: `StreamGuard-${d.topic}` },
         DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^IngestFailures/), 'Arn'] } } },
       });
+      // No batching window given: the property is left out, so AWS waits its 500 ms default (a
+      // whole-second value could not say it, and once set AWS cannot return to it).
+      expect(d.maxBatchingWindow).toBeUndefined();
+      expect(p).not.toHaveProperty('MaximumBatchingWindowInSeconds');
       // On-demand mode (no poller config): none of the error controls AWS reserves for provisioned
       // mode; AWS's defaults retry a failed batch until it succeeds (10 times with a destination).
       expect(p.ProvisionedPollerConfig).toBeUndefined();
@@ -357,6 +361,43 @@ describe('StreamGuard stack misconfiguration', () => {
   it('without a cluster ARN or bootstrap servers, synth throws naming what to set', () => {
     expect(() => loadStackConfig({})).toThrow(StackConfigError);
     expect(() => loadStackConfig({})).toThrow(/mskClusterArn.*bootstrapServers\+secretArn/s);
+  });
+
+  it('a batching window set in whole seconds (0 included) is written out; a fraction or beyond 300 s fails synth naming the field', () => {
+    const { template } = synth({
+      mskClusterArn: CLUSTER_ARN,
+      mappings: [{ topic: 'user_events', maxBatchingWindow: 0 }, { topic: 'iot_telemetry', maxBatchingWindow: 2 }, { topic: 'user_registrations' }],
+    });
+    const byTopic = new Map(
+      Object.values(template.findResources('AWS::Lambda::EventSourceMapping'))
+        .filter((m) => m.Properties.Topics)
+        .map((m) => [m.Properties.Topics[0] as string, m.Properties as Record<string, unknown>]),
+    );
+    expect(byTopic.get('user_events')).toHaveProperty('MaximumBatchingWindowInSeconds', 0);
+    expect(byTopic.get('iot_telemetry')).toHaveProperty('MaximumBatchingWindowInSeconds', 2);
+    expect(byTopic.get('user_registrations')).not.toHaveProperty('MaximumBatchingWindowInSeconds');
+    const message = (maxBatchingWindow: number) => {
+      try {
+        parseStackConfig({ mskClusterArn: CLUSTER_ARN, mappings: [{ topic: 'user_events', maxBatchingWindow }] });
+      } catch (err) {
+        expect(err).toBeInstanceOf(StackConfigError);
+        return (err as Error).message;
+      }
+      return '';
+    };
+    expect(message(0.5)).toMatch(/mappings\.0\.maxBatchingWindow: must be whole seconds in AWS/);
+    expect(message(301)).toMatch(/mappings\.0\.maxBatchingWindow/);
+    expect(message(-1)).toMatch(/mappings\.0\.maxBatchingWindow/);
+  });
+
+  it('ingest writes with the same concurrency locally as the stack deploys', () => {
+    const { template } = synth({ mskClusterArn: CLUSTER_ARN });
+    const set = Object.values(template.findResources('AWS::Lambda::Function')).flatMap((f) => f.Properties.Environment?.Variables?.WRITE_CONCURRENCY ?? []);
+    expect(set).toHaveLength(1);
+    const deployed = Number(set[0]);
+    // The local runtime sets no WRITE_CONCURRENCY (local/runtime/functions.ts): ingest takes its own default.
+    const local = loadIngestConfig({ WINDOWS_TABLE: 'windows', STATE_TABLE: 'state', SIDE_OUTPUT_TABLE: 'side-output' }).writeConcurrency;
+    expect(deployed).toBe(local);
   });
 
   it('names every invalid property', () => {

@@ -7,7 +7,7 @@ import { Kafka, Partitioners, logLevel, type Message, type Producer } from 'kafk
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchItemFailuresResponse, KafkaEvent, KafkaEventRecord } from '../../lib/codec/kafka-event.ts';
 import { startMockKafka, type MockKafka } from '../../local/broker/mock-kafka.ts';
-import { FAILURE_HEADERS, parseEventSourceMappingConfig, RETRY_CAP_WITH_DESTINATION, type EventSourceMappingInput } from '../../local/esm/config.ts';
+import { effectiveBatchingWindowS, FAILURE_HEADERS, parseEventSourceMappingConfig, RETRY_CAP_WITH_DESTINATION, type EventSourceMappingInput } from '../../local/esm/config.ts';
 import { createEventSourceMapping, type EsmLogger, type EventSourceMapping, type KafkaLambdaHandler } from '../../local/esm/event-source-mapping.ts';
 import { toAwsHeaders } from '../../local/esm/records.ts';
 
@@ -73,7 +73,6 @@ describe('config', () => {
     const c = parseEventSourceMappingConfig({ topic: 't', bootstrapServers: ['localhost:9092'] });
     expect(c).toMatchObject({
       batchSize: 100,
-      maxBatchingWindow: 0,
       startingPosition: 'TRIM_HORIZON',
       retryAttempts: -1,
       maxRecordAge: -1,
@@ -82,6 +81,13 @@ describe('config', () => {
       eventSource: 'aws:kafka',
     });
     expect(c.local.maxPayloadBytes).toBe(6 * 1024 * 1024);
+    // No window given: AWS's Kafka default of 500 ms, which CloudFormation's whole seconds cannot
+    // say; a window given, 0 included, is kept as given.
+    expect(c.maxBatchingWindow).toBeUndefined();
+    expect(effectiveBatchingWindowS(c.maxBatchingWindow)).toBe(0.5);
+    for (const w of [0, 1, 2.5]) {
+      expect(effectiveBatchingWindowS(parseEventSourceMappingConfig({ topic: 't', bootstrapServers: ['localhost:9092'], maxBatchingWindow: w }).maxBatchingWindow)).toBe(w);
+    }
   });
 
   it('rejects values AWS rejects', () => {

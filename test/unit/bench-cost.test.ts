@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { measureBatching, pacedBatches } from '../../bench/batching.ts';
+import { BATCHING_SETTINGS } from '../../bench/cost-rates.ts';
+import { defaultMappings } from '../../lib/config/deployment.ts';
+import { effectiveBatchingWindowS } from '../../local/esm/config.ts';
 import { closerScheduleMonthly, costOf, DEFAULT_ASSUMPTIONS, eventsPerMonth, invocationMs, PRICES, type CloserInputs, type DesignInputs } from '../../bench/cost.ts';
 import { crossover, DEFAULT_MONTHLY_ASSUMPTIONS, dispatcherMonthly, HOURS_PER_MONTH, managedFlinkMonthly, monthlyCost, MONTHLY_PRICES, pollersMonthly, provisionedCapacityMonthly, type MonthlyCost, type UsageAtRate } from '../../bench/cost-monthly.ts';
 import type { RecordInput } from '../../lib/codec/encode.ts';
@@ -135,6 +138,19 @@ describe('bench batching', () => {
   it('rejects a rate or batch size that cannot pace', () => {
     expect(() => [...pacedBatches(records(1), 0, { batchSize: 1, batchingWindowS: 1 })]).toThrow(/eventsPerSec/);
     expect(() => [...pacedBatches(records(1), 1, { batchSize: 0, batchingWindowS: 1 })]).toThrow(/batchSize/);
+  });
+
+  it("prices the stack's own mapping setting, an unset window as AWS's 500 ms", () => {
+    const d = defaultMappings[0]!;
+    const setting = { batchSize: d.batchSize, batchingWindowS: effectiveBatchingWindowS(d.maxBatchingWindow) };
+    expect(BATCHING_SETTINGS).toContainEqual(setting);
+    // At 100/s per mapping a 0.5 s window cuts batches of 50 where 1 s cut 100, and waits half as long.
+    const half = measureBatching(100, { batchSize: 500, batchingWindowS: 0.5 }, 'uniform', 10);
+    const whole = measureBatching(100, { batchSize: 500, batchingWindowS: 1 }, 'uniform', 10);
+    expect(half.maxWaitS).toBe(0.5);
+    expect(whole.maxWaitS).toBe(1);
+    expect(half.batches).toBeGreaterThan(whole.batches);
+    expect(half.writeRequestsPerEvent).toBeGreaterThanOrEqual(whole.writeRequestsPerEvent);
   });
 
   it('writes fewer requests per event with larger batches of the same traffic', () => {
