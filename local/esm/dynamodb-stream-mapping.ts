@@ -83,7 +83,7 @@ interface ShardState {
   buffer: Buffered[];
   nextPos: number;
   retry: RetryState | undefined;
-  /** When the last GetRecords came back empty. */
+  /** When the last GetRecords that came back empty was sent. */
   emptyAt: number;
   windowStart: number;
   busy: boolean;
@@ -271,12 +271,15 @@ export class DynamoStreamMapping extends EventEmitter<StreamMappingEvents> {
         st.ended = true;
         return 0;
       }
+      // When it was asked, not answered: an empty answer to a request sent before a write proves
+      // nothing about that write, and caughtUp() relies on this time.
+      const askedAt = Date.now();
       const out = await this.streams.send(new GetRecordsCommand({ ShardIterator: st.iterator, Limit: DynamoStreamMapping.PAGE }));
       st.iterator = out.NextShardIterator;
       if (!st.iterator) st.ended = true;
       const records = out.Records ?? [];
       if (records.length === 0) {
-        st.emptyAt = Date.now();
+        st.emptyAt = askedAt;
         return 0;
       }
       if (st.buffer.length === 0) st.windowStart = Date.now();
