@@ -46,7 +46,8 @@ export function duePagesOf(windows: Iterable<ListedWindow>, batchId: string): Du
     g.windows.set(`${w.windowStart}#${w.key}`, { key: w.key, windowStart: w.windowStart });
   }
   const pages: DuePage[] = [];
-  for (const g of groups.values()) {
+  const ordered = [...groups.values()].sort((a, b) => a.windowEnd - b.windowEnd || (a.dueShard < b.dueShard ? -1 : a.dueShard > b.dueShard ? 1 : 0));
+  for (const g of ordered) {
     // Sorted, so a redelivery of the same cut cuts the same chunks.
     const listed = [...g.windows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, w]) => w);
     let chunk: PagedWindow[] = [];
