@@ -35,7 +35,11 @@ export function batchIdOf(partitions: readonly DecodedRecord[][]): string {
   return createHash('sha256').update(JSON.stringify(cut)).digest('hex').slice(0, 16);
 }
 
-/** The pages listing `windows` (duplicates listed once), deterministic in their content and ids. */
+/**
+ * The pages listing `windows` (duplicates listed once), deterministic in their content and ids: a
+ * page's id is a digest of the batch cut and of what it lists, so writing a page again writes
+ * the same item (docs/design.md, "Due pages").
+ */
 export function duePagesOf(windows: Iterable<ListedWindow>, batchId: string): DuePage[] {
   const groups = new Map<string, { dueShard: string; pipeline: string; windowEnd: number; windows: Map<string, PagedWindow> }>();
   for (const w of windows) {
@@ -54,7 +58,12 @@ export function duePagesOf(windows: Iterable<ListedWindow>, batchId: string): Du
     let bytes = 0;
     let n = 0;
     const flush = () => {
-      pages.push({ pipeline: g.pipeline, dueShard: g.dueShard, windowEnd: g.windowEnd, batchId, chunk: n++, windows: chunk });
+      // The id names the content too: a rewrite under an id is then always the same page. Were it
+      // the cut alone, a redelivery listing one window more (one whose write failed for now the
+      // first time) could overwrite a page a closer had just read, settled and was deleting, and
+      // the delete would take the new window with it.
+      const id = createHash('sha256').update(batchId).update(JSON.stringify(chunk.map((w) => [w.key, w.windowStart]))).digest('hex').slice(0, 16);
+      pages.push({ pipeline: g.pipeline, dueShard: g.dueShard, windowEnd: g.windowEnd, batchId: id, chunk: n++, windows: chunk });
       chunk = [];
       bytes = 0;
     };
