@@ -98,7 +98,7 @@ describe('early alerts on DynamoDB', () => {
 
     const all = [...sentA, ...sentB];
     // The due pages are UpdateItems of the windows table too; they are no window writes.
-    const windowWrites = all.filter((s) => s.command === 'UpdateItemCommand' && s.input.TableName === tables.windows && !isDuePagePk(String(s.input.Key?.pk?.S)));
+    const windowWrites = all.filter((s) => s.command === 'UpdateItemCommand' && s.input.TableName === tables.windows && !isDuePagePk(String((s.input.Key as { pk?: { S?: string } } | undefined)?.pk?.S)));
     // Payments has an early rule: every window write asks for the item back, nothing reads it.
     expect(windowWrites.length).toBeGreaterThan(0);
     expect(windowWrites.every((s) => s.input.ReturnValues === 'ALL_NEW')).toBe(true);
