@@ -47,9 +47,10 @@ const deps: IngestDeps = {
       serialised += JSON.stringify(buildWindowUpdate(w, { tableName: 'windows', retentionMs: 7 * 86_400_000 })).length;
       writeRequests++;
       await new Promise((r) => setImmediate(r));
-      return { applied: true };
+      return { applied: true, created: true };
     },
   },
+  duePages: { put: async () => {} },
   watermarks: { read: async () => new Map(), advance: async () => {} },
   sideOutput: { put: async () => {} },
   options: { maxRecordBytes: 64 * 1024, writeConcurrency: 32, watermarkDelayMs: 600_000 },

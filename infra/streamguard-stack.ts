@@ -231,6 +231,8 @@ export class StreamGuardStack extends Stack {
     allow(closerRole, ['dynamodb:UpdateItem'], arns(t.windows, t.state));
     // A window is read (consistently) and judged before its one-write close.
     allow(closerRole, ['dynamodb:GetItem'], arns(t.windows));
+    // A due page goes once every window it lists is settled (docs/design.md, "Due pages").
+    allow(closerRole, ['dynamodb:DeleteItem'], arns(t.windows));
     // The record of a window set aside.
     allow(closerRole, ['dynamodb:PutItem'], arns(t.alerts));
     // An alert at close: one UpdateItem that creates the record or completes an early one.

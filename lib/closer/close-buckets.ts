@@ -59,6 +59,8 @@ export interface BucketOutcome {
    * evaluated what the watermark allows and left it due. Nothing was written.
    */
   waiting?: true;
+  /** Listed on a due page but not in the table: nothing to close. */
+  gone?: true;
   /** Windows whose evaluation this run completed. */
   evaluated: number;
   alerts: number;
@@ -76,7 +78,7 @@ interface Judged {
 }
 
 /** Evaluates one due bucket of a hopping pipeline; see the module comment. */
-export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promise<BucketOutcome> {
+export async function closeBucket(deps: BucketCloserDeps, due: DueWindow, fromPage = false): Promise<BucketOutcome> {
   const { store, pipeline } = deps;
   const { sizeMs: S, advanceMs: A } = pipeline.window;
   const b = due.windowStart;
@@ -85,6 +87,7 @@ export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promi
   const read = async () => {
     const buckets = await store.buckets(pipeline.name, due.key, b + A - S, b + S - A);
     const self = buckets.find((x) => x.window.windowStart === b);
+    if (!self && fromPage) return undefined;
     if (!self) throw new UnclosableWindowError(`${where} is in the due index but not in the table`);
     const newer = buckets.find((x) => x.window.windowStart > b);
     // Responsible for window ends up to the next bucket's start (that bucket holds every later window of b's).
@@ -99,8 +102,11 @@ export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promi
   };
 
   let closedNow = false;
+  const gone: BucketOutcome = { closedNow: false, gone: true, evaluated: 0, alerts: 0, duplicateAlerts: 0 };
   for (let attempt = 0; attempt < QUIET_ATTEMPTS; attempt++) {
-    const { self, judged } = await read();
+    const found = await read();
+    if (!found) return gone;
+    const { self, judged } = found;
     // A racing run finished it: nothing left.
     if (!self.due) return { closedNow: false, evaluated: 0, alerts: 0, duplicateAlerts: 0 };
     // Left due by a run before for a window the watermark has not reached: the index still lists
@@ -118,7 +124,9 @@ export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promi
 
   // The long way: closed first, so what is read next is final.
   closedNow = (await store.close(due, deps.now())).closedNow;
-  const { self, judged } = await read();
+  const found = await read();
+  if (!found) return gone;
+  const { self, judged } = found;
   if (!self.due) return { closedNow, evaluated: 0, alerts: 0, duplicateAlerts: 0 };
   let alerts = 0;
   let duplicateAlerts = 0;
@@ -157,7 +165,7 @@ export async function closeBucket(deps: BucketCloserDeps, due: DueWindow): Promi
   if (!pending) {
     // Windows after the watermark that raise nothing need no later visit: count them evaluated.
     evaluated = judged.length;
-    await store.finish(due);
+    await store.finish(due, undefined, deps.now());
   } else if (evaluatedThrough !== undefined) {
     await store.advanceBucket(due, evaluatedThrough);
   }

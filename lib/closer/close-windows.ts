@@ -26,7 +26,7 @@ import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
 import { groupAlertId } from './alert-group.ts';
 import { closeBucket } from './close-buckets.ts';
 import { outputFeatures } from './output-features.ts';
-import { UnclosableWindowError, type Alert, type AlertStore, type CloserStore, type DueCursor, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
+import { isDuePage, UnclosableWindowError, type Alert, type AlertStore, type CloserStore, type DueCursor, type DuePageEntry, type DueWindow, type SetAsideWindow, type SourceBacklog, type WindowVerdict } from './ports.ts';
 import { watermarkOf, type WatermarkOptions } from './watermark.ts';
 
 export interface CloserDeps {
@@ -153,11 +153,14 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
      * Most windows raise no alert: read, judge, then close and leave the due index in one write
      * that holds only if nothing was written since the read (docs/design.md, "Closing a window").
      * False when the window takes the long way: it raises alerts, or a run closed it before.
+     * 'skip' for a window a due page lists that has nothing left to close: gone, or finished.
      */
-    const closeQuietly = async (due: DueWindow): Promise<boolean> => {
+    const closeQuietly = async (due: DueWindow, fromPage: boolean): Promise<boolean | 'skip'> => {
       for (let attempt = 0; attempt < QUIET_ATTEMPTS; attempt++) {
         const window = await deps.store.read(due);
+        if (!window && fromPage) return 'skip';
         if (!window) throw new UnclosableWindowError(`window ${pipeline.name}/${due.key}/${due.windowStart} is in the due index but not in the table`);
+        if (fromPage && window.finished) return 'skip';
         if (window.closedAt !== undefined || window.version === undefined) return false;
         const { verdict } = judge(due, window);
         if (verdict.alerts.length > 0) return false;
@@ -205,25 +208,30 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       report.setAside.push(record);
     };
 
-    const onFailure = async (due: DueWindow, err: unknown) => {
+    /** True when the window is settled (set aside), false when it stays due for the next run. */
+    const onFailure = async (due: DueWindow, err: unknown): Promise<boolean> => {
       try {
         if (!isWindowFault(err)) throw err;
         await setAside(due, err);
+        return true;
       } catch (failure) {
         // One throttled window must not cost the run every other window: it stays due for the next.
         if (!passes(failure)) throw failure;
         pr.deferred++;
         report.incomplete = true;
+        return false;
       }
     };
 
     /** A hopping pipeline's due bucket (./close-buckets.ts): true when it is done with for this run. */
-    const closeBucketOrSetAside = async (due: DueWindow): Promise<boolean> => {
+    const closeBucketOrSetAside = async (due: DueWindow, fromPage: boolean): Promise<boolean> => {
       try {
         const outcome = await closeBucket(
           { store: deps.store, alerts: deps.alerts, pipeline, watermark, now: deps.now, judge: (d, slots) => judge(d, { ...due, closedAt: undefined, slots }), ...(deps.beforeFinish ? { beforeFinish: deps.beforeFinish } : {}) },
           due,
+          fromPage,
         );
+        if (outcome.gone) return true;
         if (outcome.waiting) {
           pr.waiting = (pr.waiting ?? 0) + 1;
           return true;
@@ -242,13 +250,16 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       }
     };
 
-    const closeOrSetAside = async (due: DueWindow) => {
+    /** True when the window is settled (closed, set aside, or nothing to close), false when it stays due. */
+    const closeOrSetAside = async (due: DueWindow, fromPage: boolean): Promise<boolean> => {
       let closedNow: boolean;
       let verdict: WindowVerdict | undefined;
       try {
-        if (await closeQuietly(due)) {
+        const quiet = await closeQuietly(due, fromPage);
+        if (quiet === 'skip') return true;
+        if (quiet) {
           pr.closed++;
-          return;
+          return true;
         }
         ({ closedNow, verdict } = await closeAndRecord(due));
       } catch (err) {
@@ -257,13 +268,14 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       // Outside the catch: a crash simulated here ends the run, as a real one would.
       await deps.beforeFinish?.(due);
       try {
-        await deps.store.finish(due, verdict);
+        await deps.store.finish(due, verdict, deps.now());
       } catch (err) {
         return onFailure(due, err);
       }
       // Counted once done: a window set aside or left for the next run is counted as such.
       if (closedNow) pr.closed++;
       else pr.recovered++;
+      return true;
     };
 
     // The next page is read as soon as the pool has less than a page waiting, whatever the windows
@@ -276,9 +288,15 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     // within a shard, and a key is in one shard), so the first matching window of a group is the
     // one that records its alert. A bucket left for the next run holds back the key's later ones.
     const hoppingKeys = pipeline.window.kind === 'hopping' ? new Map<string, Promise<boolean>>() : undefined;
-    const enqueue = (due: DueWindow) => {
+    // Each window once per pass, however many due pages (and its own entry) list it: its outcome,
+    // true when settled, which a page waits for before it goes.
+    const seen = new Map<string, Promise<boolean>>();
+    const enqueue = (due: DueWindow, fromPage: boolean): Promise<boolean> => {
+      const id = `${due.windowStart}#${due.key}`;
+      const before = seen.get(id);
+      if (before) return before;
       waiting++;
-      let run: Promise<unknown>;
+      let run: Promise<boolean>;
       if (hoppingKeys) {
         const before = hoppingKeys.get(due.key) ?? Promise.resolve(true);
         const mine = before.then((ok) =>
@@ -291,7 +309,7 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
               report.incomplete = true;
               return false;
             }
-            return closeBucketOrSetAside(due);
+            return closeBucketOrSetAside(due, fromPage);
           }),
         );
         hoppingKeys.set(due.key, mine.catch(() => false));
@@ -300,18 +318,40 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
         run = limit(async () => {
           waiting--;
           wake?.();
-          if (fatal) return;
-          await closeOrSetAside(due);
+          if (fatal) return false;
+          return closeOrSetAside(due, fromPage);
         });
       }
+      const settled = run.then(
+        (ok) => ok,
+        (err: unknown) => {
+          fatal ??= { err };
+          wake?.();
+          return false;
+        },
+      );
+      seen.set(id, settled);
+      started.push(settled.then(() => undefined));
+      return settled;
+    };
+    /** A due page's windows, each as if listed on its own; the page goes once all are settled. */
+    const enqueuePage = (entry: DuePageEntry, windows: DueWindow[]) => {
+      const outcomes = windows.map((w) => enqueue(w, true));
       started.push(
-        run.then(
-          () => undefined,
-          (err: unknown) => {
-            fatal ??= { err };
-            wake?.();
-          },
-        ),
+        Promise.all(outcomes).then(async (settled) => {
+          if (fatal || !settled.every(Boolean)) return;
+          try {
+            await deps.store.deleteDuePage(entry);
+          } catch (err) {
+            // Left for the next pass, which finds its windows settled and deletes it then.
+            if (!passes(err)) {
+              fatal ??= { err };
+              return;
+            }
+            pr.readsDeferred ??= describe(err);
+            report.incomplete = true;
+          }
+        }),
       );
     };
     const drain = async () => {
@@ -337,7 +377,19 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
           break;
         }
         cursor = page.next;
-        for (const w of page.windows) enqueue(w);
+        // The pages' windows are read first, all at once, then everything is taken in index order,
+        // so a key's buckets still come oldest first.
+        let listed: (DueWindow[] | undefined)[];
+        try {
+          listed = await Promise.all(page.windows.map((e) => (isDuePage(e) ? deps.store.readDuePage(e) : undefined)));
+        } catch (err) {
+          deferReads(err);
+          break;
+        }
+        page.windows.forEach((e, i) => {
+          if (!isDuePage(e)) void enqueue(e, false);
+          else if (listed[i]) enqueuePage(e, listed[i]!);
+        });
       } while (cursor);
     }
     await drain();

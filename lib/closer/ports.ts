@@ -14,6 +14,23 @@ export interface DueWindow {
 }
 
 /**
+ * A due page found in the index (docs/design.md, "Due pages"): windows of one pipeline and one end,
+ * listed by the batch that created them; `page` is the store's id of it.
+ */
+export interface DuePageEntry {
+  pipeline: string;
+  windowEnd: number;
+  page: { pk: string; sk: number };
+}
+
+/** What the due index lists: a window with its own entry, or a page of windows. */
+export type DueEntry = DueWindow | DuePageEntry;
+
+export function isDuePage(entry: DueEntry): entry is DuePageEntry {
+  return 'page' in entry;
+}
+
+/**
  * What a one-write close did: `closed`; `changed`, a write landed after the read (judge it again);
  * `closed-before`, a racing or crashed run closed it (finish it the long way).
  */
@@ -32,10 +49,14 @@ export interface CloserStore extends BucketReader {
   /** Every partition's mark for a topic. */
   partitionMarks(topic: string): Promise<PartitionMark[]>;
   /**
-   * Up to `limit` windows of one due-index shard whose end is at or before `upTo`, oldest first,
-   * from `after` on; `next` is where the following page starts (absent after the last page).
+   * Up to `limit` entries (windows and due pages) of one due-index shard whose end is at or before
+   * `upTo`, oldest first, from `after` on; `next` is where the following page starts (absent after the last).
    */
-  dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }>;
+  dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueEntry[]; next?: DueCursor }>;
+  /** The windows a due page lists (a strongly consistent read); undefined when the page is gone. */
+  readDuePage(page: DuePageEntry): Promise<DueWindow[] | undefined>;
+  /** Deletes a due page once every window it lists is settled. */
+  deleteDuePage(page: DuePageEntry): Promise<void>;
   /**
    * Closes a window (no write is applied to it afterwards) and returns its final content; if it
    * was closed already (by a racing closer, or by a run that crashed before finishing) returns it too.
@@ -52,8 +73,11 @@ export interface CloserStore extends BucketReader {
    * written since the read that gave `version`. docs/design.md, "Closing a window".
    */
   closeQuietly(window: DueWindow, version: number, now: number, verdict?: WindowVerdict): Promise<QuietClose>;
-  /** Takes a window out of the due index once its alerts are out, recording its verdict (for a result pipeline). */
-  finish(window: DueWindow, verdict?: WindowVerdict): Promise<void>;
+  /**
+   * Marks a window finished once its alerts are out (and takes it out of the due index if it had an
+   * entry there), recording its verdict (for a result pipeline).
+   */
+  finish(window: DueWindow, verdict: WindowVerdict | undefined, now: number): Promise<void>;
   /**
    * Takes a window that cannot be closed out of the due index, so it stops being retried, and
    * closes it to further writes (later events are late). A no-op for a window no longer stored.
@@ -62,7 +86,8 @@ export interface CloserStore extends BucketReader {
   /**
    * Records how far the closer has evaluated a hopping pipeline's bucket that stays in the due index
    * (a later window of it raises an alert): `evaluatedThrough` is the end of the last window
-   * evaluated. Only on a closed bucket; never lowers the mark.
+   * evaluated. Only on a closed bucket; never lowers the mark. The bucket gets its own due entry
+   * (in its due pages' shard) if it had none, so the page that listed it can go.
    */
   advanceBucket(window: DueWindow, evaluatedThrough: number): Promise<void>;
   /** Records a pipeline's watermark (never lowering it); returns the stored one. */

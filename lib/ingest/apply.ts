@@ -23,7 +23,7 @@ export interface StoredAnswer {
 
 export type ApplyOutcome = StoredAnswer &
   (
-    | { status: 'applied'; events: number }
+    | { status: 'applied'; events: number; /** A write of this aggregate made the window item. */ created: boolean }
     | { status: 'partial'; events: number; skipped: number }
     | { status: 'duplicate'; skipped: number }
     | { status: 'late'; late: Contribution[]; skipped: number }
@@ -148,10 +148,12 @@ function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
   let lateSeen = false;
   let allApplied = true;
   let anyWritten = false;
+  let created = false;
   // The latest answer is the fullest state: each group's write lands after the one before.
   let answer: StoredAnswer = {};
   for (const o of outcomes) {
     if (o.stored) answer = { stored: o.stored, firedBy: o.firedBy };
+    if (o.status === 'applied' && o.created) created = true;
     if (o.status !== 'duplicate' && o.status !== 'late') {
       events += o.events;
       anyWritten = true;
@@ -166,7 +168,7 @@ function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
     }
   }
   if (lateSeen) return { status: 'late', late, skipped };
-  if (allApplied) return { status: 'applied', events, ...answer };
+  if (allApplied) return { status: 'applied', events, created, ...answer };
   return anyWritten ? { status: 'partial', events, skipped, ...answer } : { status: 'duplicate', skipped, ...answer };
 }
 
@@ -174,7 +176,7 @@ function combine(outcomes: ApplyOutcome[]): ApplyOutcome {
 async function applyWhole(store: WindowStore, agg: WindowAggregate, options: ApplyOptions): Promise<ApplyOutcome> {
   const delta = agg.delta;
   let result = await store.write(writeOf(agg, delta, agg.offsets, (r) => ({ partitionId: r.partitionId, below: r.first, setTo: r.last }), options));
-  if (result.applied) return { status: 'applied', events: delta.events, ...answerOf(result.stored, agg.offsets) };
+  if (result.applied) return { status: 'applied', events: delta.events, created: result.created, ...answerOf(result.stored, agg.offsets) };
 
   for (let round = 0; round < MAX_CAS_ROUNDS; round++) {
     const marks = result.marks;

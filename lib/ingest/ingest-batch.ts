@@ -5,8 +5,9 @@
 import pLimit from 'p-limit';
 import type { DecodedRecord } from '../codec/kafka-event.ts';
 import { RejectedWriteError, TransientStoreError } from '../store/errors.ts';
-import type { SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
+import type { DuePageStore, SideOutputStore, WatermarkStore, WindowStore } from '../store/ports.ts';
 import { applyAggregate, PartlyRejectedWriteError, type ApplyOutcome } from './apply.ts';
+import { batchIdOf, duePagesOf, type ListedWindow } from './due-pages.ts';
 import type { EarlyAlerts, EarlyBatch } from './early-alerts.ts';
 import { contributionsOf, planBatch, type PlanOptions, type WindowAggregate } from './plan.ts';
 import { sideRecord, type SideRecord } from './quarantine.ts';
@@ -18,6 +19,8 @@ import { applySequenceKey, readStates, type SequenceKeyBatch } from '../sequence
 export interface IngestDeps {
   router: Router;
   windows: WindowStore;
+  /** Where the batch lists the windows it created for the closer (docs/design.md, "Due pages"). */
+  duePages: DuePageStore;
   watermarks: WatermarkStore;
   sideOutput: SideOutputStore;
   options: Omit<PlanOptions, 'lateness'> & { writeConcurrency: number; watermarkDelayMs: number };
@@ -43,6 +46,9 @@ export interface IngestReport {
   skippedEvents: number;
   /** Records at or below their partition's durable mark, skipped unread. */
   alreadyApplied: number;
+  /** Due pages written, and the windows they list. */
+  duePages: number;
+  pagedWindows: number;
   /** Early alert records this batch created (lib/ingest/early-alerts.ts). */
   earlyAlerts: number;
   /** Early alerts not recorded (throttled, failed); the next write or the closer raises them. */
@@ -118,7 +124,7 @@ export function interleave<T>(a: readonly T[], b: readonly T[]): T[] {
 }
 
 function emptyReport(records: number): IngestReport {
-  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, sequenceWrites: 0, sequenceAlerts: 0, sequenceLate: 0, resumeAt: new Map() };
+  return { records, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, duePages: 0, pagedWindows: 0, earlyAlerts: 0, earlyAlertsFailed: 0, sequenceWrites: 0, sequenceAlerts: 0, sequenceLate: 0, resumeAt: new Map() };
 }
 
 /** A report that asks for every partition of the batch again from its first record, before any write; rethrows what does not pass. */
@@ -173,6 +179,10 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     return retryWholeBatch(present, err, deps);
   }
   const tallyEarly = { raised: 0, failed: 0 };
+  // For the due pages: what this batch created, and what an earlier delivery of its records
+  // wrote (it may have died before listing them). Not a window write that failed: its partition
+  // resumes at it, and the redelivery finds it written.
+  const listed: ListedWindow[] = [];
 
   const failAggregate = (agg: WindowAggregate, err: TransientStoreError) => {
     deps.onTransient?.(err);
@@ -209,6 +219,9 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
     try {
       const outcome = await applyAggregate(deps.windows, agg, { returnStored: early?.wants(agg.pipeline) });
       tally(report, late, agg, outcome);
+      if ((outcome.status === 'applied' && outcome.created) || outcome.status === 'duplicate' || outcome.status === 'partial') {
+        listed.push({ pipeline: agg.pipeline.name, key: agg.key, windowStart: agg.windowStart, windowEnd: agg.windowEnd });
+      }
       // After the window write, on what it answered is stored; never fails the aggregate.
       if (early && outcome.stored && outcome.firedBy) await early.raise(agg.pipeline, outcome.stored, outcome.firedBy, tallyEarly);
     } catch (err) {
@@ -228,6 +241,23 @@ export async function ingestBatch(partitions: DecodedRecord[][], deps: IngestDep
   if (fatal !== undefined) throw fatal;
   report.earlyAlerts = tallyEarly.raised;
   report.earlyAlertsFailed = tallyEarly.failed;
+
+  // The pages before any mark: a crash or a failed page write leaves the marks where they were, so
+  // the redelivery finds these windows written (a duplicate) and lists them again.
+  if (listed.length > 0) {
+    const pages = duePagesOf(listed, batchIdOf(present));
+    try {
+      await deps.duePages.put(pages);
+      report.duePages = pages.length;
+      report.pagedWindows = listed.length;
+    } catch (err) {
+      if (!(err instanceof TransientStoreError)) throw err;
+      deps.onTransient?.(err);
+      // Which page failed says nothing of which windows a redelivery must list: every partition
+      // resumes at its first record, and its writes are refused as duplicates, which are listed.
+      for (const records of present) lowerResume(report.resumeAt, records[0]!.partitionId, records[0]!.offset);
+    }
+  }
 
   if (sideRecords.length > 0) {
     try {

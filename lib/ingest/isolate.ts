@@ -23,12 +23,12 @@ const isRecordFault = (err: unknown) =>
   err instanceof TypeError || err instanceof RangeError || err instanceof SyntaxError || (err instanceof Error && err.name === 'ValidationException');
 
 function merge(into: IngestReport, part: IngestReport): void {
-  for (const k of ['records', 'valid', 'filtered', 'quarantined', 'late', 'windowWrites', 'duplicates', 'partials', 'skippedEvents', 'alreadyApplied', 'earlyAlerts', 'earlyAlertsFailed', 'sequenceWrites', 'sequenceAlerts', 'sequenceLate'] as const) into[k] += part[k];
+  for (const k of ['records', 'valid', 'filtered', 'quarantined', 'late', 'windowWrites', 'duplicates', 'partials', 'skippedEvents', 'alreadyApplied', 'duePages', 'pagedWindows', 'earlyAlerts', 'earlyAlertsFailed', 'sequenceWrites', 'sequenceAlerts', 'sequenceLate'] as const) into[k] += part[k];
   for (const [id, offset] of part.resumeAt) if (!(into.resumeAt.get(id)! <= offset)) into.resumeAt.set(id, offset);
 }
 
 const empty = (): IngestReport => ({
-  records: 0, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, earlyAlerts: 0, earlyAlertsFailed: 0, sequenceWrites: 0, sequenceAlerts: 0, sequenceLate: 0, resumeAt: new Map(),
+  records: 0, valid: 0, filtered: 0, quarantined: 0, late: 0, windowWrites: 0, duplicates: 0, partials: 0, skippedEvents: 0, alreadyApplied: 0, duePages: 0, pagedWindows: 0, earlyAlerts: 0, earlyAlertsFailed: 0, sequenceWrites: 0, sequenceAlerts: 0, sequenceLate: 0, resumeAt: new Map(),
 });
 
 /**

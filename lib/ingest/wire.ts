@@ -11,6 +11,7 @@ import { DynamoAlertStore } from '../store/dynamodb/alert-store.ts';
 import { DynamoBucketReader } from '../store/dynamodb/bucket-reader.ts';
 import { builtinPipelines } from '../pipelines/builtin.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
+import { DynamoDuePageStore } from '../store/dynamodb/due-page-store.ts';
 import { DynamoSideOutputStore } from '../store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../store/dynamodb/window-store.ts';
@@ -54,6 +55,7 @@ export function wireIngest(
     ...(sequences ? { sequences } : {}),
     router: createRouter(pipelines),
     windows: new DynamoWindowStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now }),
+    duePages: new DynamoDuePageStore(client, { tableName: config.tables.windows, retentionMs: config.retentionMs, now, concurrency: config.writeConcurrency }),
     watermarks: new DynamoWatermarkStore(client, config.tables.state, now),
     sideOutput: new DynamoSideOutputStore(client, { tableName: config.tables.sideOutput, retentionMs: config.retentionMs }, now),
     options: {

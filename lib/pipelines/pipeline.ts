@@ -83,7 +83,10 @@ class PipelineBuilder<E extends { eventTime: number }, N extends string> {
   constructor(
     private readonly name: N,
     private readonly src: Source<E>,
-  ) {}
+  ) {
+    // Its window pks ("due#<key>") would read as due pages (lib/store/tables.ts, duePagePk).
+    if (name === 'due') throw new PipelineDefinitionError('pipeline "due": the name is reserved for the due pages of the windows table');
+  }
 
   /** Keeps the events that match; with `rejectedAs`, counts the others as that feature. */
   filter(predicate: (event: E) => boolean, options: { rejectedAs?: string } = {}): this {

@@ -53,7 +53,7 @@ export interface WindowWrite extends WindowKey {
  * found it (absent if there is no item).
  */
 export type WindowWriteResult =
-  | { applied: true; stored?: StoredWindow }
+  | { applied: true; stored?: StoredWindow; /** This write made the item: the batch lists it on a due page. */ created: boolean }
   | { applied: false; closed: boolean; marks: Map<string, number>; stored?: StoredWindow };
 
 export interface WindowStore {
@@ -70,10 +70,35 @@ export interface WindowStore {
   write(write: WindowWrite): Promise<WindowWriteResult>;
 }
 
+/** A window listed on a due page: its key and start (the page holds its end). */
+export interface PagedWindow {
+  key: string;
+  windowStart: number;
+}
+
+/**
+ * One due page (docs/design.md, "Due pages"): windows of one pipeline, one due-index shard and one
+ * end, listed by one batch cut. `batchId` and `chunk` make its id, so writing the same page again
+ * (a redelivery of the same cut) overwrites it.
+ */
+export interface DuePage {
+  pipeline: string;
+  dueShard: string;
+  windowEnd: number;
+  batchId: string;
+  chunk: number;
+  windows: PagedWindow[];
+}
+
+export interface DuePageStore {
+  /** Writes every page (each an overwrite of its id); throws TransientStoreError when some may not be stored. */
+  put(pages: readonly DuePage[]): Promise<void>;
+}
+
 /** A hopping pipeline's bucket as read back (docs/design.md, "Windows"). */
 export interface StoredBucket {
   window: StoredWindow;
-  /** Still in the due index: the closer has windows of it to evaluate. */
+  /** Not finished by the closer: it has windows to evaluate (its own due entry, or listed on a due page). */
   due: boolean;
   /** The end of the last window the closer evaluated for it, if any. */
   evaluatedThrough?: number;

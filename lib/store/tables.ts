@@ -38,7 +38,8 @@ export const windowsTable: TableDef = {
   sortKey: { name: 'sk', type: 'N' },
   indexes: [
     {
-      // Sparse: only open windows carry dueShard, so the closer reads what is due and nothing else.
+      // Sparse: only due pages (and, from deployments before them, open windows) carry dueShard, so
+      // the closer reads what is due and nothing else (docs/design.md, "Due pages").
       name: 'due',
       partitionKey: { name: 'dueShard', type: 'S' },
       sortKey: { name: 'windowEnd', type: 'N' },
@@ -119,6 +120,13 @@ export const WINDOW_ATTR = {
   bucketOf: 'bucketOfSizeMs',
   /** On a bucket the closer has evaluated windows of: the end of the last window evaluated. */
   evaluatedThrough: 'evaluatedThrough',
+  /**
+   * When the closer finished the window (closed, alerts recorded, verdict kept): a window listed on
+   * a due page carries no dueShard, so this is what tells a finished one from one a crashed run closed.
+   */
+  finishedAt: 'finishedAt',
+  /** On a due page: the windows it lists, a list of [key, window start]. */
+  pageWindows: 'dueWindows',
   /** Feature slots: "f_<slot>". */
   slotPrefix: 'f_',
   /** A distinct slot past its exact cap: its HyperLogLog sketch (binary), "h_<slot>". */
@@ -144,6 +152,35 @@ export function dueShardOf(pipeline: string, key: string, shards: number = DUE_S
   let h = 2166136261;
   for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 16777619);
   return `${pipeline}#${(h >>> 0) % shards}`;
+}
+
+/**
+ * Shards the due pages of a pipeline are written to (a prefix of the DUE_SHARDS the closer reads).
+ * Picked by measurement (docs/design.md, "Due pages"): every shard splits a batch's pages, and a
+ * page costs the same whether it lists 1 window or 30, so fewer shards list more windows per write.
+ * A key's pages and its own due entry (a bucket left due, CloserStore.advanceBucket) share a shard,
+ * so the closer meets a key's buckets oldest first. Must divide DUE_SHARDS.
+ */
+export const DUE_PAGE_SHARDS = 1;
+
+/** The due-index shard of a key's due pages (and its own entry when the closer leaves one). */
+export function duePageShardOf(pipeline: string, key: string): string {
+  return dueShardOf(pipeline, key, DUE_PAGE_SHARDS);
+}
+
+export const DUE_PAGE_PK_PREFIX = 'due#';
+
+/**
+ * A due page's partition key, "due#<dueShard>#<windowEnd>#<batch id>" (its sk: the chunk number).
+ * One per (shard, window end, batch cut), so a redelivery of the same cut overwrites its pages.
+ */
+export function duePagePk(dueShard: string, windowEnd: number, batchId: string): string {
+  return `${DUE_PAGE_PK_PREFIX}${dueShard}#${windowEnd}#${batchId}`;
+}
+
+/** True for a due page's pk: no window pk starts so, as no pipeline is named "due". */
+export function isDuePagePk(pk: string): boolean {
+  return pk.startsWith(DUE_PAGE_PK_PREFIX);
 }
 
 export const SEQUENCE_PK_PREFIX = 'seq#';

@@ -26,6 +26,8 @@ export interface StoredWindow {
    * into. Absent on a tumbling window. Readers (verify, tools) tell buckets from windows by it.
    */
   bucketOfSizeMs?: number;
+  /** The closer is done with it (finished or set aside): a due page that still lists it skips it. */
+  finished?: true;
 }
 
 export type Features = Record<string, FeatureValue>;

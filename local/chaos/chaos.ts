@@ -10,6 +10,7 @@ import { Random } from '../generator/random.ts';
 /** Faults the runtime injects while it runs. Log faults (duplicates, late, poison) are the generator's. */
 export const RUNTIME_FAULTS = [
   'handlerCrash',
+  'handlerCrashBeforePages',
   'redelivery',
   'recut',
   'throttle',
@@ -26,6 +27,11 @@ export type RuntimeFault = (typeof RUNTIME_FAULTS)[number];
 export interface ChaosRates {
   /** Share of ingest invocations that crash after some of their window writes. */
   handlerCrash: number;
+  /**
+   * Share of ingest invocations that crash after all their window writes, before their due pages
+   * (docs/design.md, "Due pages"): the windows exist, unlisted, and the marks were not raised.
+   */
+  handlerCrashBeforePages: number;
   /** Share of successful batches whose commit is lost, delivered again as they were. */
   redelivery: number;
   /** Share of successful batches whose commit is lost, delivered again cut to another size. */
@@ -49,6 +55,7 @@ export interface ChaosRates {
 /** Dense enough that a 100,000-event run sees every fault well over 50 times. */
 export const DEFAULT_RATES: ChaosRates = {
   handlerCrash: 0.25,
+  handlerCrashBeforePages: 0.1,
   redelivery: 0.2,
   recut: 0.3,
   throttle: 0.01,
@@ -75,6 +82,8 @@ export interface ChaosOptions {
 /** Per ingest invocation: when it is to crash, and how many window writes it has made. */
 export interface InvocationPlan {
   crashAfterWrites: number | undefined;
+  /** Crash at the first due page write instead (after every window write). */
+  crashBeforePages: boolean;
   writes: number;
   crashed: boolean;
 }
@@ -105,6 +114,7 @@ export class Chaos {
   invocation<T>(run: () => Promise<T>): Promise<T> {
     const plan: InvocationPlan = {
       crashAfterWrites: this.random.chance(this.rates.handlerCrash) ? this.random.int(0, 6) : undefined,
+      crashBeforePages: this.random.chance(this.rates.handlerCrashBeforePages),
       writes: 0,
       crashed: false,
     };

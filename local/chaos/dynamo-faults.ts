@@ -5,7 +5,7 @@
  * a window's alerts but before taking the window out of the due index.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { windowPk } from '../../lib/store/tables.ts';
+import { isDuePagePk, windowPk } from '../../lib/store/tables.ts';
 import type { Chaos } from './chaos.ts';
 
 type Input = Record<string, any>;
@@ -60,6 +60,12 @@ export function injectIngestFaults(client: DynamoDBClient, chaos: Chaos, tables:
       }
     }
     const plan = chaos.currentInvocation();
+    // A due page (an UpdateItem of the windows table too): every window write of the batch is done.
+    if (plan?.crashBeforePages && !plan.crashed && isDuePagePk(String(input.Key?.pk?.S))) {
+      plan.crashed = true;
+      chaos.count('handlerCrashBeforePages');
+      throw new Error('chaos: the function crashed after its window writes, before its due pages');
+    }
     if (plan?.crashAfterWrites !== undefined && plan.writes >= plan.crashAfterWrites) {
       if (!plan.crashed) chaos.count('handlerCrash');
       plan.crashed = true;

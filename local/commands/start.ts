@@ -270,7 +270,8 @@ export async function runStart(o: StartOptions): Promise<number> {
       scenarios: scenarios.map((s) => ({ ...s, alerted: alerts.some((a) => alertIsFor(s, a)) })),
       quarantined: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'quarantine' } } }),
       late: await count(services.client, services.tables.sideOutput, { expr: 'kind = :k', values: { ':k': { S: 'late' } } }),
-      windows: await count(services.client, services.tables.windows),
+      // Due pages share the windows table; they are no windows.
+      windows: await count(services.client, services.tables.windows, { expr: 'NOT begins_with(pk, :p)', values: { ':p': { S: 'due#' } } }),
       watermarks: Object.fromEntries(last.pipelines.map((p) => [p.pipeline, p.watermark === undefined ? null : new Date(p.watermark).toISOString()])),
       alerts: alerts.length,
       alertMessages: tail.messages,

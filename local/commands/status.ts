@@ -10,7 +10,7 @@ import { defaultMappings } from '../../lib/config/deployment.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { PIPELINE_WATERMARK_PK } from '../../lib/store/dynamodb/closer-store.ts';
 import { WATERMARK_PK_PREFIX } from '../../lib/store/dynamodb/watermark-store.ts';
-import { DUE_SHARDS, WINDOW_ATTR, windowsTable } from '../../lib/store/tables.ts';
+import { DUE_PAGE_PK_PREFIX, DUE_SHARDS, WINDOW_ATTR, windowsTable } from '../../lib/store/tables.ts';
 import { localTableNames } from '../services/tables.ts';
 
 const HOUR_MS = 3_600_000;
@@ -111,11 +111,17 @@ export async function runStatus(now: number = Date.now()): Promise<number> {
       let due = 0;
       for (let shard = 0; shard < DUE_SHARDS; shard++) {
         const base = { TableName: t.windows, IndexName: dueIndex, ExpressionAttributeNames: { '#s': WINDOW_ATTR.dueShard, '#e': WINDOW_ATTR.windowEnd } };
-        open += await countQuery(client, { ...base, KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': WINDOW_ATTR.dueShard }, ExpressionAttributeValues: { ':s': { S: `${p.name}#${shard}` } } });
         if (wm !== undefined) {
           due += await countQuery(client, { ...base, KeyConditionExpression: '#s = :s AND #e <= :w', ExpressionAttributeValues: { ':s': { S: `${p.name}#${shard}` }, ':w': { N: String(wm) } } });
         }
       }
+      // Open windows are counted from the table: they are listed on due pages, not in the index one by one.
+      open = await countScan(client, {
+        TableName: t.windows,
+        FilterExpression: '#pl = :pl AND attribute_not_exists(#c) AND NOT begins_with(pk, :page)',
+        ExpressionAttributeNames: { '#pl': WINDOW_ATTR.pipeline, '#c': WINDOW_ATTR.closedAt },
+        ExpressionAttributeValues: { ':pl': { S: p.name }, ':page': { S: DUE_PAGE_PK_PREFIX } },
+      });
       const c = closed.get(p.name);
       console.log(
         `  ${p.name.padEnd(14)} watermark ${iso(wm)}${wm === undefined ? ' (none yet)' : ` (${ago(now - wm)} behind wall clock)`}  open ${open}  due ${due}  ` +

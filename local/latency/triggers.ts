@@ -146,7 +146,7 @@ export async function findTriggers(records: readonly SentRecord[], o: TriggerOpt
   const router = createRouter(o.pipelines);
   const stores = memoryStores({ retentionMs: 3650 * 86_400_000 });
   const options = { maxRecordBytes: o.maxRecordBytes ?? 64 * 1024, maxEventAheadMs: o.maxEventAheadMs ?? DEFAULT_MAX_EVENT_AHEAD_MS, writeConcurrency: 1, watermarkDelayMs: o.watermarkDelayMs };
-  const deps: IngestDeps = { router, windows: stores.windows, watermarks: stores.watermarks, sideOutput: stores.sideOutput, options };
+  const deps: IngestDeps = { router, windows: stores.windows, duePages: stores.duePages, watermarks: stores.watermarks, sideOutput: stores.sideOutput, options };
   const rules = Object.freeze([...o.rules]);
   const ruleById = new Map(rules.map((r) => [r.id, r]));
   const pipelineByName = new Map(o.pipelines.map((p) => [p.name, p]));

@@ -315,5 +315,5 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
 }
 
 function zeroRates(): ChaosRates {
-  return { handlerCrash: 0, redelivery: 0, recut: 0, throttle: 0, throttleStorm: 0, closerCrash: 0, concurrentClosers: 0, emulatorRestartEveryMs: 0, dispatcherCrash: 0, dispatcherRedelivery: 0 };
+  return { handlerCrash: 0, handlerCrashBeforePages: 0, redelivery: 0, recut: 0, throttle: 0, throttleStorm: 0, closerCrash: 0, concurrentClosers: 0, emulatorRestartEveryMs: 0, dispatcherCrash: 0, dispatcherRedelivery: 0 };
 }

@@ -17,7 +17,8 @@ import { builtinPipelines, payments, risk } from '../../lib/pipelines/builtin.ts
 import { wireRules } from '../../lib/rules/wire.ts';
 import { DynamoAlertStore } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
-import { dueShardOf, windowPk, windowsTable } from '../../lib/store/tables.ts';
+import { duePageShardOf, dueShardOf, isDuePagePk, windowPk, windowsTable } from '../../lib/store/tables.ts';
+import { pagedWindowsOf } from '../../lib/store/dynamodb/due-page-store.ts';
 import { freshTables, localClient } from '../support/dynamodb.ts';
 
 const MIN = 60_000;
@@ -62,9 +63,9 @@ async function setup(o: { store?: (store: CloserStore) => CloserStore; closerCli
     const records: RecordInput[] = events.map((value) => ({ topic: 'user_events', partition: 0, offset: offset.n++, value }));
     return ingest(encodeKafkaEvent(records));
   };
-  /** Windows still in the due index of a pipeline. */
+  /** Windows of a pipeline still due: with their own index entry, or on a due page still in it and not finished. */
   const due = async (pipeline: string) => {
-    const keys: string[] = [];
+    const keys = new Set<string>();
     for (let shard = 0; shard < 16; shard++) {
       const out = await client.send(
         new QueryCommand({
@@ -74,9 +75,19 @@ async function setup(o: { store?: (store: CloserStore) => CloserStore; closerCli
           ExpressionAttributeValues: { ':ds': { S: `${pipeline}#${shard}` } },
         }),
       );
-      keys.push(...(out.Items ?? []).map((i) => i.pk!.S!));
+      for (const entry of out.Items ?? []) {
+        if (!isDuePagePk(entry.pk!.S!)) {
+          keys.add(entry.pk!.S!);
+          continue;
+        }
+        const page = (await client.send(new GetItemCommand({ TableName: tables.windows, Key: { pk: entry.pk!, sk: entry.sk! }, ConsistentRead: true }))).Item!;
+        for (const w of pagedWindowsOf(page)) {
+          const item = (await client.send(new GetItemCommand({ TableName: tables.windows, Key: { pk: { S: windowPk(pipeline, w.key) }, sk: { N: String(w.windowStart) } }, ConsistentRead: true }))).Item;
+          if (item && item.finishedAt === undefined && item.setAsideAt === undefined) keys.add(windowPk(pipeline, w.key));
+        }
+      }
     }
-    return keys.sort();
+    return [...keys].sort();
   };
   const asideRecords = async (pipeline: string) =>
     (await client.send(new QueryCommand({ TableName: tables.alerts, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: `aside#${pipeline}` } } }))).Items ?? [];
@@ -191,7 +202,9 @@ function bind(store: CloserStore): CloserStore {
     read: (w) => store.read(w),
     closeQuietly: (w, v, n, verdict) => store.closeQuietly(w, v, n, verdict),
     close: (w, n) => store.close(w, n),
-    finish: (w, verdict) => store.finish(w, verdict),
+    finish: (w, verdict, n) => store.finish(w, verdict, n),
+    readDuePage: (e) => store.readDuePage(e),
+    deleteDuePage: (e) => store.deleteDuePage(e),
     setAside: (w, n) => store.setAside(w, n),
     saveWatermark: (p, w) => store.saveWatermark(p, w),
     buckets: (...a) => store.buckets(...a),
@@ -234,10 +247,13 @@ describe('closer: throttled reads defer to the next run', () => {
 
   it('defers the throttled shards of the due index and closes the windows of the others', async () => {
     let throttle = true;
-    const throttledShard = dueShardOf('payments', '2');
+    // The shard of the windows' due pages; a window of an older deployment, with its own entry in another shard, closes.
+    const throttledShard = duePageShardOf('payments', '2');
     const closerClient = throttlingClient((input) => throttle && input.IndexName !== undefined && input.ExpressionAttributeValues?.[':ds']?.S === throttledShard);
-    const { deps, send, due } = await setup({ closerClient });
+    const { deps, send, due, tables } = await setup({ closerClient });
     await traffic(send);
+    const legacyKey = ['a', 'b', 'c', 'd', 'e', 'f'].find((k) => dueShardOf('payments', k) !== throttledShard)!;
+    await client.send(new PutItemCommand({ TableName: tables.windows, Item: windowItem('payments', legacyKey, T, T + 5 * MIN, { f_count: { N: '1' } }) }));
     let report = await closeWindows(deps);
     expect(report.incomplete).toBe(true);
     const payments = () => report.pipelines.find((p) => p.pipeline === 'payments')!;
@@ -245,8 +261,9 @@ describe('closer: throttled reads defer to the next run', () => {
     // Every window outside the throttled shard closed.
     const left = await due('payments');
     expect(left).toContain('payments#2');
-    expect(left.filter((k) => k !== 'payments#99').every((k) => dueShardOf('payments', k.slice('payments#'.length)) === throttledShard)).toBe(true);
-    expect(payments().closed).toBe(5 - (left.length - 1));
+    expect(left).not.toContain(`payments#${legacyKey}`);
+    expect(left.filter((k) => k !== 'payments#99').every((k) => duePageShardOf('payments', k.slice('payments#'.length)) === throttledShard)).toBe(true);
+    expect(payments().closed).toBe(6 - (left.length - 1));
     throttle = false;
     report = await closeWindows(deps);
     expect(report.incomplete).toBe(false);

@@ -78,10 +78,10 @@ describe('the window store, past a distinct cap', () => {
   const featuresAt = async (key: string) => featuresOf(risk, storedWindowOf(await windowItem(tables, 'risk', key, T)).slots);
 
   it('stays exact up to the cap, also when a write would pass it only counting values already stored', async () => {
-    expect(await store.write(write('exact', 0, 0, 3, [events(4), devices(ids(1, 4))]))).toEqual({ applied: true });
-    expect(await store.write(write('exact', 0, 4, 7, [events(4), devices(ids(5, 8))]))).toEqual({ applied: true });
+    expect(await store.write(write('exact', 0, 0, 3, [events(4), devices(ids(1, 4))]))).toMatchObject({ applied: true });
+    expect(await store.write(write('exact', 0, 4, 7, [events(4), devices(ids(5, 8))]))).toMatchObject({ applied: true });
     // 8 stored + 5 sent > 10, but 3 of them are stored: the union is 10, still exact (a second request).
-    expect(await store.write(write('exact', 0, 8, 12, [events(5), devices([...ids(6, 8), ...ids(9, 10)])]))).toEqual({ applied: true });
+    expect(await store.write(write('exact', 0, 8, 12, [events(5), devices([...ids(6, 8), ...ids(9, 10)])]))).toMatchObject({ applied: true });
     const f = await featuresAt('exact');
     expect([...(f.devices as string[])].sort()).toEqual(ids(1, 10).sort());
     expect(f.events).toBe(13);
@@ -107,7 +107,7 @@ describe('the window store, past a distinct cap', () => {
 
   it('takes a first write that alone passes the cap, and counts a redelivered one once', async () => {
     const first = write('burst', 0, 0, 24, [events(25), devices(ids(1, 25))]);
-    expect(await store.write(first)).toEqual({ applied: true });
+    expect(await store.write(first)).toMatchObject({ applied: true });
     // The same records again: refused by the offset mark (a duplicate), not re-applied.
     expect(await store.write(first)).toMatchObject({ applied: false, closed: false, marks: new Map([['user_events-0', 24]]) });
     const f = await featuresAt('burst');
@@ -127,7 +127,7 @@ describe('the window store, past a distinct cap', () => {
             // A write that gives up under contention applied nothing; the mapping redelivers its batch.
             for (;;) {
               try {
-                expect(await store.write(w)).toEqual({ applied: true });
+                expect(await store.write(w)).toMatchObject({ applied: true });
                 break;
               } catch (err) {
                 if (!(err instanceof TransientStoreError)) throw err;
@@ -185,7 +185,7 @@ describe('the window store, past a distinct cap', () => {
     // Four partitions at once, so compactions race with additions.
     await Promise.all(
       [0, 1, 2, 3].map(async (p) => {
-        for (let i = p; i < readings.length; i += 4) expect(await store.write(iotWrite(p, i, readings[i]!))).toEqual({ applied: true });
+        for (let i = p; i < readings.length; i += 4) expect(await store.write(iotWrite(p, i, readings[i]!))).toMatchObject({ applied: true });
       }),
     );
     const item = await windowItem(tables, 'iot', 'sensor', T);

@@ -3,6 +3,7 @@ import { GetItemCommand, ScanCommand, type DynamoDBClient } from '@aws-sdk/clien
 import { afterAll, beforeAll } from 'vitest';
 import { DynamoAlertStore, setAsideKey, storedAlertOf } from '../../lib/store/dynamodb/alert-store.ts';
 import { DynamoCloserStore } from '../../lib/store/dynamodb/closer-store.ts';
+import { DynamoDuePageStore } from '../../lib/store/dynamodb/due-page-store.ts';
 import { DynamoSideOutputStore } from '../../lib/store/dynamodb/side-output-store.ts';
 import { DynamoWatermarkStore } from '../../lib/store/dynamodb/watermark-store.ts';
 import { DynamoWindowStore } from '../../lib/store/dynamodb/window-store.ts';
@@ -22,6 +23,7 @@ storeContract('DynamoDB', async ({ retentionMs, now }) => {
   const tables = await freshTables(client);
   return {
     windows: new DynamoWindowStore(client, { tableName: tables.windows, retentionMs, now }),
+    duePages: new DynamoDuePageStore(client, { tableName: tables.windows, retentionMs, now }),
     watermarks: new DynamoWatermarkStore(client, tables.state, now),
     sideOutput: new DynamoSideOutputStore(client, { tableName: tables.sideOutput, retentionMs }, now),
     closer: new DynamoCloserStore(client, { windowsTable: tables.windows, stateTable: tables.state }),
@@ -37,7 +39,7 @@ storeContract('DynamoDB', async ({ retentionMs, now }) => {
           if (name.startsWith(A.slotPrefix)) slots[name.slice(A.slotPrefix.length)] = v.N !== undefined ? Number(v.N) : v.NS ? sorted(v.NS.map(Number)) : sorted(v.SS ?? []);
           if (name.startsWith(A.markPrefix)) marks[name.slice(A.markPrefix.length)] = Number(v.N);
         }
-        return { slots, marks, closed: item[A.closedAt] !== undefined, ttl: Number(item[A.ttl]!.N), due: item[A.dueShard] !== undefined };
+        return { slots, marks, closed: item[A.closedAt] !== undefined, ttl: Number(item[A.ttl]!.N), due: item[A.dueShard] !== undefined || (item[A.finishedAt] === undefined && item[A.setAsideAt] === undefined) };
       },
       async sideOutput() {
         const items = (await client.send(new ScanCommand({ TableName: tables.sideOutput, ConsistentRead: true }))).Items ?? [];

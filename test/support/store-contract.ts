@@ -4,12 +4,12 @@
  * the ports, plus a probe per adapter set to read back what was stored.
  */
 import { describe, expect, it } from 'vitest';
-import { UnclosableWindowError, type AlertStore, type CloserStore, type DueWindow, type EarlyAlert, type StoredAlert } from '../../lib/closer/ports.ts';
+import { isDuePage, UnclosableWindowError, type AlertStore, type CloserStore, type DueEntry, type DueWindow, type EarlyAlert, type StoredAlert } from '../../lib/closer/ports.ts';
 import type { SideRecord } from '../../lib/ingest/quarantine.ts';
 import { MAX_CANDIDATES } from '../../lib/store/bounds.ts';
 import { RejectedWriteError } from '../../lib/store/errors.ts';
-import type { SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from '../../lib/store/ports.ts';
-import { dueShardOf } from '../../lib/store/tables.ts';
+import type { DuePageStore, SideOutputStore, WatermarkStore, WindowStore, WindowWrite, WindowWriteResult } from '../../lib/store/ports.ts';
+import { DUE_SHARDS, duePageShardOf } from '../../lib/store/tables.ts';
 import { HyperLogLog } from '../../lib/windows/hll.ts';
 
 /** A stored window as the probe reads it: sets sorted, so both adapters compare equal. */
@@ -18,11 +18,13 @@ export interface ProbedWindow {
   marks: Record<string, number>;
   closed: boolean;
   ttl: number;
+  /** Not finished by the closer (its own due entry, or listed on a due page and not finished). */
   due: boolean;
 }
 
 export interface ContractStores {
   windows: WindowStore;
+  duePages: DuePageStore;
   watermarks: WatermarkStore;
   sideOutput: SideOutputStore;
   closer: CloserStore;
@@ -85,7 +87,8 @@ export function storeContract(name: string, make: ContractFactory): void {
   describe(`store contract: ${name}`, () => {
     it('applies a window write with its marks, merging every kind of slot', async () => {
       const s = await fresh();
-      expect(await s.windows.write(write())).toEqual({ applied: true });
+      // The answer says whether this write made the item: the batch lists those on due pages.
+      expect(await s.windows.write(write())).toEqual({ applied: true, created: true });
       const more = write({
         slots: [
           { name: 'count', op: 'add', value: 3 },
@@ -94,7 +97,7 @@ export function storeContract(name: string, make: ContractFactory): void {
         ],
         marks: [{ partitionId: 'iot_telemetry-0', below: 13, setTo: 20 }, { partitionId: 'iot_telemetry-1', below: 0, setTo: 4 }],
       });
-      expect(await s.windows.write(more)).toEqual({ applied: true });
+      expect(await s.windows.write(more)).toEqual({ applied: true, created: false });
       expect(await s.probe.window('iot', 'sensor-1', NOW - 60_000)).toEqual({
         slots: { count: 5, temperatureMin: [-1, 3.5], seen: ['a', 'b', 'c'] },
         marks: { 'iot_telemetry-0': 20, 'iot_telemetry-1': 4 },
@@ -119,8 +122,8 @@ export function storeContract(name: string, make: ContractFactory): void {
         s.windows.write(write({ slots: [{ name: 'count', op: 'add', value: 1 }], marks: [{ partitionId, equals, setTo: 30 }] }));
       expect(await cas(11)).toMatchObject({ applied: false });
       expect(await cas(null)).toMatchObject({ applied: false });
-      expect(await cas(12)).toEqual({ applied: true });
-      expect(await cas(null, 'iot_telemetry-9')).toEqual({ applied: true });
+      expect(await cas(12)).toEqual({ applied: true, created: false });
+      expect(await cas(null, 'iot_telemetry-9')).toEqual({ applied: true, created: false });
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ slots: { count: 4 }, marks: { 'iot_telemetry-0': 30, 'iot_telemetry-9': 30 } });
     });
 
@@ -143,12 +146,12 @@ export function storeContract(name: string, make: ContractFactory): void {
       const s = await fresh();
       const seen = (value: string[], below: number) =>
         write({ slots: [{ name: 'seen', op: 'set', value, exactUpTo: 3 }], marks: [{ partitionId: 'iot_telemetry-0', below, setTo: below + 1 }] });
-      expect(await s.windows.write(seen(['a', 'b'], 0))).toEqual({ applied: true });
+      expect(await s.windows.write(seen(['a', 'b'], 0))).toMatchObject({ applied: true });
       // 2 stored + 2 sent > 3, but 'b' is stored: still exact at 3.
-      expect(await s.windows.write(seen(['b', 'c'], 2))).toEqual({ applied: true });
+      expect(await s.windows.write(seen(['b', 'c'], 2))).toMatchObject({ applied: true });
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
-      expect(await s.windows.write(seen(['c', 'd', 'e'], 4))).toEqual({ applied: true });
-      expect(await s.windows.write(seen(['f'], 6))).toEqual({ applied: true });
+      expect(await s.windows.write(seen(['c', 'd', 'e'], 4))).toMatchObject({ applied: true });
+      expect(await s.windows.write(seen(['f'], 6))).toMatchObject({ applied: true });
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.seen).toEqual(['a', 'b', 'c']);
       const { window } = await s.closer.close({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW }, NOW + 1);
       const stored = window.slots.seen as { values: string[]; sketch: Uint8Array };
@@ -161,11 +164,11 @@ export function storeContract(name: string, make: ContractFactory): void {
       // 20, 19, ..., 1: each a new minimum; the 17th (4) finds the set full and replaces it.
       for (let i = 0; i < 20; i++) {
         const w = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 20 - i }], marks: [{ partitionId: 'iot_telemetry-0', below: i, setTo: i }] });
-        expect(await s.windows.write(w)).toEqual({ applied: true });
+        expect(await s.windows.write(w)).toMatchObject({ applied: true });
         // A value that is no new extreme adds nothing to a full set.
         if (i === MAX_CANDIDATES - 1) {
           const no = write({ slots: [{ name: 'temperatureMin', op: 'min', value: 50 }], marks: [{ partitionId: 'iot_telemetry-1', below: 0, setTo: 0 }] });
-          expect(await s.windows.write(no)).toEqual({ applied: true });
+          expect(await s.windows.write(no)).toMatchObject({ applied: true });
         }
       }
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!.slots.temperatureMin).toEqual([1, 2, 3, 4]);
@@ -203,42 +206,75 @@ export function storeContract(name: string, make: ContractFactory): void {
       expect(await s.closer.partitionMarks('user_events')).toEqual([]);
     });
 
-    it('lists due windows by shard up to a watermark, page by page, until they are finished', async () => {
+    it('lists due pages by shard up to a watermark, index page by index page, until deleted; a rewrite overwrites', async () => {
       const s = await fresh();
       const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
+      const end = (i: number) => NOW + (i % 10 + 1) * 60_000;
       for (const [i, key] of keys.entries()) {
-        await s.windows.write(write({ key, windowStart: NOW + i * 60_000, windowEnd: NOW + (i + 1) * 60_000, marks: [{ partitionId: 'p-0', below: i, setTo: i }] }));
+        const created = await s.windows.write(write({ key, windowStart: end(i) - 60_000, windowEnd: end(i), marks: [{ partitionId: 'p-0', below: i, setTo: i }] }));
+        expect(created).toEqual({ applied: true, created: true });
       }
-      const upTo = NOW + 30 * 60_000;
+      // A window write makes no due entry of its own: the batch lists it on a page.
+      const upTo = NOW + 5 * 60_000;
       const listAll = async () => {
-        const found: DueWindow[] = [];
-        for (let shard = 0; shard < 16; shard++) {
+        const found: DueEntry[] = [];
+        for (let shard = 0; shard < DUE_SHARDS; shard++) {
           let cursor: Record<string, unknown> | undefined;
           do {
             const page = await s.closer.dueWindows('iot', shard, upTo, 3, cursor);
             expect(page.windows.length).toBeLessThanOrEqual(3);
-            for (const w of page.windows) expect(dueShardOf('iot', w.key)).toBe(`iot#${shard}`);
+            for (const e of page.windows) expect(isDuePage(e) ? `iot#${shard}` : duePageShardOf('iot', e.key)).toBe(`iot#${shard}`);
             found.push(...page.windows);
             cursor = page.next;
           } while (cursor);
         }
-        return found.map((w) => w.key).sort();
+        return found;
       };
-      const expected = keys.filter((_, i) => NOW + (i + 1) * 60_000 <= upTo).sort();
-      expect(await listAll()).toEqual(expected);
-      // Closed but not finished (a crashed run) stays due; finished leaves the index.
-      const [a, b] = expected.map((key) => ({ pipeline: 'iot', key, windowStart: NOW + keys.indexOf(key) * 60_000, windowEnd: NOW + (keys.indexOf(key) + 1) * 60_000 }));
-      await s.closer.close(a!, NOW);
-      await s.closer.close(b!, NOW);
-      await s.closer.finish(b!);
-      expect(await listAll()).toEqual(expected.filter((k) => k !== b!.key));
+      expect(await listAll()).toEqual([]);
+      const pageOf = (i: number, batchId: string, chunk = 0) => ({
+        pipeline: 'iot',
+        dueShard: duePageShardOf('iot', keys[i]!),
+        windowEnd: end(i),
+        batchId,
+        chunk,
+        windows: keys.map((key, j) => ({ key, windowStart: end(j) - 60_000 })).filter((_, j) => end(j) === end(i)),
+      });
+      // Pages for every end, twice for one (same id: an overwrite), and a second chunk for another.
+      await s.duePages.put(Array.from({ length: 10 }, (_, i) => pageOf(i, 'b1')));
+      await s.duePages.put([pageOf(0, 'b1'), pageOf(1, 'b1', 1)]);
+      const listed = await listAll();
+      expect(listed.every(isDuePage)).toBe(true);
+      expect(listed.map((e) => (e.windowEnd - NOW) / 60_000)).toEqual([1, 2, 2, 3, 4, 5]);
+      const windowsOf = async (e: DueEntry) => (isDuePage(e) ? (await s.closer.readDuePage(e))!.map((w) => `${w.key}@${w.windowEnd - NOW}`).sort() : []);
+      expect(await windowsOf(listed[0]!)).toEqual(['k0@60000', 'k10@60000', 'k20@60000', 'k30@60000']);
+      // Deleted: out of the index, and its read says it is gone.
+      await s.closer.deleteDuePage(listed[0] as Extract<DueEntry, { page: unknown }>);
+      expect(await s.closer.readDuePage(listed[0] as Extract<DueEntry, { page: unknown }>)).toBeUndefined();
+      expect((await listAll()).map((e) => (e.windowEnd - NOW) / 60_000)).toEqual([2, 2, 3, 4, 5]);
+      // The windows themselves were never in the index, and are not finished.
+      expect((await s.probe.window('iot', 'k0', end(0) - 60_000))!).toMatchObject({ closed: false, due: true });
+    });
+
+    it('tells a finished window from one a run closed and did not finish', async () => {
+      const s = await fresh();
+      await s.windows.write(write());
+      const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
+      await s.closer.close(due, NOW);
+      expect((await s.closer.read(due))!.finished).toBeUndefined();
+      expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: true });
+      await s.closer.finish(due, undefined, NOW + 1);
+      expect((await s.closer.read(due))!.finished).toBe(true);
+      await s.windows.write(write({ key: 'quiet' }));
+      const quiet = { ...due, key: 'quiet' };
+      expect(await s.closer.closeQuietly(quiet, (await s.closer.read(quiet))!.version!, NOW)).toBe('closed');
+      expect((await s.closer.read(quiet))!.finished).toBe(true);
     });
 
     it('closes a window once, returning its final content both times; finishing needs it closed', async () => {
       const s = await fresh();
       await s.windows.write(write());
       const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
-      await expect(s.closer.finish(due)).rejects.toThrow();
+      await expect(s.closer.finish(due, undefined, NOW)).rejects.toThrow();
       const first = await s.closer.close(due, NOW + 5);
       const again = await s.closer.close(due, NOW + 9);
       expect(first.closedNow).toBe(true);
@@ -248,7 +284,7 @@ export function storeContract(name: string, make: ContractFactory): void {
       const sorted = (w: typeof first.window) => Object.fromEntries(Object.entries(w.slots).map(([k, v]) => [k, Array.isArray(v) ? [...v].sort() : v]));
       expect(sorted(first.window)).toEqual({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] });
       expect(sorted(again.window)).toEqual(sorted(first.window));
-      await s.closer.finish(due);
+      await s.closer.finish(due, undefined, NOW);
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
       await expect(s.closer.close({ ...due, key: 'nobody' }, NOW)).rejects.toThrow(UnclosableWindowError);
     });
@@ -291,7 +327,7 @@ export function storeContract(name: string, make: ContractFactory): void {
       await s.windows.write(write());
       const due: DueWindow = { pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW };
       await s.closer.close(due, NOW + 5);
-      await s.closer.finish(due, { level: 'LOW', evaluatedAt: NOW + 5 });
+      await s.closer.finish(due, { level: 'LOW', evaluatedAt: NOW + 5 }, NOW + 5);
       expect(await s.probe.resultLevel('iot', 'sensor-1', NOW - 60_000)).toBe('LOW');
       expect((await s.probe.window('iot', 'sensor-1', NOW - 60_000))!).toMatchObject({ closed: true, due: false });
     });
@@ -330,7 +366,7 @@ export function storeContract(name: string, make: ContractFactory): void {
     it('answers a write that asks with the window as stored: after it when applied, as found when refused', async () => {
       const s = await fresh();
       const stored = (slots: Record<string, unknown>, closedAt?: number) => ({ pipeline: 'iot', key: 'sensor-1', windowStart: NOW - 60_000, windowEnd: NOW, closedAt, slots, version: expect.any(Number) });
-      expect(sortedAnswer(await s.windows.write(write({ returnStored: true })))).toEqual({ applied: true, stored: stored({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] }) });
+      expect(sortedAnswer(await s.windows.write(write({ returnStored: true })))).toEqual({ applied: true, created: true, stored: stored({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] }) });
       // A duplicate: refused, with the marks and the stored window (what earlier deliveries made it).
       expect(sortedAnswer(await s.windows.write(write({ returnStored: true })))).toEqual({
         applied: false,
@@ -339,9 +375,9 @@ export function storeContract(name: string, make: ContractFactory): void {
         stored: stored({ count: 2, temperatureMin: [3.5], seen: ['a', 'b'] }),
       });
       const more = write({ returnStored: true, slots: [{ name: 'count', op: 'add', value: 1 }], marks: [{ partitionId: 'iot_telemetry-0', equals: 12, setTo: 14 }] });
-      expect(sortedAnswer(await s.windows.write(more))).toEqual({ applied: true, stored: stored({ count: 3, temperatureMin: [3.5], seen: ['a', 'b'] }) });
+      expect(sortedAnswer(await s.windows.write(more))).toEqual({ applied: true, created: false, stored: stored({ count: 3, temperatureMin: [3.5], seen: ['a', 'b'] }) });
       // Without asking, nothing but the verdict (the answer is the item: asked for only when needed).
-      expect(await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 20, setTo: 21 }] }))).toEqual({ applied: true });
+      expect(await s.windows.write(write({ marks: [{ partitionId: 'iot_telemetry-0', below: 20, setTo: 21 }] }))).toMatchObject({ applied: true });
     });
 
     it('records an early alert once, and the close completes it with its final features', async () => {
@@ -402,7 +438,10 @@ export function storeContract(name: string, make: ContractFactory): void {
       await s.closer.advanceBucket(due, B + 5 * MIN);
       let [third] = await s.closer.buckets('registrations', '10.0.0.1', B + 3 * MIN, B + 3 * MIN);
       expect([third!.window.closedAt, third!.due, third!.evaluatedThrough]).toEqual([NOW, true, B + 6 * MIN]);
-      await s.closer.finish(due);
+      // Left due, it has its own entry, in its due pages' shard, so the page that listed it can go.
+      const entries = await s.closer.dueWindows('registrations', Number(duePageShardOf('registrations', '10.0.0.1').split('#')[1]), NOW, 10);
+      expect(entries.windows).toEqual([due]);
+      await s.closer.finish(due, undefined, NOW);
       [third] = await s.closer.buckets('registrations', '10.0.0.1', B + 3 * MIN, B + 3 * MIN);
       expect(third!.due).toBe(false);
       // A write marked as a bucket is an ordinary window item otherwise (same marks protocol).

@@ -33,6 +33,7 @@ async function spree() {
   const ingest = createIngestHandler({
     router: createRouter([payments]),
     windows: stores.windows,
+    duePages: stores.duePages,
     watermarks: stores.watermarks,
     sideOutput: stores.sideOutput,
     options: { maxRecordBytes: 65_536, writeConcurrency: 4, watermarkDelayMs: 0 },

@@ -57,6 +57,7 @@ function setup(options: { rules?: readonly Rule[]; failPuts?: number } = {}) {
   const deps: IngestDeps = {
     router: createRouter(builtinPipelines),
     windows: stores.windows,
+    duePages: stores.duePages,
     watermarks: stores.watermarks,
     sideOutput: stores.sideOutput,
     options: { maxRecordBytes: 65_536, writeConcurrency: 4, watermarkDelayMs: 3_600_000 },
@@ -191,6 +192,7 @@ describe('early alerts at ingest', () => {
     const deps: IngestDeps = {
       router: createRouter(builtinPipelines),
       windows: stores.windows,
+      duePages: stores.duePages,
       watermarks: stores.watermarks,
       sideOutput: stores.sideOutput,
       options: { maxRecordBytes: 65_536, writeConcurrency: 4, watermarkDelayMs: 3_600_000 },

@@ -19,7 +19,7 @@ storeContract('in memory', async ({ retentionMs, now }) => {
           marks: Object.fromEntries(item.marks),
           closed: item.closedAt !== undefined,
           ttl: item.ttl,
-          due: item.dueShard !== undefined,
+          due: item.dueShard !== undefined || (item.finishedAt === undefined && item.setAsideAt === undefined),
         };
       },
       async sideOutput() {

@@ -32,7 +32,8 @@ export class DynamoBucketReader implements BucketReader {
           throw new UnclosableWindowError(`bucket ${pipeline}/${key}/${item.sk?.N} is malformed in storage: ${(err as Error).message}`, { cause: err });
         }
         const through = item[A.evaluatedThrough]?.N;
-        out.push({ window, due: item[A.dueShard] !== undefined, ...(through !== undefined ? { evaluatedThrough: Number(through) } : {}) });
+        // Its own entry (a deployment before due pages, or left due for a later window), or not finished.
+        out.push({ window, due: item[A.dueShard] !== undefined || window.finished === undefined, ...(through !== undefined ? { evaluatedThrough: Number(through) } : {}) });
       }
     }
     return out;

@@ -1,6 +1,7 @@
 /** CloserStore on DynamoDB: partition marks and pipeline watermarks on the state table, windows via the due index. */
 import {
   ConditionalCheckFailedException,
+  DeleteItemCommand,
   GetItemCommand,
   QueryCommand,
   UpdateItemCommand,
@@ -8,12 +9,13 @@ import {
   type AttributeValue,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueEntry, type DuePageEntry, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
-import { WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
+import { duePageShardOf, isDuePagePk, WINDOW_ATTR as A, windowPk, windowsTable } from '../tables.ts';
 import type { StoredBucket } from '../ports.ts';
 import { DynamoBucketReader } from './bucket-reader.ts';
+import { pagedWindowsOf } from './due-page-store.ts';
 import { storedWindowOf } from './window-items.ts';
 import { WATERMARK_PK_PREFIX } from './watermark-store.ts';
 
@@ -60,11 +62,13 @@ export class DynamoCloserStore implements CloserStore {
         new UpdateItemCommand({
           TableName: this.options.windowsTable,
           Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
-          UpdateExpression: 'SET #thr = :thr',
+          // Its own due entry, in its pages' shard (so the closer still meets the key's buckets
+          // oldest first): the page that listed it can go. A bucket with one keeps it.
+          UpdateExpression: 'SET #thr = :thr, #ds = if_not_exists(#ds, :ds)',
           // A repeated or racing run never moves it back.
           ConditionExpression: 'attribute_exists(#closed) AND (attribute_not_exists(#thr) OR #thr < :thr)',
-          ExpressionAttributeNames: { '#thr': A.evaluatedThrough, '#closed': A.closedAt },
-          ExpressionAttributeValues: { ':thr': { N: String(evaluatedThrough) } },
+          ExpressionAttributeNames: { '#thr': A.evaluatedThrough, '#closed': A.closedAt, '#ds': A.dueShard },
+          ExpressionAttributeValues: { ':thr': { N: String(evaluatedThrough) }, ':ds': { S: duePageShardOf(w.pipeline, w.key) } },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
@@ -93,7 +97,7 @@ export class DynamoCloserStore implements CloserStore {
     return marks;
   }
 
-  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }> {
+  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueEntry[]; next?: DueCursor }> {
     const out = await this.client.send(
       new QueryCommand({
         TableName: this.options.windowsTable,
@@ -105,11 +109,25 @@ export class DynamoCloserStore implements CloserStore {
         ExclusiveStartKey: after as Record<string, AttributeValue> | undefined,
       }),
     );
-    const windows = (out.Items ?? []).map((item) => {
+    const windows = (out.Items ?? []).map((item): DueEntry => {
       const pk = item.pk!.S!;
-      return { pipeline, key: pk.slice(pipeline.length + 1), windowStart: Number(item.sk!.N), windowEnd: Number(item[A.windowEnd]!.N) };
+      const windowEnd = Number(item[A.windowEnd]!.N);
+      if (isDuePagePk(pk)) return { pipeline, windowEnd, page: { pk, sk: Number(item.sk!.N) } };
+      return { pipeline, key: pk.slice(pipeline.length + 1), windowStart: Number(item.sk!.N), windowEnd };
     });
     return out.LastEvaluatedKey ? { windows, next: out.LastEvaluatedKey } : { windows };
+  }
+
+  async readDuePage(entry: DuePageEntry): Promise<DueWindow[] | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.options.windowsTable, Key: { pk: { S: entry.page.pk }, sk: { N: String(entry.page.sk) } }, ConsistentRead: true }),
+    );
+    if (!out.Item) return undefined;
+    return pagedWindowsOf(out.Item).map((w) => ({ pipeline: entry.pipeline, key: w.key, windowStart: w.windowStart, windowEnd: entry.windowEnd }));
+  }
+
+  async deleteDuePage(entry: DuePageEntry): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.options.windowsTable, Key: { pk: { S: entry.page.pk }, sk: { N: String(entry.page.sk) } } }));
   }
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
@@ -165,9 +183,10 @@ export class DynamoCloserStore implements CloserStore {
         new UpdateItemCommand({
           TableName: this.options.windowsTable,
           Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
-          UpdateExpression: `SET #closed = :now${v.sets} REMOVE #ds`,
+          // Finished in the same write; REMOVE of a dueShard the window never had is a no-op.
+          UpdateExpression: `SET #closed = :now, #fin = :now${v.sets} REMOVE #ds`,
           ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(#closed) AND #ver = :ver',
-          ExpressionAttributeNames: { '#closed': A.closedAt, '#ds': A.dueShard, '#ver': A.version, ...v.names },
+          ExpressionAttributeNames: { '#closed': A.closedAt, '#fin': A.finishedAt, '#ds': A.dueShard, '#ver': A.version, ...v.names },
           ExpressionAttributeValues: { ':now': { N: String(now) }, ':ver': { N: String(version) }, ...v.values },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
@@ -180,16 +199,16 @@ export class DynamoCloserStore implements CloserStore {
     }
   }
 
-  async finish(w: DueWindow, verdict?: WindowVerdict): Promise<void> {
+  async finish(w: DueWindow, verdict: WindowVerdict | undefined, now: number): Promise<void> {
     const v = verdictUpdate(verdict);
     await this.client.send(
       new UpdateItemCommand({
         TableName: this.options.windowsTable,
         Key: { pk: { S: windowPk(w.pipeline, w.key) }, sk: { N: String(w.windowStart) } },
-        UpdateExpression: `${v.sets ? `SET ${v.sets.slice(2)} ` : ''}REMOVE #ds`,
+        UpdateExpression: `SET #fin = :fin${v.sets} REMOVE #ds`,
         ConditionExpression: 'attribute_exists(#closed)',
-        ExpressionAttributeNames: { '#ds': A.dueShard, '#closed': A.closedAt, ...v.names },
-        ...(v.sets ? { ExpressionAttributeValues: v.values } : {}),
+        ExpressionAttributeNames: { '#ds': A.dueShard, '#closed': A.closedAt, '#fin': A.finishedAt, ...v.names },
+        ExpressionAttributeValues: { ':fin': { N: String(now) }, ...v.values },
       }),
     );
   }

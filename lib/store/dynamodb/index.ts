@@ -4,6 +4,7 @@
  */
 export { createDynamoClient } from './client.ts';
 export { DynamoWindowStore, buildWindowUpdate, type DynamoWindowStoreOptions } from './window-store.ts';
+export { DynamoDuePageStore, type DynamoDuePageStoreOptions } from './due-page-store.ts';
 export { DynamoWatermarkStore, WATERMARK_PK_PREFIX } from './watermark-store.ts';
 export { DynamoSideOutputStore, sideOutputKey, type DynamoSideOutputOptions } from './side-output-store.ts';
 export { DynamoCloserStore, PIPELINE_WATERMARK_PK, type DynamoCloserStoreOptions } from './closer-store.ts';

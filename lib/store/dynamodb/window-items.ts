@@ -29,5 +29,6 @@ export function storedWindowOf(item: Record<string, AttributeValue>): StoredWind
     closedAt: item[A.closedAt]?.N !== undefined ? Number(item[A.closedAt]!.N) : undefined,
     slots,
     version: item[A.version]?.N !== undefined ? Number(item[A.version]!.N) : undefined,
+    ...(item[A.finishedAt] !== undefined || item[A.setAsideAt] !== undefined ? { finished: true as const } : {}),
   };
 }

@@ -8,7 +8,7 @@ import {
 import { isTransient, RejectedWriteError, TransientStoreError } from '../errors.ts';
 import type { WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
 import { windowTtl } from '../retention.ts';
-import { dueShardOf, WINDOW_ATTR as A, windowPk } from '../tables.ts';
+import { WINDOW_ATTR as A, windowPk } from '../tables.ts';
 import { addSlotUpdates, type Item, type SlotCheck } from './slot-updates.ts';
 import { storedWindowOf } from './window-items.ts';
 
@@ -68,13 +68,13 @@ export function buildWindowUpdate(
   const conditions: string[] = [`attribute_not_exists(#closed)`];
   names['#closed'] = A.closedAt;
 
-  // Identity and index keys: if_not_exists keeps the due index untouched after the first write.
+  // Identity: set by the first write. No dueShard: the batch lists the windows it creates on due
+  // pages instead, a write per page rather than an index entry per window (docs/design.md, "Due pages").
   const ident: [string, string, AttributeValue][] = [
     ['#pl', A.pipeline, str(write.pipeline)],
     ['#wk', A.key, str(write.key)],
     ['#ws', A.windowStart, num(write.windowStart)],
     ['#we', A.windowEnd, num(write.windowEnd)],
-    ['#ds', A.dueShard, str(dueShardOf(write.pipeline, write.key))],
     ['#ttl', A.ttl, num(windowTtl(write.windowEnd, now, options.retentionMs))],
   ];
   if (write.bucketOfSizeMs !== undefined) ident.push(['#bo', A.bucketOf, num(write.bucketOfSizeMs)]);
@@ -117,7 +117,9 @@ export function buildWindowUpdate(
     ExpressionAttributeValues: values,
     ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
     // The window after the write, for rules that fire early: the write's own answer, no read.
-    ...(write.returnStored ? { ReturnValues: 'ALL_NEW' as const } : {}),
+    // Otherwise UPDATED_OLD, which is empty when this write made the item: whether to list it on a
+    // due page, with no read (and no unit: return values cost none).
+    ReturnValues: write.returnStored ? ('ALL_NEW' as const) : ('UPDATED_OLD' as const),
   };
 }
 
@@ -147,8 +149,11 @@ export class DynamoWindowStore implements WindowStore {
       const checks: SlotCheck[] = [];
       try {
         const answer = await this.client.send(new UpdateItemCommand(buildWindowUpdate(write, this.options, undefined, observed, checks)));
-        if (write.returnStored && answer.Attributes) return { applied: true, stored: storedWindowOf(answer.Attributes) };
-        return { applied: true };
+        if (write.returnStored) {
+          const stored = answer.Attributes ? storedWindowOf(answer.Attributes) : undefined;
+          return { applied: true, created: stored?.version === 1, ...(stored ? { stored } : {}) };
+        }
+        return { applied: true, created: answer.Attributes?.[A.version] === undefined };
       } catch (err) {
         if (err instanceof ConditionalCheckFailedException) {
           const item = err.Item;

@@ -14,7 +14,8 @@ export class MemoryBucketReader implements BucketReader {
       .sort((a, b) => a.windowStart - b.windowStart)
       .map((item) => ({
         window: storedWindowOf(item),
-        due: item.dueShard !== undefined,
+        // Its own entry (a deployment before due pages, or left due for a later window), or not finished.
+        due: item.dueShard !== undefined || (item.finishedAt === undefined && item.setAsideAt === undefined),
         ...(item.evaluatedThrough !== undefined ? { evaluatedThrough: item.evaluatedThrough } : {}),
       }));
   }

@@ -1,9 +1,9 @@
 /** CloserStore in memory: partition marks, the due index (a filter over open windows) and closing. */
 import { StoreInconsistencyError } from '../errors.ts';
-import { UnclosableWindowError, type CloserStore, type DueCursor, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
+import { UnclosableWindowError, type CloserStore, type DueCursor, type DueEntry, type DuePageEntry, type DueWindow, type QuietClose, type WindowVerdict } from '../../closer/ports.ts';
 import type { PartitionMark } from '../../closer/watermark.ts';
 import type { StoredWindow } from '../../windows/features-of.ts';
-import { windowPk } from '../tables.ts';
+import { duePageShardOf, windowPk } from '../tables.ts';
 import type { StoredBucket } from '../ports.ts';
 import { MemoryBucketReader } from './bucket-reader.ts';
 import { storedWindowOf, type MemoryTables, type MemoryWindowItem } from './memory-tables.ts';
@@ -14,9 +14,15 @@ function recordVerdict(item: MemoryWindowItem, verdict: WindowVerdict | undefine
   if (verdict.level !== undefined) item.level = verdict.level;
 }
 
+/** An index row: a window's own entry or a due page, by its end and its item's (pk, sk). */
+interface Row {
+  windowEnd: number;
+  pk: string;
+  sk: number;
+}
+
 /** The index's order: window end, then the item's key, so a cursor is a position in it. */
-const order = (a: MemoryWindowItem, b: MemoryWindowItem) =>
-  a.windowEnd - b.windowEnd || (a.pipeline + a.key < b.pipeline + b.key ? -1 : a.pipeline + a.key > b.pipeline + b.key ? 1 : a.windowStart - b.windowStart);
+const order = (a: Row, b: Row) => a.windowEnd - b.windowEnd || (a.pk < b.pk ? -1 : a.pk > b.pk ? 1 : a.sk - b.sk);
 
 export class MemoryCloserStore implements CloserStore {
   private readonly reader: MemoryBucketReader;
@@ -33,21 +39,40 @@ export class MemoryCloserStore implements CloserStore {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
     if (item?.closedAt === undefined) throw new StoreInconsistencyError(`bucket ${w.pipeline}/${w.key}/${w.windowStart} cannot advance: it is not closed`);
     item.evaluatedThrough = Math.max(item.evaluatedThrough ?? -Infinity, evaluatedThrough);
+    item.dueShard ??= duePageShardOf(w.pipeline, w.key);
   }
 
   async partitionMarks(topic: string): Promise<PartitionMark[]> {
     return [...(this.tables.partitionMarks.get(topic)?.values() ?? [])].map((m) => ({ partition: m.partition, maxEventTime: m.maxEventTime, advancedAt: m.advancedAt }));
   }
 
-  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueWindow[]; next?: DueCursor }> {
+  async dueWindows(pipeline: string, shard: number, upTo: number, limit: number, after?: DueCursor): Promise<{ windows: DueEntry[]; next?: DueCursor }> {
     const shardId = `${pipeline}#${shard}`;
-    const due = [...this.tables.allWindows()].filter((w) => w.dueShard === shardId && w.windowEnd <= upTo).sort(order);
-    const from = after ? due.findIndex((w) => order(w, after as unknown as MemoryWindowItem) > 0) : 0;
-    const page = from < 0 ? [] : due.slice(from, from + limit);
-    const windows = page.map((w) => ({ pipeline, key: w.key, windowStart: w.windowStart, windowEnd: w.windowEnd }));
+    const rows: (Row & { entry: DueEntry })[] = [];
+    for (const w of this.tables.allWindows()) {
+      if (w.dueShard !== shardId || w.windowEnd > upTo) continue;
+      rows.push({ windowEnd: w.windowEnd, pk: windowPk(w.pipeline, w.key), sk: w.windowStart, entry: { pipeline, key: w.key, windowStart: w.windowStart, windowEnd: w.windowEnd } });
+    }
+    for (const p of this.tables.duePages.values()) {
+      if (p.dueShard !== shardId || p.windowEnd > upTo) continue;
+      rows.push({ windowEnd: p.windowEnd, pk: p.pk, sk: p.sk, entry: { pipeline, windowEnd: p.windowEnd, page: { pk: p.pk, sk: p.sk } } });
+    }
+    rows.sort(order);
+    const from = after ? rows.findIndex((r) => order(r, after as unknown as Row) > 0) : 0;
+    const page = from < 0 ? [] : rows.slice(from, from + limit);
+    const windows = page.map((r) => r.entry);
     const last = page.at(-1);
     // Like DynamoDB with Limit: a full page names where it ended, even when nothing follows.
-    return last && page.length === limit ? { windows, next: { pipeline: last.pipeline, key: last.key, windowStart: last.windowStart, windowEnd: last.windowEnd } } : { windows };
+    return last && page.length === limit ? { windows, next: { windowEnd: last.windowEnd, pk: last.pk, sk: last.sk } } : { windows };
+  }
+
+  async readDuePage(entry: DuePageEntry): Promise<DueWindow[] | undefined> {
+    const page = this.tables.duePages.get(`${entry.page.pk}#${entry.page.sk}`);
+    return page?.windows.map((w) => ({ pipeline: entry.pipeline, key: w.key, windowStart: w.windowStart, windowEnd: entry.windowEnd }));
+  }
+
+  async deleteDuePage(entry: DuePageEntry): Promise<void> {
+    this.tables.duePages.delete(`${entry.page.pk}#${entry.page.sk}`);
   }
 
   async close(w: DueWindow, now: number): Promise<{ window: StoredWindow; closedNow: boolean }> {
@@ -69,14 +94,16 @@ export class MemoryCloserStore implements CloserStore {
     if (item.closedAt !== undefined) return 'closed-before';
     if (item.version !== version) return 'changed';
     item.closedAt = now;
+    item.finishedAt = now;
     item.dueShard = undefined;
     recordVerdict(item, verdict);
     return 'closed';
   }
 
-  async finish(w: DueWindow, verdict?: WindowVerdict): Promise<void> {
+  async finish(w: DueWindow, verdict: WindowVerdict | undefined, now: number): Promise<void> {
     const item = this.tables.window(windowPk(w.pipeline, w.key), w.windowStart);
     if (item?.closedAt === undefined) throw new StoreInconsistencyError(`window ${w.pipeline}/${w.key}/${w.windowStart} cannot finish: it is not closed`);
+    item.finishedAt = now;
     item.dueShard = undefined;
     recordVerdict(item, verdict);
   }

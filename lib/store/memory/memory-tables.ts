@@ -19,8 +19,13 @@ export interface MemoryWindowItem {
   bucketOfSizeMs?: number;
   /** On a bucket the closer has evaluated windows of: the end of the last one (WINDOW_ATTR.evaluatedThrough). */
   evaluatedThrough?: number;
-  /** Present while the window is open and unfinished: it is then in the due index. */
+  /**
+   * Its own due-index entry: written by deployments before due pages, and by the closer for a bucket
+   * it leaves due for a later window. Otherwise the window is listed on due pages.
+   */
   dueShard: string | undefined;
+  /** When the closer finished it (WINDOW_ATTR.finishedAt). */
+  finishedAt?: number;
   closedAt: number | undefined;
   /** When the closer set the window aside, unable to close it. */
   setAsideAt?: number;
@@ -38,6 +43,17 @@ export interface MemoryWindowItem {
   evaluatedAt?: number;
 }
 
+/** A due page item (lib/store/ports.ts DuePage), by its pk and sk. */
+export interface MemoryDuePage {
+  pk: string;
+  sk: number;
+  pipeline: string;
+  dueShard: string;
+  windowEnd: number;
+  windows: { key: string; windowStart: number }[];
+  ttl: number;
+}
+
 export interface MemoryPartitionMark {
   topic: string;
   partition: number;
@@ -49,6 +65,8 @@ export interface MemoryPartitionMark {
 export class MemoryTables {
   /** By `${pipeline}#${key}` then window start. */
   readonly windows = new Map<string, Map<number, MemoryWindowItem>>();
+  /** Due pages by `${pk}#${sk}`. */
+  readonly duePages = new Map<string, MemoryDuePage>();
   /** By topic, then partition. */
   readonly partitionMarks = new Map<string, Map<number, MemoryPartitionMark>>();
   readonly pipelineWatermarks = new Map<string, number>();
@@ -81,6 +99,7 @@ export function storedWindowOf(item: MemoryWindowItem): StoredWindow {
     closedAt: item.closedAt,
     slots,
     version: item.version,
+    ...(item.finishedAt !== undefined || item.setAsideAt !== undefined ? { finished: true as const } : {}),
     ...(item.bucketOfSizeMs !== undefined ? { bucketOfSizeMs: item.bucketOfSizeMs } : {}),
   };
 }

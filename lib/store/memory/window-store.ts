@@ -1,7 +1,7 @@
 /** WindowStore in memory: the conditional window write of the DynamoDB adapter, on a map. */
 import { RejectedWriteError } from '../errors.ts';
 import type { MarkGuard, WindowStore, WindowWrite, WindowWriteResult } from '../ports.ts';
-import { dueShardOf, windowPk } from '../tables.ts';
+import { windowPk } from '../tables.ts';
 import { windowTtl } from '../retention.ts';
 import { MAX_CANDIDATES } from '../bounds.ts';
 import { HyperLogLog } from '../../windows/hll.ts';
@@ -75,7 +75,8 @@ export class MemoryWindowStore implements WindowStore {
       key: w.key,
       windowStart: w.windowStart,
       windowEnd: w.windowEnd,
-      dueShard: dueShardOf(w.pipeline, w.key),
+      // Listed on a due page by the batch, as on DynamoDB (docs/design.md, "Due pages").
+      dueShard: undefined,
       closedAt: undefined,
       ttl: windowTtl(w.windowEnd, (this.options.now ?? Date.now)(), this.options.retentionMs),
       slots: new Map(),
@@ -97,6 +98,6 @@ export class MemoryWindowStore implements WindowStore {
       if (!byStart) this.tables.windows.set(pk, (byStart = new Map()));
       byStart.set(w.windowStart, item);
     }
-    return w.returnStored ? { applied: true, stored: storedWindowOf(item) } : { applied: true };
+    return w.returnStored ? { applied: true, created: !existing, stored: storedWindowOf(item) } : { applied: true, created: !existing };
   }
 }
