@@ -11,7 +11,7 @@
 import { SchemaType, kafkaConsumer } from '@aws-lambda-powertools/kafka';
 import type { ConsumerRecords, MSKEvent } from '@aws-lambda-powertools/kafka/types';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from '../lib/zod.ts';
 import type { KafkaEvent } from '../lib/codec/kafka-event.ts';
 import { DeltaFolder, SlotStore } from '../lib/ingest/fold.ts';
 import { slotWrites } from '../lib/ingest/apply.ts';
@@ -21,7 +21,7 @@ import type { Pipeline } from '../lib/pipelines/pipeline.ts';
 import { registrationSchema, telemetrySchema, userEventSchema } from '../lib/schemas/events.ts';
 import { IOT_TELEMETRY, USER_EVENTS, USER_REGISTRATIONS } from '../lib/pipelines/topics.ts';
 
-const SCHEMAS: Record<string, z.ZodType<{ eventTime: number }, unknown>> = {
+const SCHEMAS: Record<string, z.ZodMiniType<{ eventTime: number }, unknown>> = {
   [USER_EVENTS]: userEventSchema,
   [USER_REGISTRATIONS]: registrationSchema,
   [IOT_TELEMETRY]: telemetrySchema,
@@ -32,7 +32,7 @@ const context = { functionName: 'powertools-bench', getRemainingTimeInMillis: ()
 type Handler = (event: KafkaEvent) => Promise<number>;
 
 /** One handler per topic: Powertools deserialisation and zod parsing, then per-event Map updates. */
-function handlerFor(topic: string, schema: z.ZodType<{ eventTime: number }, unknown>): Handler {
+function handlerFor(topic: string, schema: z.ZodMiniType<{ eventTime: number }, unknown>): Handler {
   const pipelines = builtinPipelines.filter((p) => p.source.topic === topic) as Pipeline<{ eventTime: number }>[];
   const wrapped = kafkaConsumer<unknown, { eventTime: number }>(
     async (event: ConsumerRecords<unknown, { eventTime: number }>) => {

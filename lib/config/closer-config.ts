@@ -1,5 +1,5 @@
 /** Configuration of the window closer, from its environment. */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
 import type { WatermarkOptions } from '../closer/watermark.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
@@ -33,22 +33,20 @@ export function loadCloserConfig(env: NodeJS.ProcessEnv = process.env): CloserCo
       [TABLE_ENV.windows]: tableName,
       [TABLE_ENV.state]: tableName,
       [TABLE_ENV.alerts]: tableName,
-      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_WATERMARK_DELAY_MS),
+      WATERMARK_DELAY_MS: z._default(z.coerce.number().check(z.int(), z.nonnegative()), DEFAULT_WATERMARK_DELAY_MS),
       IDLE_TIMEOUT_MS: positiveInt(300_000),
-      WATERMARK_POLICY: z.enum(['min', 'max'], { error: 'must be "min" (Flink: slowest active partition) or "max" (Spark)' }).default('min'),
+      WATERMARK_POLICY: z._default(z.enum(['min', 'max'], { error: 'must be "min" (Flink: slowest active partition) or "max" (Spark)' }), 'min'),
       CLOSER_CONCURRENCY: positiveInt(16, 256),
-      CLOSER_SESSION_MS: z.coerce.number({ error: 'must be a whole number of ms' }).int('must be a whole number of ms').min(0).max(MAX_CLOSER_SESSION_MS).default(0),
-      CLOSER_POLL_MS: z.coerce.number({ error: 'must be a whole number of ms' }).int('must be a whole number of ms').min(100, 'must be at least 100 ms').max(60_000).default(5_000),
+      CLOSER_SESSION_MS: z._default(z.coerce.number({ error: 'must be a whole number of ms' }).check(z.int('must be a whole number of ms'), z.minimum(0), z.maximum(MAX_CLOSER_SESSION_MS)), 0),
+      CLOSER_POLL_MS: z._default(z.coerce.number({ error: 'must be a whole number of ms' }).check(z.int('must be a whole number of ms'), z.minimum(100, 'must be at least 100 ms'), z.maximum(60_000)), 5_000),
       RETENTION_DAYS: positiveInt(7, 3650),
       ...kafkaTargetEnv,
-      SOURCE_PARTITIONS: z
-        .string()
-        .regex(/^[a-zA-Z0-9._-]+=[1-9]\d*(,[a-zA-Z0-9._-]+=[1-9]\d*)*$/, 'must be topic=partitions[,topic=partitions...], e.g. user_events=12,iot_telemetry=6')
-        .optional(),
-      SOURCE_CONSUMER_GROUPS: z
-        .string()
-        .regex(/^[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+(,[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+)*$/, 'must be topic=consumer-group[,topic=consumer-group...], the groups of the event source mappings')
-        .optional(),
+      SOURCE_PARTITIONS: z.optional(
+        z.string().check(z.regex(/^[a-zA-Z0-9._-]+=[1-9]\d*(,[a-zA-Z0-9._-]+=[1-9]\d*)*$/, 'must be topic=partitions[,topic=partitions...], e.g. user_events=12,iot_telemetry=6')),
+      ),
+      SOURCE_CONSUMER_GROUPS: z.optional(
+        z.string().check(z.regex(/^[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+(,[a-zA-Z0-9._-]+=[a-zA-Z0-9._:-]+)*$/, 'must be topic=consumer-group[,topic=consumer-group...], the groups of the event source mappings')),
+      ),
     },
     env,
     'streamguard close-windows',

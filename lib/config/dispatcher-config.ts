@@ -1,5 +1,5 @@
 /** Configuration of the alert dispatcher (functions/dispatch-alerts.ts), from its environment. */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
 import { DEFAULT_ALERT_TOPIC } from './deployment.ts';
 import { ConfigError, parseEnv } from './env.ts';
@@ -13,7 +13,7 @@ export interface DispatcherConfig {
 export function loadDispatcherConfig(env: NodeJS.ProcessEnv = process.env): DispatcherConfig {
   const e = parseEnv(
     {
-      ALERT_TOPIC: z.string().regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name').default(DEFAULT_ALERT_TOPIC),
+      ALERT_TOPIC: z._default(z.string().check(z.regex(/^[a-zA-Z0-9._-]{1,249}$/, 'must be a Kafka topic name')), DEFAULT_ALERT_TOPIC),
       ...kafkaTargetEnv,
     },
     env,

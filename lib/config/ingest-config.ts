@@ -1,6 +1,6 @@
 /** Configuration of the ingest function, from its environment. */
 import { DEFAULT_WATERMARK_DELAY_MS } from './deployment.ts';
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { parseEnv, positiveInt, tableName } from './env.ts';
 import { DEFAULT_RULE_TTL_MS } from '../rules/rule-cache.ts';
 import type { TableNames } from '../store/tables.ts';
@@ -53,16 +53,16 @@ export function loadIngestConfig(env: NodeJS.ProcessEnv = process.env): IngestCo
       [TABLE_ENV.windows]: tableName,
       [TABLE_ENV.state]: tableName,
       [TABLE_ENV.sideOutput]: tableName,
-      [TABLE_ENV.alerts]: tableName.optional(),
+      [TABLE_ENV.alerts]: z.optional(tableName),
       RULE_CACHE_TTL_MS: positiveInt(DEFAULT_RULE_TTL_MS, 600_000),
       // Events here are a few hundred bytes; anything near Kafka's 1 MB default is not one.
       MAX_RECORD_BYTES: positiveInt(64 * 1024, 1024 * 1024),
       WRITE_CONCURRENCY: positiveInt(32, 512),
       RETENTION_DAYS: positiveInt(7, 3650),
-      WATERMARK_DELAY_MS: z.coerce.number().int().nonnegative().default(DEFAULT_WATERMARK_DELAY_MS),
+      WATERMARK_DELAY_MS: z._default(z.coerce.number().check(z.int(), z.nonnegative()), DEFAULT_WATERMARK_DELAY_MS),
       // Off unless the stack says every mapping has it: failing whole is safe either way.
-      REPORT_BATCH_ITEM_FAILURES: z.enum(['true', 'false'], { error: 'must be "true" or "false" (the mappings\' ReportBatchItemFailures)' }).default('false'),
-      MAX_EVENT_AHEAD_MS: z.coerce.number().int().nonnegative().max(MAX_EVENT_AHEAD_LIMIT_MS).default(DEFAULT_MAX_EVENT_AHEAD_MS),
+      REPORT_BATCH_ITEM_FAILURES: z._default(z.enum(['true', 'false'], { error: 'must be "true" or "false" (the mappings\' ReportBatchItemFailures)' }), 'false'),
+      MAX_EVENT_AHEAD_MS: z._default(z.coerce.number().check(z.int(), z.nonnegative(), z.maximum(MAX_EVENT_AHEAD_LIMIT_MS)), DEFAULT_MAX_EVENT_AHEAD_MS),
     },
     env,
     'streamguard ingest',

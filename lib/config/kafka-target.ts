@@ -1,12 +1,12 @@
 /** Where a function reaches Kafka, from the environment the stack sets (shared by the closer and the dispatcher). */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import type { KafkaTarget } from '../sinks/msk.ts';
 
 export const kafkaTargetEnv = {
-  MSK_CLUSTER_ARN: z.string().regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/.+/, 'must be an MSK cluster ARN').optional(),
-  KAFKA_BROKERS: z.string().regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]').optional(),
-  KAFKA_SECRET_ARN: z.string().regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/, 'must be a Secrets Manager secret ARN').optional(),
-  AWS_REGION: z.string().optional(),
+  MSK_CLUSTER_ARN: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:kafka:[a-z0-9-]+:\d{12}:cluster\/.+/, 'must be an MSK cluster ARN'))),
+  KAFKA_BROKERS: z.optional(z.string().check(z.regex(/^[^,\s]+:\d+(,[^,\s]+:\d+)*$/, 'must be host:port[,host:port...]'))),
+  KAFKA_SECRET_ARN: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+/, 'must be a Secrets Manager secret ARN'))),
+  AWS_REGION: z.optional(z.string()),
 };
 
 /** The target the variables name, or undefined when none is set. */

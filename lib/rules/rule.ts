@@ -10,7 +10,7 @@
  * `version` and `updatedAt` belong to the store: it sets them on every write, and compiled
  * conditions are cached by id and version.
  */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { StreamguardError } from '../errors.ts';
 import type { Pipeline } from '../pipelines/pipeline.ts';
 import { compileCondition, EXPRESSION_LIMITS, ExpressionError, featureSchemaOf, type PipelineLike } from './expression.ts';
@@ -62,39 +62,40 @@ const required = (what: string) => ({ error: (issue: { input: unknown }) => (iss
 
 /** The shape of a rule, before its pipeline and condition are checked against the pipelines. */
 export const ruleSchema = z
-  .strictObject({
-    id: z.string(required('a string')).regex(SLUG, 'must be a slug: 1-64 of a-z 0-9 _ -, starting with a letter or digit'),
-    pipeline: z.string(required('a string')).min(1, 'must not be empty'),
-    condition: z
-      .string(required('a string'))
-      .max(EXPRESSION_LIMITS.maxLength, `must be at most ${EXPRESSION_LIMITS.maxLength} characters`),
-    level: z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')}` }).optional(),
-    emitsAlert: z.boolean({ error: 'must be true or false' }).optional(),
-    alertType: z.string({ error: 'must be a string' }).regex(ALERT_TYPE, 'must be 1-64 of a-z 0-9 _, starting with a letter').optional(),
-    priority: z
-      .int({ error: 'must be an integer' })
-      .min(-PRIORITY_BOUND, `must be at least -${PRIORITY_BOUND}`)
-      .max(PRIORITY_BOUND, `must be at most ${PRIORITY_BOUND}`)
-      .default(100),
-    enabled: z.boolean({ error: 'must be true or false' }).default(true),
-    description: z.string({ error: 'must be a string' }).max(500, 'must be at most 500 characters').optional(),
-    cooldown: z
-      .int({ error: 'must be a whole number of milliseconds' })
-      .positive('must be a positive number of milliseconds')
-      .max(COOLDOWN_BOUND_MS, `must be at most ${COOLDOWN_BOUND_MS} ms (366 days)`)
-      .optional(),
-    version: z.int({ error: 'must be an integer' }).min(0, 'must not be negative').default(0),
-    updatedAt: z.int({ error: 'must be epoch milliseconds' }).min(0, 'must not be negative').default(0),
-  })
-  .transform((r) => ({ ...r, emitsAlert: r.emitsAlert ?? r.alertType !== undefined }))
-  .superRefine((r, ctx) => {
-    if (r.emitsAlert && r.alertType === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['alertType'], message: 'required when emitsAlert is true' });
-    }
-    if (!r.emitsAlert && r.level === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['level'], message: 'a rule must set a level, emit an alert, or both' });
-    }
-  });
+  .pipe(
+    z.strictObject({
+      id: z.string(required('a string')).check(z.regex(SLUG, 'must be a slug: 1-64 of a-z 0-9 _ -, starting with a letter or digit')),
+      pipeline: z.string(required('a string')).check(z.minLength(1, 'must not be empty')),
+      condition: z.string(required('a string')).check(z.maxLength(EXPRESSION_LIMITS.maxLength, `must be at most ${EXPRESSION_LIMITS.maxLength} characters`)),
+      level: z.optional(z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')}` })),
+      emitsAlert: z.optional(z.boolean({ error: 'must be true or false' })),
+      alertType: z.optional(z.string({ error: 'must be a string' }).check(z.regex(ALERT_TYPE, 'must be 1-64 of a-z 0-9 _, starting with a letter'))),
+      priority: z._default(
+        z.int({ error: 'must be an integer' }).check(z.minimum(-PRIORITY_BOUND, `must be at least -${PRIORITY_BOUND}`), z.maximum(PRIORITY_BOUND, `must be at most ${PRIORITY_BOUND}`)),
+        100,
+      ),
+      enabled: z._default(z.boolean({ error: 'must be true or false' }), true),
+      description: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(500, 'must be at most 500 characters'))),
+      cooldown: z.optional(
+        z
+          .int({ error: 'must be a whole number of milliseconds' })
+          .check(z.positive('must be a positive number of milliseconds'), z.maximum(COOLDOWN_BOUND_MS, `must be at most ${COOLDOWN_BOUND_MS} ms (366 days)`)),
+      ),
+      version: z._default(z.int({ error: 'must be an integer' }).check(z.minimum(0, 'must not be negative')), 0),
+      updatedAt: z._default(z.int({ error: 'must be epoch milliseconds' }).check(z.minimum(0, 'must not be negative')), 0),
+    }),
+    z.transform((r) => ({ ...r, emitsAlert: r.emitsAlert ?? r.alertType !== undefined })),
+  )
+  .check(
+    z.superRefine((r, ctx) => {
+      if (r.emitsAlert && r.alertType === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['alertType'], message: 'required when emitsAlert is true' });
+      }
+      if (!r.emitsAlert && r.level === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['level'], message: 'a rule must set a level, emit an alert, or both' });
+      }
+    }),
+  );
 
 /** What callers write: defaults fill `priority` (100), `enabled` (true), `emitsAlert` (alertType given). */
 export type RuleInput = z.input<typeof ruleSchema>;

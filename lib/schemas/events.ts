@@ -3,7 +3,7 @@
  * (`action`/`event_type`, `timestamp`/`event_time`, `ip`/`ip_address`, `city`/`location_city`) and
  * normalised to one shape each.
  */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { decimalOf, idOf, isOptionalId, isText, timeOf as fastTimeOf, type PlainText } from './fast.ts';
 import { eventFamily } from './family.ts';
 import { decimal, eventTime, id, text } from './fields.ts';
@@ -36,19 +36,19 @@ export interface Telemetry {
   eventTime: number;
 }
 
-const times = { timestamp: eventTime.optional(), event_time: eventTime.optional() };
+const times = { timestamp: z.optional(eventTime), event_time: z.optional(eventTime) };
 
 export const userEvents = eventFamily(
   z.object({
     user_id: id,
-    action: text.optional(),
-    event_type: text.optional(),
-    amount: decimal.optional(),
-    ip_address: text.optional(),
-    ip: text.optional(),
-    device_id: id.optional(),
-    location_city: text.optional(),
-    city: text.optional(),
+    action: z.optional(text),
+    event_type: z.optional(text),
+    amount: z.optional(decimal),
+    ip_address: z.optional(text),
+    ip: z.optional(text),
+    device_id: z.optional(id),
+    location_city: z.optional(text),
+    city: z.optional(text),
     ...times,
   }),
   (e, sink): UserEvent => ({
@@ -105,7 +105,7 @@ export const userEvents = eventFamily(
 );
 
 export const registrations = eventFamily(
-  z.object({ user_id: id, ip: text.optional(), ip_address: text.optional(), device_id: id.optional(), ...times }),
+  z.object({ user_id: id, ip: z.optional(text), ip_address: z.optional(text), device_id: z.optional(id), ...times }),
   (e, sink): Registration => ({
     userId: toName(String(e.user_id)),
     ip: toName(oneOf(sink, ['ip', 'ip_address'], [e.ip, e.ip_address])?.value ?? ''),

@@ -3,14 +3,14 @@
  * path) and a normaliser to the engine's shape. `schema` is the two joined as one zod schema, for
  * users; `parse` is the same validation for the ingest loop, without a zod transform's overhead.
  */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import type { PlainText } from './fast.ts';
 import type { IssueSink } from './normalise.ts';
 
 export type ParseResult<E> = { ok: true; event: E } | { ok: false; field: string | undefined; reason: string };
 
 export interface EventFamily<E extends { eventTime: number }> {
-  schema: z.ZodType<E, unknown>;
+  schema: z.ZodMiniType<E, unknown>;
   parse(input: unknown): ParseResult<E>;
   /**
    * The hand-written fast path alone: the event, or undefined when only `parseSlow` can tell.
@@ -37,14 +37,15 @@ function failure(issues: readonly Issue[]): { ok: false; field: string | undefin
  * zod then decides (and names the problem). test/unit/schemas-fast-path.test.ts checks the pair.
  */
 export function eventFamily<R, E extends { eventTime: number }>(
-  raw: z.ZodType<R, unknown>,
+  raw: z.ZodMiniType<R, unknown>,
   normalise: (raw: R, sink: IssueSink) => E,
   fast?: (input: unknown, plain?: PlainText) => E | undefined,
 ): EventFamily<E> {
   // One sink per family, reused: parsing is synchronous, and the hot path should not allocate it.
   const sink = { issues: [] as Issue[], addIssue: (i: Issue) => void sink.issues.push(i) };
   return {
-    schema: raw.transform((r, ctx) => normalise(r, ctx)) as unknown as z.ZodType<E, unknown>,
+    // zod/mini's transform context has no addIssue (the classic API adds one): the issues go to its list.
+    schema: z.pipe(raw, z.transform((r: R, ctx) => normalise(r, { addIssue: (i) => void ctx.issues.push({ ...i, input: ctx.value }) }))) as unknown as z.ZodMiniType<E, unknown>,
     parse(input) {
       if (fast !== undefined) {
         const event = fast(input);

@@ -3,7 +3,7 @@
  * field, steps that must happen in event-time order within a duration ("followed by": other events
  * may come between). Validated with errors that name the field, like window rules.
  */
-import * as z from 'zod';
+import * as z from '../zod.ts';
 import { LEVELS, RuleValidationError, type Level, type RuleProblem } from '../rules/rule.ts';
 import { compileStepCondition, ConditionError, CONDITION_LIMITS } from './condition.ts';
 
@@ -71,29 +71,31 @@ const ALERT_TYPE = /^[a-z][a-z0-9_]{0,63}$/;
 const required = (what: string) => ({ error: (issue: { input: unknown }) => (issue.input === undefined ? 'required' : `must be ${what}`) });
 
 export const sequenceRuleSchema = z.strictObject({
-  id: z.string(required('a string')).regex(SLUG, 'must be a slug: 1-64 of a-z 0-9 _ -, starting with a letter or digit'),
+  id: z.string(required('a string')).check(z.regex(SLUG, 'must be a slug: 1-64 of a-z 0-9 _ -, starting with a letter or digit')),
   kind: z.literal('sequence', { error: 'must be "sequence"' }),
   topic: z.string(required('a string')),
   key: z.string(required('a string')),
   steps: z
     .array(
       z.strictObject({
-        name: z.string(required('a string')).regex(STEP_NAME, 'must be 1-32 of a-z 0-9 _, starting with a letter'),
-        condition: z.string(required('a string')).max(CONDITION_LIMITS.maxLength, `must be at most ${CONDITION_LIMITS.maxLength} characters`),
+        name: z.string(required('a string')).check(z.regex(STEP_NAME, 'must be 1-32 of a-z 0-9 _, starting with a letter')),
+        condition: z.string(required('a string')).check(z.maxLength(CONDITION_LIMITS.maxLength, `must be at most ${CONDITION_LIMITS.maxLength} characters`)),
       }),
       required('a list of steps'),
     )
-    .min(SEQUENCE_RULE_LIMITS.minSteps, `must have at least ${SEQUENCE_RULE_LIMITS.minSteps} steps`)
-    .max(SEQUENCE_RULE_LIMITS.maxSteps, `must have at most ${SEQUENCE_RULE_LIMITS.maxSteps} steps`),
-  within: z.string(required('a duration such as "10m"')).max(32, 'must be a duration such as "10m"'),
-  alertType: z.string(required('a string')).regex(ALERT_TYPE, 'must be 1-64 of a-z 0-9 _, starting with a letter'),
+    .check(
+      z.minLength(SEQUENCE_RULE_LIMITS.minSteps, `must have at least ${SEQUENCE_RULE_LIMITS.minSteps} steps`),
+      z.maxLength(SEQUENCE_RULE_LIMITS.maxSteps, `must have at most ${SEQUENCE_RULE_LIMITS.maxSteps} steps`),
+    ),
+  within: z.string(required('a duration such as "10m"')).check(z.maxLength(32, 'must be a duration such as "10m"')),
+  alertType: z.string(required('a string')).check(z.regex(ALERT_TYPE, 'must be 1-64 of a-z 0-9 _, starting with a letter')),
   level: z.enum(LEVELS, { error: `must be one of ${LEVELS.join(', ')}` }),
-  enabled: z.boolean({ error: 'must be true or false' }).default(true),
-  description: z.string({ error: 'must be a string' }).max(500, 'must be at most 500 characters').optional(),
-  version: z.int({ error: 'must be an integer' }).min(0, 'must not be negative').default(0),
-  updatedAt: z.int({ error: 'must be epoch milliseconds' }).min(0, 'must not be negative').default(0),
+  enabled: z._default(z.boolean({ error: 'must be true or false' }), true),
+  description: z.optional(z.string({ error: 'must be a string' }).check(z.maxLength(500, 'must be at most 500 characters'))),
+  version: z._default(z.int({ error: 'must be an integer' }).check(z.minimum(0, 'must not be negative')), 0),
+  updatedAt: z._default(z.int({ error: 'must be epoch milliseconds' }).check(z.minimum(0, 'must not be negative')), 0),
   // Accepted and dropped, so a computed rule read back (`rules list --json`) can be put again.
-  withinMs: z.number().optional(),
+  withinMs: z.optional(z.number()),
 });
 
 export type SequenceRuleInput = z.input<typeof sequenceRuleSchema>;
