@@ -17,7 +17,11 @@ export interface LatencyChildOptions {
   seconds: number;
   seed: number;
   closerIntervalMs: number;
+  /** The source mappings' batching window in seconds; absent: the deployed default (AWS's 500 ms). */
+  batchingWindowS?: number;
   out: string;
+  /** Where the run's summary, events and alerts go, kept for inspection; absent: a temporary folder, removed. */
+  dir?: string;
 }
 
 export interface LatencyResult {
@@ -26,6 +30,8 @@ export interface LatencyResult {
   seed: number;
   closerIntervalMs: number;
   watermarkDelayMs: number;
+  /** The batching window the run was told to use, when not the deployed default. */
+  batchingWindowS?: number;
   events: number;
   alerts: number;
   scenarios: number;
@@ -37,7 +43,7 @@ export interface LatencyResult {
 }
 
 const o = JSON.parse(process.argv[2] ?? '{}') as LatencyChildOptions;
-const dir = mkdtempSync(join(tmpdir(), 'streamguard-latency-'));
+const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'streamguard-latency-'));
 try {
   const code = await runStart({
     source: { kind: 'generate', events: 0, seed: o.seed },
@@ -47,6 +53,7 @@ try {
     dynamoEndpoint: undefined,
     quiet: true,
     realTime: { rate: o.rate, seconds: o.seconds },
+    ...(o.batchingWindowS !== undefined ? { maxBatchingWindow: o.batchingWindowS } : {}),
   });
   if (code !== 0) throw new Error(`the real-time run exited with ${code}`);
   const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
@@ -57,6 +64,7 @@ try {
     seed: o.seed,
     closerIntervalMs: o.closerIntervalMs,
     watermarkDelayMs: s.realTime.watermarkDelayMs,
+    ...(o.batchingWindowS !== undefined ? { batchingWindowS: o.batchingWindowS } : {}),
     events: s.events,
     alerts: s.alerts,
     // Sequence near misses (expectAlert false) must raise nothing: they are not scenarios to alert.
@@ -68,5 +76,5 @@ try {
   };
   writeFileSync(o.out, JSON.stringify(result));
 } finally {
-  rmSync(dir, { recursive: true, force: true });
+  if (o.dir === undefined) rmSync(dir, { recursive: true, force: true });
 }

@@ -119,6 +119,18 @@ export function latencyRows(l: LatencyResult): Record<string, string | number>[]
     { to: 'window closed (every one, alert or not)', 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.windows.toClose), 'at close n': close.windows.toClose?.n ?? 0 },
     { to: "alert record, closer's share (from the marks stored)", 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.fromStoredWatermark.toRecord), 'at close n': close.fromStoredWatermark.toRecord?.n ?? 0 },
     { to: "window closed, closer's share (from the marks stored)", 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.fromStoredWatermark.windowsToClose), 'at close n': close.fromStoredWatermark.windowsToClose?.n ?? 0 },
+    ...(close.firstPass
+      ? [
+          {
+            to: 'at close: recorded / closed by the end of the first closer pass started after the marks were stored',
+            'early p50 / p95 / max': '-',
+            'early n': 0,
+            'at close p50 / p95 / max': `alerts ${close.firstPass.alerts.within}/${close.firstPass.alerts.judged}, windows ${close.firstPass.windows.within}/${close.firstPass.windows.judged}`,
+            'at close n': close.firstPass.alerts.judged + close.firstPass.windows.judged,
+          },
+          { to: 'closer pass, start to end', 'early p50 / p95 / max': '-', 'early n': 0, 'at close p50 / p95 / max': pct(close.firstPass.passMs), 'at close n': close.firstPass.passes },
+        ]
+      : []),
   ];
 }
 
@@ -136,14 +148,21 @@ function latencyTargets(l: LatencyResult): Target[] {
   ratio(`early alerts, real time ${l.rate}/s: produce to alert record`, l.latency.early.toRecord, LATENCY_TARGETS_MS.earlyToRecordP95);
   ratio(`early alerts, real time ${l.rate}/s: produce to Kafka`, l.latency.early.toKafka, LATENCY_TARGETS_MS.earlyToKafkaP95);
   const c = l.latency.close;
-  const share = c.fromWatermark === 0 ? undefined : c.withinInterval / c.fromWatermark;
-  out.push({
-    name: `at-close alerts, real time ${l.rate}/s: recorded within one schedule interval (${c.scheduleIntervalMs / 1000} s) of the watermark passing the window end`,
-    target: 'all',
-    measured: share === undefined ? 'no at-close alert timed from the watermark' : `${c.withinInterval}/${c.fromWatermark} (max ${fmt(c.toRecord?.max ?? 0)} ms, ${fmt((c.toRecord?.max ?? 0) / c.scheduleIntervalMs, 2)}x the interval)`,
-    met: share === 1,
-    ...(share === undefined || share === 1 ? {} : { gap: `${c.fromWatermark - c.withinInterval} later` }),
-  });
+  // Issue 13's at-close target as the closer is scheduled: by the end of the first pass that started
+  // after ingest stored the marks that pass the window end (docs/design.md, "Latency").
+  const f = c.firstPass;
+  const byPass = (what: string, n: { judged: number; within: number } | undefined, extra = '') => {
+    out.push({
+      name: `${what}, real time ${l.rate}/s: recorded by the end of the first closer pass that started after ingest stored the marks passing the window end`,
+      target: 'all',
+      measured: n === undefined ? 'closer passes not known' : n.judged === 0 ? `none judged${extra}` : `${n.within}/${n.judged}${extra}`,
+      met: n !== undefined && n.judged > 0 && n.within === n.judged,
+      ...(n !== undefined && n.within < n.judged ? { gap: `${n.judged - n.within} later` } : {}),
+    });
+  };
+  const shareMax = c.fromStoredWatermark.toRecord;
+  byPass('at-close alerts', f?.alerts, shareMax ? ` (closer's share p95 ${fmt(shareMax.p95)} ms, max ${fmt(shareMax.max)} ms)` : ' (no at-close alert in the run)');
+  byPass('windows', f?.windows, f ? `${f.windows.neverClosed > 0 ? `, ${f.windows.neverClosed} never closed` : ''}; ${f.passes} passes, p95 ${fmt(f.passMs?.p95 ?? 0)} ms each` : '');
   const stored = c.fromStoredWatermark.windowsToClose;
   out.push({
     name: `windows, real time ${l.rate}/s: the closer's share (from ingest storing the marks that pass the window end to its close) within one schedule interval`,
@@ -154,7 +173,7 @@ function latencyTargets(l: LatencyResult): Target[] {
   });
   const w = c.windows.toClose;
   out.push({
-    name: `windows, real time ${l.rate}/s: closed within one schedule interval of the watermark passing their end`,
+    name: `windows, real time ${l.rate}/s: closed within one schedule interval of producing the record that carried the watermark past their end (the mapping's batching and ingest included)`,
     target: 'all',
     measured: w ? `${c.windows.withinInterval}/${w.n} (p95 ${fmt(w.p95)} ms, ${fmt(w.p95 / c.scheduleIntervalMs, 2)}x the interval)` : 'no window closed',
     met: w !== undefined && c.windows.withinInterval === w.n,

@@ -23,8 +23,15 @@ const config = loadCloserConfig();
 export const dynamoClient = createDynamoClient();
 const deps = wireCloser(dynamoClient, config, { log: logger });
 
+/**
+ * Told about each pass as it ends, with when it started: the local runtime times at-close alerts
+ * against the closer's passes (local/latency). Lambda registers none.
+ */
+export const passListeners = new Set<(report: CloserReport, startedAt: number) => void>();
+
 /** Each pass of a session: its own metrics (CloserDuration is a pass's, which its alarm watches) and log line. */
 function record(report: CloserReport, startedAt: number): void {
+  for (const listener of passListeners) listener(report, startedAt);
   for (const p of report.pipelines) {
     metrics.addMetric(`WindowsClosed_${p.pipeline}`, MetricUnit.Count, p.closed + p.recovered);
     metrics.addMetric(`AlertsFired_${p.pipeline}`, MetricUnit.Count, p.alerts);

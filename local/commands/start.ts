@@ -13,12 +13,14 @@ import { alertIsFor } from '../generator/alerted.ts';
 import { scenarioSummaryLines } from './scenario-summary.ts';
 import { generate, type GeneratedRecord, type InjectedScenario } from '../generator/generate.ts';
 import { readEventLog, toEventLog, writeEventLog } from '../generator/jsonl.ts';
-import { paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS } from '../generator/pace.ts';
+import { alignedStart, paceSchedule, realTimeGeneratorOptions, REAL_TIME_DEFAULTS, REAL_TIME_START_PHASE_MS } from '../generator/pace.ts';
 import { produceRecords, type ProducedRecord } from '../generator/produce.ts';
 import { readAlertRecords } from '../latency/alert-records.ts';
 import { scanWindows } from '../../lib/store/dynamodb/scan-windows.ts';
 import { formatPercentiles, measureLatency, type LatencyReport } from '../latency/latency.ts';
 import { findTriggers } from '../latency/triggers.ts';
+import { CLOSE_RULE, realTimeRules, storeCloseRule } from '../latency/close-rule.ts';
+import { DynamoRuleStore } from '../../lib/rules/dynamodb-rule-store.ts';
 import { tailAlerts, type AlertMessage } from '../runtime/alert-tail.ts';
 import { startRuntime, type LocalRuntime } from '../runtime/runtime.ts';
 import type { CloserReport } from '../../lib/closer/close-windows.ts';
@@ -44,6 +46,8 @@ export interface StartOptions {
    * second for `seconds`, and alerts come from the scheduled closer alone (local/generator/pace.ts).
    */
   realTime?: { rate: number; seconds: number };
+  /** The source mappings' batching window in seconds, instead of the deployed default (bench comparisons). */
+  maxBatchingWindow?: number;
 }
 
 async function count(client: DynamoDBClient, table: string, filter?: { expr: string; values: Record<string, { S: string }> }): Promise<number> {
@@ -94,6 +98,13 @@ function latencyLines(l: LatencyReport): string[] {
   if (s.toRecord) lines.push(row('closer share: record', '', `${formatPercentiles(s.toRecord)}, ${s.withinInterval}/${s.toRecord.n} within ${l.close.scheduleIntervalMs / 1000} s`));
   if (s.windowsToClose) lines.push(row('closer share: closed', '', `${formatPercentiles(s.windowsToClose)}, ${s.windowsWithinInterval}/${s.windowsToClose.n} within ${l.close.scheduleIntervalMs / 1000} s`));
   if (s.toRecord || s.windowsToClose) lines.push(`    closer share: from ingest having stored the marks that carry the watermark past the window end`);
+  const f = l.close.firstPass;
+  if (f && (f.alerts.judged > 0 || f.windows.judged > 0)) {
+    lines.push(
+      row('by the first pass', '', `alerts ${f.alerts.within}/${f.alerts.judged}, windows ${f.windows.within}/${f.windows.judged}${f.windows.neverClosed > 0 ? ` (${f.windows.neverClosed} never closed)` : ''}`),
+      `    at close: recorded (closed) by the end of the first closer pass that started after ingest stored the marks passing the window end; ${f.passes} passes, ${formatPercentiles(f.passMs)} each`,
+    );
+  }
   if (l.close.fromWatermark > 0) lines.push(`    at close: ${l.close.withinInterval}/${l.close.fromWatermark} recorded within one schedule interval (${l.close.scheduleIntervalMs / 1000} s) of the watermark passing`);
   if (l.close.fromCloserRun > 0) lines.push(`    at close: ${l.close.fromCloserRun} closed once the stream went idle, timed from that closer run`);
   const unmatched = l.early.unmatched + l.close.unmatched;
@@ -126,6 +137,7 @@ export async function runStart(o: StartOptions): Promise<number> {
   const say = (line: string) => !o.quiet && console.log(line);
   const t0 = Date.now();
   const closerRuns: { startedAt: number; report: CloserReport }[] = [];
+  const closerPasses: { startedAt: number; endedAt: number }[] = [];
   let runtime: LocalRuntime | undefined;
   let stopping = false;
   const stop = async () => {
@@ -143,6 +155,8 @@ export async function runStart(o: StartOptions): Promise<number> {
   let tail: Awaited<ReturnType<typeof tailAlerts>> | undefined;
   const rt = o.realTime;
   const watermarkDelayMs = rt ? REAL_TIME_DEFAULTS.watermarkDelayMs : DEFAULT_WATERMARK_DELAY_MS;
+  // The rules the functions run with: a real-time run stores one decided at close (local/latency/close-rule.ts).
+  const rules = rt ? realTimeRules : defaultRules;
   const chaos = o.chaos ? new Chaos({ seed: o.source.kind === 'generate' ? o.source.seed : 1 }) : undefined;
   try {
     runtime = await startRuntime({
@@ -152,7 +166,9 @@ export async function runStart(o: StartOptions): Promise<number> {
       closerIntervalMs: o.closerIntervalMs,
       idleTimeoutMs: LOCAL_IDLE_TIMEOUT_MS,
       watermarkDelayMs,
+      ...(o.maxBatchingWindow !== undefined ? { maxBatchingWindow: o.maxBatchingWindow } : {}),
       onCloserRun: (report, startedAt) => closerRuns.push({ startedAt, report }),
+      onCloserPass: (_, startedAt, endedAt) => closerPasses.push({ startedAt, endedAt }),
       onError: (where, err) => {
         // Injected crashes are expected under --chaos; they are counted, not reported.
         if (!String((err as Error).message).startsWith('chaos:')) console.error(`${where}: ${(err as Error).message}`);
@@ -171,9 +187,14 @@ export async function runStart(o: StartOptions): Promise<number> {
     let dueAt: number[] | undefined;
     if (rt) {
       if (o.source.kind !== 'generate') throw new Error('--real-time generates its events; it cannot replay a log');
-      // The timeline starts a moment from now, so that generating it does not eat into its start.
-      const start = Date.now() + 500;
-      ({ records, scenarios } = generate(realTimeGeneratorOptions({ rate: rt.rate, seconds: rt.seconds, seed: o.source.seed, start, watermarkDelayMs })));
+      // Every shipped rule fires early: a rule decided at close gives at-close latency alerts to time.
+      await storeCloseRule(new DynamoRuleStore(services.client, { tableName: services.tables.state, pipelines: builtinPipelines }));
+      // The timeline starts a moment from now (so that generating it does not eat into its start),
+      // at the same place in the minute every run, so that runs close the same share of windows.
+      const start = alignedStart(Date.now() + 500);
+      say(`real time: stored rule ${CLOSE_RULE.id} (${CLOSE_RULE.condition}, decided at close); waiting ${((start - Date.now()) / 1000).toFixed(0)} s to start ${REAL_TIME_START_PHASE_MS / 1000} s past a minute`);
+      ({ records, scenarios } = generate({ ...realTimeGeneratorOptions({ rate: rt.rate, seconds: rt.seconds, seed: o.source.seed, start, watermarkDelayMs }), rules }));
+      await new Promise((r) => setTimeout(r, Math.max(0, start - Date.now())));
       dueAt = paceSchedule(records, start, Math.max(start, Date.now()));
       say(`real time: ${records.length} events (seed ${o.source.seed}) at ${rt.rate}/s for ${rt.seconds} s, event time from ${new Date(start).toISOString()}, watermark delay ${watermarkDelayMs / 1000} s, ${scenarios.length} injected fraud scenarios`);
     } else {
@@ -244,13 +265,14 @@ export async function runStart(o: StartOptions): Promise<number> {
       }),
       {
         pipelines: builtinPipelines,
-        rules: defaultRules,
+        rules,
         watermarkDelayMs,
         partitions: services.started.some((s) => s.startsWith('Kafka'))
           ? Object.fromEntries(defaultMappings.map((m) => [m.topic, m.partitions]))
           : Object.fromEntries(defaultMappings.map((m) => [m.topic, new Set(produced.filter((p) => p.topic === m.topic).map((p) => p.partition)).size])),
       },
     );
+    const windowItems = await scanWindows(services.client, services.tables.windows);
     const latency = measureLatency({
       alerts: await readAlertRecords(services.client, services.tables.alerts),
       triggerOf: found.triggerOf,
@@ -259,7 +281,9 @@ export async function runStart(o: StartOptions): Promise<number> {
       receivedAt: tail.receivedAt,
       closerRunStarts: closerRuns.map((r) => r.startedAt),
       scheduleIntervalMs: o.closerIntervalMs,
-      closedWindows: (await scanWindows(services.client, services.tables.windows)).flatMap((w) => (w.closedAt === undefined ? [] : [{ pipeline: w.pipeline, windowEnd: w.windowEnd, closedAt: w.closedAt }])),
+      closedWindows: windowItems.flatMap((w) => (w.closedAt === undefined ? [] : [{ pipeline: w.pipeline, windowEnd: w.windowEnd, closedAt: w.closedAt }])),
+      openWindows: windowItems.filter((w) => w.closedAt === undefined),
+      closerPasses,
     });
 
     const alerts = tail.alerts;

@@ -26,6 +26,19 @@ export const REAL_TIME_DEFAULTS = {
   lateByMs: [20_000, 240_000] as readonly [number, number],
 } as const;
 
+/**
+ * Where in the minute a real-time run's timeline starts: 40 s past it, so that one-minute windows
+ * end 20 s into the run, in time for the watermark (the stream minus the 10 s delay and the jitter)
+ * to pass them in a one-minute run. Every run then closes the same share of its windows, whatever
+ * the clock when it starts, and an at-close alert is timed in each (local/latency/close-rule.ts).
+ */
+export const REAL_TIME_START_PHASE_MS = 40_000;
+
+/** The first wall-clock ms at or after `earliest` that lies `phaseMs` past a whole minute. */
+export function alignedStart(earliest: number, phaseMs: number = REAL_TIME_START_PHASE_MS): number {
+  return Math.ceil((earliest - phaseMs) / 60_000) * 60_000 + phaseMs;
+}
+
 /** Bound on one run's records (they are generated up front and held in memory). */
 export const MAX_REAL_TIME_EVENTS = 2_000_000;
 

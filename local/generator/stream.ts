@@ -144,6 +144,29 @@ export class Stream {
   }
 
   /**
+   * As scenarioTimes, but the window is the `back`-th before the last one of `windowMs` that ends
+   * before the last watermark (stream end minus the delay and the jitter) and still holds part of
+   * the stream, so that it closes within a short run; counted round the observable windows. A
+   * stream with none gets scenarioTimes' window.
+   */
+  closingTimes(windowMs: number, spreadMs: number, count: number, topic: Topic, back: number): { windowStart: number; stamps: Stamped[] } {
+    const o = this.o;
+    const lastEnd = Math.floor((this.spanEnd - o.watermarkDelayMs - o.maxJitterMs) / windowMs) * windowMs;
+    // Windows ending after the stream's start (the first holds at least a second of it).
+    const observable = Math.max(0, Math.floor((lastEnd - o.start - 1000) / windowMs) + 1);
+    if (observable === 0) return this.scenarioTimes(windowMs, spreadMs, count, topic);
+    const windowStart = lastEnd - windowMs * (1 + (back % observable));
+    const lo = Math.max(windowStart, o.start);
+    const hi = windowStart + windowMs - 1;
+    const spread = Math.min(spreadMs, hi - lo);
+    const t0 = lo + Math.floor(this.rng.float() * (hi - lo - spread + 1));
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) times.push(t0 + Math.floor(this.rng.float() * (spread + 1)));
+    times.sort((a, b) => a - b);
+    return { windowStart, stamps: times.map((t) => this.stamp(topic, t, lo)) };
+  }
+
+  /**
    * Chooses a boundary B, a multiple of `boundaryMs` within the stream, and `before` sorted event
    * times in [B - halfMs, B) and `after` in [B, B + halfMs): a burst across the boundary. When the
    * stream allows, every window of `windowMs` starting before B ends before the last watermark, so

@@ -56,6 +56,11 @@ export class Thresholds {
     return p;
   }
 
+  /** Whether rule `ruleId` is among the rules, enabled: a kind for a rule that not every run has asks this in `appliesTo`. */
+  hasRule(ruleId: string): boolean {
+    return this.rules.some((r) => r.id === ruleId && r.enabled);
+  }
+
   /** Window size of pipeline `name` (ms). */
   windowMs(name: string): number {
     return this.pipeline(name).window.sizeMs;

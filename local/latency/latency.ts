@@ -106,6 +106,22 @@ export interface LatencyReport {
      * invocation), which early alerts pay too.
      */
     fromStoredWatermark: { toRecord: Percentiles | undefined; withinInterval: number; windowsToClose: Percentiles | undefined; windowsWithinInterval: number };
+    /**
+     * The at-close target as the closer is scheduled (docs/design.md, "Latency"): an at-close alert
+     * or a window is due by the end of the first closer pass that STARTED after ingest had stored
+     * the marks carrying the watermark past its end; that pass read marks that say so, and the
+     * window was due to it. `judged` counts those such a pass followed within the run, plus any
+     * recorded before one came (they met it); `within`, those recorded or closed by then. A window
+     * such a pass followed that never closed is judged and not within (`neverClosed`). Absent when
+     * the closer's passes are not known.
+     */
+    firstPass?: {
+      alerts: { judged: number; within: number };
+      windows: { judged: number; within: number; neverClosed: number };
+      /** The closer's passes in the run, and how long each took. */
+      passes: number;
+      passMs: Percentiles | undefined;
+    };
   };
   alerts: AlertLatency[];
 }
@@ -125,6 +141,16 @@ export interface LatencyInputs {
   scheduleIntervalMs: number;
   /** The windows closed in the run, when known. */
   closedWindows?: readonly ClosedWindow[];
+  /** The windows still open when the run ended, when known (with closedWindows: every window). */
+  openWindows?: readonly { pipeline: string; windowEnd: number }[];
+  /** Every closer pass that ended in the run (a session makes several), when known. */
+  closerPasses?: readonly CloserPass[];
+}
+
+/** One closer pass: wall-clock ms it started and ended. */
+export interface CloserPass {
+  startedAt: number;
+  endedAt: number;
 }
 
 /** A window the closer closed, and when. */
@@ -153,6 +179,39 @@ function lastAtOrBefore(starts: readonly number[], t: number): number | undefine
   let best: number | undefined;
   for (const s of starts) if (s <= t && (best === undefined || s > best)) best = s;
   return best;
+}
+
+/**
+ * The end of the first pass that started at or after `t`, the deadline of a window whose marks were
+ * stored at `t`; undefined when no pass started after it in the run. `passes` sorted by start.
+ */
+export function firstPassEnd(passes: readonly CloserPass[], t: number): number | undefined {
+  let lo = 0;
+  let hi = passes.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (passes[mid]!.startedAt >= t) hi = mid;
+    else lo = mid + 1;
+  }
+  return passes[lo]?.endedAt;
+}
+
+/**
+ * Judges `items` against the first pass after their stored marks (see LatencyReport's
+ * close.firstPass): `doneAt` undefined means never recorded or closed.
+ */
+function judgeFirstPass(passes: readonly CloserPass[], items: readonly { storedAt: number; doneAt: number | undefined }[]): { judged: number; within: number; never: number } {
+  let judged = 0;
+  let within = 0;
+  let never = 0;
+  for (const { storedAt, doneAt } of items) {
+    const deadline = firstPassEnd(passes, storedAt);
+    if (deadline === undefined && doneAt === undefined) continue;
+    judged++;
+    if (doneAt === undefined) never++;
+    else if (deadline === undefined || doneAt <= deadline) within++;
+  }
+  return { judged, within, never };
 }
 
 /** When `alert` became due, and from what; undefined when that cannot be told. */
@@ -216,6 +275,27 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
     return at === undefined ? [] : [w.closedAt - at];
   });
   const within = (xs: number[]) => xs.filter((ms) => ms <= i.scheduleIntervalMs).length;
+  const firstPass = (() => {
+    if (i.closerPasses === undefined) return undefined;
+    const passes = [...i.closerPasses].sort((a, b) => a.startedAt - b.startedAt);
+    const stored = <T>(xs: readonly T[], of: (x: T) => { pipeline: string; windowEnd: number; doneAt: number | undefined }) =>
+      xs.flatMap((x) => {
+        const { pipeline, windowEnd, doneAt } = of(x);
+        const at = storedAt(pipeline, windowEnd);
+        return at === undefined ? [] : [{ storedAt: at, doneAt }];
+      });
+    const alerts = judgeFirstPass(passes, stored(i.alerts.filter((a) => a.timing === 'close'), (a) => ({ pipeline: a.pipeline, windowEnd: a.windowEnd, doneAt: a.recordedAt })));
+    const windows = judgeFirstPass(passes, [
+      ...stored(i.closedWindows ?? [], (w) => ({ pipeline: w.pipeline, windowEnd: w.windowEnd, doneAt: w.closedAt })),
+      ...stored(i.openWindows ?? [], (w) => ({ pipeline: w.pipeline, windowEnd: w.windowEnd, doneAt: undefined })),
+    ]);
+    return {
+      alerts: { judged: alerts.judged, within: alerts.within },
+      windows: { judged: windows.judged, within: windows.within, neverClosed: windows.never },
+      passes: passes.length,
+      passMs: percentiles(passes.map((p) => p.endedAt - p.startedAt)),
+    };
+  })();
   const split = alerts.filter((a) => a.timing === 'early' && a.toInvocationMs !== undefined);
   return {
     early: {
@@ -235,6 +315,7 @@ export function measureLatency(i: LatencyInputs): LatencyReport {
         windowsToClose: percentiles(windowsFromStored),
         windowsWithinInterval: within(windowsFromStored),
       },
+      ...(firstPass ? { firstPass } : {}),
     },
     alerts,
   };

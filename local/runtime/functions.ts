@@ -26,6 +26,8 @@ export interface LocalFunctions {
   /** The alert dispatcher, fed by the alerts table's stream mapping. */
   dispatchAlerts(event: DynamoDBStreamEvent, context: Context): Promise<StreamBatchResponse>;
   shutdown(): Promise<void>;
+  /** Calls `listener` at the end of each closer pass (a session's or a single one) with its report and start; returns the unsubscribe. */
+  onCloserPass(listener: (report: CloserReport, startedAt: number) => void): () => void;
   /** The functions' own DynamoDB clients, for fault injection. */
   clients: { ingest: DynamoDBClient; closer: DynamoDBClient };
 }
@@ -100,6 +102,10 @@ export async function loadFunctions(services: Services, s: FunctionSettings): Pr
     dispatchAlerts: dispatcher.handler as unknown as LocalFunctions['dispatchAlerts'],
     shutdown: async () => {
       await Promise.all([closer.closeConnections(), dispatcher.closeConnections()]);
+    },
+    onCloserPass(listener) {
+      closer.passListeners.add(listener);
+      return () => closer.passListeners.delete(listener);
     },
     clients: { ingest: ingest.dynamoClient, closer: closer.dynamoClient },
   };

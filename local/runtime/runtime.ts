@@ -26,7 +26,14 @@ export interface RuntimeOptions extends ServicesOptions, Partial<FunctionSetting
   /** Start the schedule at once (default true). */
   schedule?: boolean;
   batchSize?: number;
+  /**
+   * Every source mapping's batching window in seconds, instead of defaultMappings' (unset there:
+   * AWS's 500 ms). Locally any fraction goes, so the bench can compare 0.5 s with 1 s in one build.
+   */
+  maxBatchingWindow?: number;
   onCloserRun?: (report: CloserReport, startedAt: number) => void;
+  /** Each closer pass as it ends (a session runs several per invocation): its report, start and end. */
+  onCloserPass?: (report: CloserReport, startedAt: number, endedAt: number) => void;
   onError?: (where: string, err: unknown) => void;
   /** Inject faults while running (see local/chaos). */
   chaos?: Chaos;
@@ -75,6 +82,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
   let mappings: EventSourceMapping[] = [];
   let alertStream: DynamoStreamMapping | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let unsubscribePasses = () => {};
   try {
     const functions = await loadFunctions(services, {
       watermarkDelayMs: o.watermarkDelayMs ?? DEFAULT_WATERMARK_DELAY_MS,
@@ -85,6 +93,8 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
       retentionDays: o.retentionDays,
       ...((o.closerSessions ?? true) && (o.schedule ?? true) ? { closerSession: localCloserSession(o.closerIntervalMs ?? 60_000) } : {}),
     });
+    const onPass = o.onCloserPass;
+    if (onPass) unsubscribePasses = functions.onCloserPass((report, startedAt) => onPass(report, startedAt, Date.now()));
     const chaos = o.chaos;
     if (chaos) {
       injectIngestFaults(functions.clients.ingest, chaos, services.tables);
@@ -113,7 +123,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
             topic: m.topic,
             bootstrapServers: services.brokers,
             batchSize: o.batchSize ?? m.batchSize,
-            maxBatchingWindow: m.maxBatchingWindow,
+            maxBatchingWindow: o.maxBatchingWindow ?? m.maxBatchingWindow,
             startingPosition: m.startingPosition,
             retryAttempts: m.retryAttempts,
             maxRecordAge: m.maxRecordAge,
@@ -217,6 +227,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
         await faults?.calm().catch(() => {});
         await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
         await closing?.catch(() => {});
+        unsubscribePasses();
         await stream.stop().catch(() => {});
         await functions.shutdown().catch(() => {});
         await services.stop();
@@ -239,6 +250,7 @@ export async function startRuntime(o: RuntimeOptions = {}): Promise<LocalRuntime
     }
     return runtime;
   } catch (err) {
+    unsubscribePasses();
     if (timer) clearInterval(timer);
     await Promise.all(mappings.map((m) => m.stop().catch(() => {})));
     await alertStream?.stop().catch(() => {});

@@ -1,6 +1,6 @@
 /** Alert latency (local/latency): percentiles, matching alerts with their due moments, and the replay that finds them. */
 import { describe, expect, it } from 'vitest';
-import { alertKey, formatPercentiles, measureLatency, percentiles, recordedAlertOf, type LatencyInputs, type RecordedAlert } from '../../local/latency/latency.ts';
+import { alertKey, firstPassEnd, formatPercentiles, measureLatency, percentiles, recordedAlertOf, type LatencyInputs, type RecordedAlert } from '../../local/latency/latency.ts';
 import { findTriggers, type SentRecord } from '../../local/latency/triggers.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
@@ -95,6 +95,57 @@ describe('measureLatency', () => {
       }),
     );
     expect(r.close.windows).toEqual({ toClose: { n: 2, p50: 1_500, p95: 3_000, max: 3_000 }, withinInterval: 1 });
+  });
+
+  it('gives a window stored at t the end of the first closer pass that started at or after t, and none after the last', () => {
+    const passes = [
+      { startedAt: 1_000, endedAt: 1_300 },
+      { startedAt: 1_500, endedAt: 4_000 },
+      { startedAt: 4_200, endedAt: 4_400 },
+    ];
+    expect(firstPassEnd(passes, 900)).toBe(1_300);
+    expect(firstPassEnd(passes, 1_000)).toBe(1_300);
+    // Stored while a pass ran: that pass may have read the marks before; the next one must act.
+    expect(firstPassEnd(passes, 1_001)).toBe(4_000);
+    expect(firstPassEnd(passes, 4_201)).toBeUndefined();
+  });
+
+  it('judges at-close alerts and windows by the first pass after their marks were stored: late, never closed, and not yet due', () => {
+    const stored = (pipeline: string, end: number) => (pipeline === 'iot' ? end / 100 : undefined);
+    const r = measureLatency(
+      inputs({
+        // iot windows ending 60,000 / 120,000 / 180,000 / 600,000 have their marks stored at 600 / 1,200 / 1,800 / 6,000.
+        watermarkStoredAt: stored,
+        closerPasses: [
+          { startedAt: 1_500, endedAt: 2_000 },
+          { startedAt: 500, endedAt: 1_000 },
+        ],
+        alerts: [
+          alert({ id: 'on-time', pipeline: 'iot', windowEnd: 60_000, recordedAt: 900 }),
+          alert({ id: 'late', pipeline: 'iot', windowEnd: 120_000, recordedAt: 2_100 }),
+          // Early alerts are not the closer's to judge; a pipeline without stored marks is not judged.
+          alert({ id: 'early', pipeline: 'iot', windowEnd: 60_000, timing: 'early', recordedAt: 5_000 }),
+          alert({ id: 'unknown', recordedAt: 9_000 }),
+        ],
+        closedWindows: [
+          { pipeline: 'iot', windowEnd: 60_000, closedAt: 950 },
+          // No pass started after its marks were stored, but it closed: it met any deadline.
+          { pipeline: 'iot', windowEnd: 180_000, closedAt: 1_900 },
+        ],
+        openWindows: [
+          { pipeline: 'iot', windowEnd: 120_000 },
+          // Stored after the last pass started: not yet due, left out.
+          { pipeline: 'iot', windowEnd: 600_000 },
+        ],
+      }),
+    );
+    expect(r.close.firstPass).toEqual({
+      alerts: { judged: 2, within: 1 },
+      windows: { judged: 3, within: 2, neverClosed: 1 },
+      passes: 2,
+      passMs: { n: 2, p50: 500, p95: 500, max: 500 },
+    });
+    expect(measureLatency(inputs({})).close.firstPass).toBeUndefined();
   });
 
   it('falls back to the closer run that closed it when no produced record carried the watermark past (the stream went idle)', () => {

@@ -11,6 +11,7 @@ import { atoPaymentBeforeLogin } from './ato-payment-before-login.ts';
 import { atoPaymentOf500 } from './ato-payment-of-500.ts';
 import { deviceCitySwitch } from './device-city-switch.ts';
 import { iotOutOfRange } from './iot-out-of-range.ts';
+import { iotRunningHot } from './iot-running-hot.ts';
 import { loginStorm } from './login-storm.ts';
 import { paymentSpree } from './payment-spree.ts';
 import { registrationBurst } from './registration-burst.ts';
@@ -36,6 +37,8 @@ export const SCENARIOS = [
   atoKnownDevice,
   atoFirstDevice,
   registrationStraddle,
+  // Only where its at-close rule is among the rules (real-time runs: local/latency/close-rule.ts).
+  iotRunningHot,
 ] as const;
 
 /** The kinds planned with these pipelines and rules (those whose `appliesTo` holds), in SCENARIOS order. */
