@@ -113,9 +113,10 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
   }
   const limit = pLimit(deps.concurrency);
 
-  for (const pipeline of deps.pipelines) {
-    const pr: PipelineReport = { pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0, setAside: 0 };
-    report.pipelines.push(pr);
+  // Pipelines are closed side by side: a pass's round trips to the table (marks, due index) would
+  // otherwise add up pipeline after pipeline, and one slow pipeline would hold up the others'
+  // at-close alerts. They share the pool, so the table sees no more than `concurrency` closes.
+  const closePipeline = async (pipeline: Pipeline, pr: PipelineReport): Promise<void> => {
     const deferReads = (err: unknown) => {
       if (!passes(err)) throw err;
       pr.readsDeferred ??= describe(err);
@@ -123,19 +124,19 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     };
     let watermark: number;
     try {
-      const marks = await deps.store.partitionMarks(pipeline.source.topic);
-      const backlog = await deps.backlog?.of(pipeline.source.topic);
+      // The backlog never fails (unknown is undefined), so both are read at once.
+      const [marks, backlog] = await Promise.all([deps.store.partitionMarks(pipeline.source.topic), deps.backlog?.of(pipeline.source.topic)]);
       const computed = watermarkOf(marks, deps.now(), deps.watermark, pipeline.source.topic, backlog);
-      if (computed === undefined) continue;
+      if (computed === undefined) return;
       // Never move backwards, even if a partition's mark was reset or a late closer computed less.
       watermark = await deps.store.saveWatermark(pipeline.name, computed);
     } catch (err) {
       // The other pipelines still close; this one waits for the next run.
       deferReads(err);
-      continue;
+      return;
     }
     pr.watermark = watermark;
-    if (deps.skipDueIndex?.(pipeline.name, watermark)) continue;
+    if (deps.skipDueIndex?.(pipeline.name, watermark)) return;
 
     /** The rules on a window's content; a failure is the window's own. */
     const judge = (due: DueWindow, window: StoredWindow) => {
@@ -358,19 +359,37 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       await Promise.all(started);
       if (fatal) throw fatal.err;
     };
+    // Every shard's first page is asked for at once: most shards are empty (pages go to the first
+    // DUE_PAGE_SHARDS; the rest hold entries from deployments before due pages), and one query
+    // after another would make each pass wait a round trip per shard. They are still taken in
+    // shard order, so nothing else about the order changes.
+    const firstPages = Array.from({ length: DUE_SHARDS }, (_, shard) =>
+      deps.store.dueWindows(pipeline.name, shard, watermark, PAGE).then(
+        (page) => ({ page }),
+        (err: unknown) => ({ err }),
+      ),
+    );
     for (let shard = 0; shard < DUE_SHARDS; shard++) {
       let cursor: DueCursor | undefined;
+      let first = true;
       do {
         while (waiting >= PAGE && !fatal) await new Promise<void>((resolve) => (wake = resolve));
         if (fatal) await drain();
         if (deps.remainingMs() < deps.reserveMs) {
           report.incomplete = true;
           await drain();
-          return report;
+          return;
         }
         let page: Awaited<ReturnType<CloserStore['dueWindows']>>;
         try {
-          page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
+          if (first) {
+            first = false;
+            const answer = await firstPages[shard]!;
+            if ('err' in answer) throw answer.err;
+            page = answer.page;
+          } else {
+            page = await deps.store.dueWindows(pipeline.name, shard, watermark, PAGE, cursor);
+          }
         } catch (err) {
           // This shard's rest waits for the next run; the other shards are read.
           deferReads(err);
@@ -393,7 +412,13 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
       } while (cursor);
     }
     await drain();
-  }
+  };
+  const pipelineReports = deps.pipelines.map((pipeline): PipelineReport => ({ pipeline: pipeline.name, watermark: undefined, closed: 0, recovered: 0, alerts: 0, duplicateAlerts: 0, deferred: 0, setAside: 0 }));
+  report.pipelines.push(...pipelineReports);
+  // Every pipeline runs to its end before a failure fails the run: none is left working after it.
+  const outcomes = await Promise.allSettled(deps.pipelines.map((pipeline, i) => closePipeline(pipeline, pipelineReports[i]!)));
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
   return report;
 }
 
