@@ -38,13 +38,14 @@ export class LambdaCredentialsError extends Error {
  */
 export const defaultProvider = (init: LambdaProviderInit = {}): CredentialProvider => {
   const env = fromEnv(init);
+  let http: CredentialProvider | undefined;
   return async (props) => {
     try {
       return await env(props);
     } catch (envError) {
       const containerUri = CONTAINER_URI_VARS.some((name) => process.env[name]) || init.awsContainerCredentialsFullUri || init.awsContainerCredentialsRelativeUri;
       // fromHttp throws as it is created when no endpoint is set, so it is only made when one is.
-      if (containerUri) return fromHttp(init)(props);
+      if (containerUri) return (http ??= fromHttp(init))(props);
       throw new LambdaCredentialsError(
         'no AWS credentials in this Lambda environment: looked for AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY ' +
           `(the execution role's keys), then ${CONTAINER_URI_VARS.join(' or ')} (container credentials). ` +
