@@ -12,7 +12,7 @@ import { pathToFileURL } from 'node:url';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { build } from 'esbuild';
-import { BUNDLE_AWS_SDK_DEFAULT, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleExternals, bundleTarget } from '../infra/bundling.ts';
+import { BUNDLE_AWS_SDK_DEFAULT, BUNDLE_BANNER, bundleAliases, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleExternals, bundleTarget } from '../infra/bundling.ts';
 import { loadStackConfig } from '../infra/config.ts';
 import { StreamGuardStack } from '../infra/streamguard-stack.ts';
 import { percentile } from './stats.ts';
@@ -65,6 +65,7 @@ const deployedBuild = (runtime: string, bundleAwsSdk: boolean) =>
     mainFields: BUNDLE_MAIN_FIELDS,
     banner: { js: BUNDLE_BANNER },
     external: bundleExternals(bundleAwsSdk),
+    alias: bundleAliases(ROOT),
     minify: BUNDLE_MINIFY,
   }) as const;
 

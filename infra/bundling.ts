@@ -3,6 +3,7 @@
  * NodejsFunction, and `npm run bench -- coldstart` bundles with the same settings to measure what
  * deploys (size and module initialisation).
  */
+import { join } from 'node:path';
 
 /** ESM-first packages; CommonJS ones (kafkajs) still get a `require` through the banner. */
 export const BUNDLE_MAIN_FIELDS = ['module', 'main'];
@@ -27,4 +28,20 @@ export const BUNDLE_AWS_SDK_DEFAULT = true;
 /** What esbuild leaves out of a bundle for that choice. */
 export function bundleExternals(bundleAwsSdk: boolean): string[] {
   return bundleAwsSdk ? [] : ['@aws-sdk/*'];
+}
+
+/**
+ * Module substitutions in the deployed bundles (esbuild `alias`), shared by the stack and the bench.
+ * The SDK's default Node credential chain (profiles, SSO, web identity, processes, IMDS, and the
+ * nested STS/SSO clients they bring) becomes lib/aws/lambda-credentials.ts: the environment keys
+ * Lambda sets, then its container endpoint (docs/design.md, "Cold start"). Only where the SDK is
+ * bundled: left to the runtime (`bundleAwsSdk: false`) its clients are external and keep their chain.
+ */
+export function bundleAliases(repoRoot: string): Record<string, string> {
+  return { '@aws-sdk/credential-provider-node': join(repoRoot, 'lib/aws/lambda-credentials.ts') };
+}
+
+/** The same as NodejsFunction's `esbuildArgs` (it has no `alias` option): `--alias:from=to` each. */
+export function bundleAliasArgs(repoRoot: string): Record<string, string[]> {
+  return { '--alias': Object.entries(bundleAliases(repoRoot)).map(([from, to]) => `${from}=${to}`) };
 }

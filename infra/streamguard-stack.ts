@@ -32,7 +32,7 @@ import { ConfigError } from '../lib/config/env.ts';
 import { loadIngestConfig, TABLE_ENV } from '../lib/config/ingest-config.ts';
 import { builtinPipelines } from '../lib/pipelines/builtin.ts';
 import { allTables, windowsTable, type KeyDef, type TableDef } from '../lib/store/tables.ts';
-import { BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleTarget } from './bundling.ts';
+import { bundleAliasArgs, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_MINIFY, BUNDLE_SOURCE_MAP, bundleTarget } from './bundling.ts';
 import { resolveAlertStream, resolveMapping, StackConfigError, type ResolvedMapping, type StackConfig } from './config.ts';
 import { groupArn, parseClusterArn, topicArn, type MskCluster } from './kafka-arns.ts';
 import { addMonitoring } from './monitoring.ts';
@@ -87,6 +87,8 @@ export class StreamGuardStack extends Stack {
       sourceMap: BUNDLE_SOURCE_MAP,
       sourcesContent: false,
       tsconfig: join(REPO_ROOT, 'tsconfig.json'),
+      // The Lambda-only credential chain (infra/bundling.ts); NodejsFunction has no `alias` option.
+      esbuildArgs: bundleAliasArgs(REPO_ROOT),
     };
     const common = {
       runtime,

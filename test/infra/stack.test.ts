@@ -3,6 +3,8 @@
  * with real esbuild bundling; variants skip bundling (context aws:cdk:bundling-stacks = []).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -36,11 +38,12 @@ function nagViolations(stack: Stack): string[] {
 }
 
 describe('StreamGuard stack (MSK)', () => {
+  let app: App;
   let stack: StreamGuardStack;
   let template: Template;
 
   beforeAll(() => {
-    ({ stack, template } = synth({ mskClusterArn: CLUSTER_ARN, vpc: VPC }, true));
+    ({ app, stack, template } = synth({ mskClusterArn: CLUSTER_ARN, vpc: VPC }, true));
   });
 
   it('maps each default topic with its Kafka settings', () => {
@@ -153,6 +156,20 @@ describe('StreamGuard stack (MSK)', () => {
         },
       ],
     });
+  });
+
+  it('bundles each function with the Lambda credential chain in place of the SDK default chain (infra/bundling.ts alias)', () => {
+    const fns = Object.entries(template.findResources('AWS::Lambda::Function'));
+    expect(fns).toHaveLength(3);
+    for (const [id, f] of fns) {
+      const key = f.Properties.Code.S3Key as string;
+      const code = readFileSync(join(app.outdir, `asset.${key.replace(/\.zip$/, '')}`, 'index.mjs'), 'utf8');
+      // lib/aws/lambda-credentials.ts's error, and credential-provider-node's own warning and debug
+      // line (booleans: a failure should not print the bundle).
+      expect(code.includes('no AWS credentials in this Lambda environment'), `${id}: our chain in the bundle`).toBe(true);
+      expect(code.includes('Multiple credential sources detected'), `${id}: the SDK default chain in the bundle`).toBe(false);
+      expect(code.includes('defaultProvider::fromIni'), `${id}: the SDK default chain in the bundle`).toBe(false);
+    }
   });
 
   it('runs the three functions on nodejs22.x or newer, arm64, bundled as ESM, with their environment', () => {
