@@ -8,13 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { closeWindows, type CloserDeps } from '../../lib/closer/close-windows.ts';
 import type { CloserStore } from '../../lib/closer/ports.ts';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
-import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
-import { createRouter } from '../../lib/ingest/router.ts';
 import { builtinPipelines } from '../../lib/pipelines/builtin.ts';
 import { minutes } from '../../lib/pipelines/window.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
 import { DUE_SHARDS } from '../../lib/store/tables.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
+import { memoryIngest, paymentSpree } from '../support/memory-ingest.ts';
 import { T0 } from '../support/records.ts';
 
 /** Wraps `f` so that each call takes a tick of its own and the calls in flight at once are counted. */
@@ -36,23 +35,8 @@ function inFlight<A extends unknown[], R>(f: (...args: A) => Promise<R>) {
 describe('a closer pass', () => {
   it('reads every pipeline at once and every due shard at once, and still closes what is due', async () => {
     const stores = memoryStores({ now: () => T0 });
-    const ingest = createIngestHandler({
-      router: createRouter(builtinPipelines),
-      windows: stores.windows,
-      duePages: stores.duePages,
-      watermarks: stores.watermarks,
-      sideOutput: stores.sideOutput,
-      options: { maxRecordBytes: 65_536, writeConcurrency: 4, watermarkDelayMs: 0 },
-    });
-    const pay = Array.from({ length: 12 }, (_, i) => ({
-      topic: 'user_events',
-      partition: 0,
-      offset: i,
-      key: 'u1',
-      value: { user_id: 'u1', action: 'payment', amount: 5, timestamp: T0 + i * 1_000 },
-      timestamp: T0 + i * 1_000,
-    }));
-    await ingest(encodeKafkaEvent(pay));
+    const ingest = memoryIngest(stores, builtinPipelines);
+    await ingest(encodeKafkaEvent(paymentSpree()));
     // Past the 5-minute window in event time, so the watermark passes its end.
     await stores.watermarks.advance({ topic: 'user_events', partition: 0, maxEventTime: T0 + minutes(6), lastOffset: 12 });
 

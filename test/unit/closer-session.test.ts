@@ -9,12 +9,11 @@ import { createCloserHandler, SINGLE_PASS_EVENT } from '../../lib/closer/closer-
 import { closeInSession, crossesBoundary, mergeReports } from '../../lib/closer/session.ts';
 import type { CloserStore } from '../../lib/closer/ports.ts';
 import { encodeKafkaEvent } from '../../lib/codec/encode.ts';
-import { createIngestHandler } from '../../lib/ingest/kafka-handler.ts';
-import { createRouter } from '../../lib/ingest/router.ts';
 import { payments } from '../../lib/pipelines/builtin.ts';
 import { minutes } from '../../lib/pipelines/window.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
+import { memoryIngest, paymentSpree } from '../support/memory-ingest.ts';
 import { T0 } from '../support/records.ts';
 
 describe('crossesBoundary', () => {
@@ -30,23 +29,8 @@ describe('crossesBoundary', () => {
 
 async function spree() {
   const stores = memoryStores({ now: () => T0 });
-  const ingest = createIngestHandler({
-    router: createRouter([payments]),
-    windows: stores.windows,
-    duePages: stores.duePages,
-    watermarks: stores.watermarks,
-    sideOutput: stores.sideOutput,
-    options: { maxRecordBytes: 65_536, writeConcurrency: 4, watermarkDelayMs: 0 },
-  });
-  const pay = Array.from({ length: 12 }, (_, i) => ({
-    topic: 'user_events',
-    partition: 0,
-    offset: i,
-    key: 'u1',
-    value: { user_id: 'u1', action: 'payment', amount: 5, timestamp: T0 + i * 1_000 },
-    timestamp: T0 + i * 1_000,
-  }));
-  await ingest(encodeKafkaEvent(pay));
+  const ingest = memoryIngest(stores, [payments]);
+  await ingest(encodeKafkaEvent(paymentSpree()));
   // Count the due-index reads: the figure a skipped poll saves.
   let dueReads = 0;
   const store: CloserStore = Object.create(stores.closer);
