@@ -21,7 +21,7 @@ import type { Pipeline } from '../pipelines/pipeline.ts';
 import { evaluateRules } from '../rules/evaluate.ts';
 import type { Rule } from '../rules/rule.ts';
 import { isTransient, TransientStoreError } from '../store/errors.ts';
-import { DUE_SHARDS } from '../store/tables.ts';
+import { DUE_PAGE_SHARDS, DUE_SHARDS } from '../store/tables.ts';
 import { featuresOf, type StoredWindow } from '../windows/features-of.ts';
 import { groupAlertId } from './alert-group.ts';
 import { closeBucket } from './close-buckets.ts';
@@ -50,6 +50,13 @@ export interface CloserDeps {
    * session's later polls, when no window boundary was crossed since the pass before (./session.ts).
    */
   skipDueIndex?: (pipeline: string, watermark: number) => boolean;
+  /**
+   * False on a session's later polls: only the shards due pages go to are read. The others hold
+   * entries from deployments before due pages, which nothing writes any more; the first pass of
+   * every session reads them. Without it a fast pass repeated every poll would spend most of its
+   * requests on empty shards (./session.ts).
+   */
+  readLegacyShards?: boolean;
   /** Test-only fault: called after a window's alerts are recorded and before it leaves the due index. */
   beforeFinish?: (window: DueWindow) => void | Promise<void>;
 }
@@ -363,13 +370,14 @@ export async function closeWindows(deps: CloserDeps): Promise<CloserReport> {
     // DUE_PAGE_SHARDS; the rest hold entries from deployments before due pages), and one query
     // after another would make each pass wait a round trip per shard. They are still taken in
     // shard order, so nothing else about the order changes.
-    const firstPages = Array.from({ length: DUE_SHARDS }, (_, shard) =>
+    const shards = deps.readLegacyShards === false ? DUE_PAGE_SHARDS : DUE_SHARDS;
+    const firstPages = Array.from({ length: shards }, (_, shard) =>
       deps.store.dueWindows(pipeline.name, shard, watermark, PAGE).then(
         (page) => ({ page }),
         (err: unknown) => ({ err }),
       ),
     );
-    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+    for (let shard = 0; shard < shards; shard++) {
       let cursor: DueCursor | undefined;
       let first = true;
       do {

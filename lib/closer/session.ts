@@ -6,7 +6,8 @@
  *
  * A poll that finds no pipeline's watermark across one of its window boundaries (and nothing left
  * from the pass before) skips that pipeline's due index: no window can have become due. The first
- * pass of a session reads every due index, so whatever a crashed or idle-rule run left is found.
+ * pass of a session reads every due index, so whatever a crashed or idle-rule run left is found;
+ * later polls read only the shards due pages go to (the rest hold entries from before due pages).
  */
 import { closeWindows, type CloserDeps, type CloserReport, type PipelineReport } from './close-windows.ts';
 
@@ -71,7 +72,7 @@ export async function closeInSession(
   let previous: CloserReport | undefined;
   for (;;) {
     const passStart = clock.now();
-    const report = await closeWindows(previous ? { ...deps, skipDueIndex: skipFor(deps, previous) } : deps);
+    const report = await closeWindows(previous ? { ...deps, skipDueIndex: skipFor(deps, previous), readLegacyShards: false } : deps);
     onPass(report, passStart);
     passes.push(report);
     previous = report;
