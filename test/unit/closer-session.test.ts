@@ -13,6 +13,7 @@ import { payments } from '../../lib/pipelines/builtin.ts';
 import { minutes } from '../../lib/pipelines/window.ts';
 import { defaultRules } from '../../lib/rules/defaults.ts';
 import { memoryStores } from '../../lib/store/memory/index.ts';
+import { DUE_PAGE_SHARDS, DUE_SHARDS, dueShardOf, duePageShardOf } from '../../lib/store/tables.ts';
 import { memoryIngest, paymentSpree } from '../support/memory-ingest.ts';
 import { T0 } from '../support/records.ts';
 
@@ -116,6 +117,38 @@ describe('closeInSession', () => {
     expect(perPass.length).toBe(3);
     expect(perPass[1]).toBeGreaterThan(0);
     expect(perPass[2]).toBe(0);
+  });
+
+  it('finds a legacy due entry on a session\'s first pass; its later polls read only the due pages\' shards', async () => {
+    const { stores, deps } = await spree();
+    // The spree's window as a deployment before due pages wrote it: its own entry on u1's shard (3), no page.
+    const legacyShard = dueShardOf('payments', 'u1');
+    expect(legacyShard).not.toBe(duePageShardOf('payments', 'u1'));
+    for (const w of stores.tables.allWindows()) w.dueShard = legacyShard;
+    stores.tables.duePages.clear();
+    const shardsRead: number[][] = [];
+    const store: CloserStore = Object.create(deps.store);
+    store.dueWindows = (pipeline, shard, ...rest) => {
+      shardsRead.at(-1)!.push(shard);
+      return deps.store.dueWindows(pipeline, shard, ...rest);
+    };
+    const session = (onSleep: (poll: number) => Promise<void>) =>
+      closeInSession({ ...deps, store }, { sessionMs: 2_000, pollMs: 1_000 }, () => shardsRead.push([]), fakeClock(onSleep));
+    shardsRead.push([]);
+    // The window ends while the session runs (poll 1 crosses its end): a later poll does not see it.
+    const first = await session(async (poll) => {
+      await stores.watermarks.advance({ topic: 'user_events', partition: 0, maxEventTime: T0 + minutes(5) + poll, lastOffset: 11 + poll });
+    });
+    expect(shardsRead[0]).toEqual(Array.from({ length: DUE_SHARDS }, (_, i) => i));
+    expect(shardsRead[1]).toEqual(Array.from({ length: DUE_PAGE_SHARDS }, (_, i) => i));
+    expect(first.pipelines[0]).toMatchObject({ closed: 0, alerts: 0 });
+    // The next session's first pass reads every shard again and closes it.
+    shardsRead.length = 0;
+    shardsRead.push([]);
+    const second = await session(async () => {});
+    expect(shardsRead[0]).toHaveLength(DUE_SHARDS);
+    expect(second.pipelines[0]).toMatchObject({ closed: 1, alerts: 1 });
+    expect(stores.tables.alerts.size).toBe(1);
   });
 
   it('stops polling when the invocation would run into its reserve', async () => {
