@@ -38,7 +38,11 @@ export function bundleExternals(bundleAwsSdk: boolean): string[] {
  * bundled: left to the runtime (`bundleAwsSdk: false`) its clients are external and keep their chain.
  */
 export function bundleAliases(repoRoot: string): Record<string, string> {
-  return { '@aws-sdk/credential-provider-node': join(repoRoot, 'lib/aws/lambda-credentials.ts') };
+  return {
+    '@aws-sdk/credential-provider-node': join(repoRoot, 'lib/aws/lambda-credentials.ts'),
+    // The MSK IAM signer's own import of every provider (closer, dispatcher): lib/aws/lambda-credential-providers.ts.
+    '@aws-sdk/credential-providers': join(repoRoot, 'lib/aws/lambda-credential-providers.ts'),
+  };
 }
 
 /** The same as NodejsFunction's `esbuildArgs` (it has no `alias` option): `--alias:from=to` each. */

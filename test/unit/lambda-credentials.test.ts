@@ -6,6 +6,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { fromIni, fromNodeProviderChain, fromTemporaryCredentials } from '../../lib/aws/lambda-credential-providers.ts';
 import { defaultProvider, LambdaCredentialsError } from '../../lib/aws/lambda-credentials.ts';
 
 const CREDENTIAL_VARS = [
@@ -64,5 +65,22 @@ describe('Lambda credential chain', () => {
     const failure = defaultProvider()();
     await expect(failure).rejects.toBeInstanceOf(LambdaCredentialsError);
     await expect(failure).rejects.toThrow(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.*AWS_CONTAINER_CREDENTIALS_FULL_URI or AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/);
+  });
+});
+
+describe('@aws-sdk/credential-providers in the deployed bundles', () => {
+  it("answers the MSK IAM signer's fromNodeProviderChain, with its options, through the Lambda chain", async () => {
+    clearCredentialEnv();
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'ASIAEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret-example');
+    // What aws-msk-iam-sasl-signer-js passes (mskCredentialProvider.js, getDefaultCredentials).
+    const creds = await fromNodeProviderChain({ maxRetries: 3, roleSessionName: 'MSKSASLDefaultSession', clientConfig: { region: 'eu-west-1' } } as never)();
+    expect(creds).toMatchObject({ accessKeyId: 'ASIAEXAMPLE', secretAccessKey: 'secret-example' });
+  });
+
+  it('refuses profiles and assumed roles, saying why', () => {
+    expect(() => fromIni()).toThrow(LambdaCredentialsError);
+    expect(() => fromIni()).toThrow(/fromIni \(shared config profiles\) is not in the deployed bundle/);
+    expect(() => fromTemporaryCredentials()).toThrow(/fromTemporaryCredentials \(an assumed role\)/);
   });
 });
