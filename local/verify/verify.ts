@@ -206,12 +206,13 @@ export async function runVerify(o: VerifyOptions): Promise<VerifyResult> {
     seed: o.seed,
     // At least three hours of event time, so a small run still has late records and closed windows.
     eventsPerSecondOfEventTime: Math.min(5, o.events / (3 * 3600)),
-    // Dense enough in alerts that a closer can crash after emitting one often (33 per kind at 100k).
-    scenariosPerKind: Math.max(1, Math.round(o.events / 3_000)),
+    // Dense enough in alerts that a closer can crash after recording one often (10 per kind at 15k):
+    // closerCrash only strikes a window that alerted, so a short run needs many of them.
+    scenariosPerKind: Math.max(1, Math.round(o.events / 1_500)),
   });
   const hostile = o.hostile ? mixHostile(generated.records, o.seed) : undefined;
   const base = hostile?.records ?? generated.records;
-  const { records, duplicates } = o.chaos ? withProducerRetries(base, 0.001, o.seed) : { records: base, duplicates: 0 };
+  const { records, duplicates } = o.chaos ? withProducerRetries(base, 0.002, o.seed) : { records: base, duplicates: 0 };
   const chaos = o.chaos || o.sabotage ? new Chaos({ seed: o.seed, rates: o.chaos ? o.rates : { ...zeroRates(), ...o.rates }, sabotage: o.sabotage }) : undefined;
   const errors: string[] = [];
   let closerTimeouts = 0;

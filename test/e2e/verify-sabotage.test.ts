@@ -2,7 +2,7 @@
  * The verify check cannot pass vacuously: with the window writes' offset guard sabotaged (a
  * test-only switch in the chaos layer), crashes and redeliveries count events twice, and the
  * comparison with the DuckDB reference must say so. (CI runs the real thing, `npm run verify --
- * --chaos --hostile`, on 50,000 events and on 35,000 of a fresh seed; this file only proves the
+ * --chaos --hostile`, on a fixed seed and on fresh ones (.ci/run); this file only proves the
  * check bites.)
  */
 import { randomUUID } from 'node:crypto';
