@@ -55,8 +55,8 @@ export interface ColdStartSection {
   deferred: { modules: string[]; kb: number; initMs: { median: number; min: number; max: number; runs: number } };
 }
 
-/** The stack's esbuild settings for a function bundle (infra/bundling.ts), shared by both builds here. */
-const deployedBuild = (runtime: string, bundleAwsSdk: boolean) =>
+/** The stack's esbuild settings for a function bundle (infra/bundling.ts), shared by both builds here and test/infra/msk-signer-bundle.test.ts. */
+export const deployedBuild = (runtime: string, bundleAwsSdk: boolean) =>
   ({
     bundle: true,
     platform: 'node',

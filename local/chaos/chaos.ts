@@ -53,7 +53,7 @@ export interface ChaosRates {
 }
 
 /**
- * Dense enough that CI's 12,000-event runs see every kind (8 or more of each in the 2026-12-02
+ * Dense enough that CI's 12,000-event runs see every kind (9 or more of each in the 2026-12-02
  * rehearsal). Most kinds are per batch, and a slower machine reads bigger, fewer batches, so the
  * counts fall with the machine's speed; the crash before due pages only happens to invocations
  * that reach their pages, and a closer crash only to a window that alerted.
